@@ -1,0 +1,60 @@
+# mcp-edge: `make dev` serves the worker locally, `make test` runs every test.
+# Both install what they need first (scripts/setup.sh): nothing to install by hand.
+SHELL := /bin/bash
+PORT ?= 8787
+ENV ?=
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+export CI ?= true
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+
+.PHONY: setup build dev test fmt lint unit wasm deploy-dry-run e2e conformance bench keygen hash-password clean
+
+setup:
+	@./scripts/setup.sh
+
+build: setup
+	@./scripts/build-worker.sh
+
+## Serve the worker on http://127.0.0.1:$(PORT) with local KV persisted under .wrangler/
+dev: build
+	wrangler dev --local --ip 127.0.0.1 --port $(PORT) $(if $(ENV),--env $(ENV))
+
+## Every test: format, lints, native tests, wasm release build, deploy bundle, end to end.
+test: setup fmt lint unit wasm deploy-dry-run e2e
+	@echo "make test: all passed"
+
+fmt:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --workspace
+
+wasm:
+	@./scripts/build-worker.sh
+
+deploy-dry-run: wasm
+	@rm -rf dist && wrangler deploy --dry-run --outdir dist --env production >/dev/null 2>dist.log || { cat dist.log; exit 1; }
+	@rm -f dist.log; node scripts/bundle-size.mjs dist
+
+e2e: wasm
+	node tests/e2e/run.mjs
+
+## Benchmarks against Cloudflare's TypeScript stack (not part of `make test`).
+bench: build
+	node bench/run.mjs
+
+## Print a fresh JWT_SIGNING_KEYS / COOKIE_SECRET pair for production secrets.
+keygen:
+	@node scripts/keygen.mjs
+
+hash-password:
+	@node scripts/hash-password.mjs
+
+clean:
+	rm -rf build dist target .wrangler

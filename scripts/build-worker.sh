@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the worker bundle (build/worker/shim.mjs + wasm) with locally installed tools, offline.
+# Skips the build when nothing under src/ or the manifests changed since the last one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS="${MCP_EDGE_TOOLS:-$HOME/.cache/mcp-edge-tools}"
+stamp=build/.stamp
+if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
+  exit 0
+fi
+export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
+export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
+export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
+"$TOOLS/bin/worker-build" --release >&2
+touch "$stamp"

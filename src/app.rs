@@ -1,0 +1,112 @@
+//! The whole application as one value: configuration and keys, built once per isolate, and
+//! [`App::handle`], which turns an `http::Request` into an `http::Response`.
+
+use crate::config::{Config, Mode};
+use crate::env::{random_token, Services};
+use crate::oauth::jwt::{decode_seed, KeySet};
+use crate::store::{get_json, put_json, StoreError};
+use crate::web::{log_warn, request_origin, Request, Response};
+use serde::{Deserialize, Serialize};
+
+pub struct App {
+    pub config: Config,
+    pub keys: KeySet,
+    /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
+    pub secret: Vec<u8>,
+}
+
+/// Secrets generated on first use in development and kept in (local) KV.
+#[derive(Serialize, Deserialize)]
+struct DevSecretsRecord {
+    kid: String,
+    seed: String,
+    cookie_secret: String,
+}
+
+const DEV_SECRETS_KEY: &str = "dev:secrets";
+
+impl App {
+    /// Builds the app. In development, missing secrets are generated once and kept in KV, with
+    /// a warning; production configuration has already insisted on them.
+    pub async fn new(config: Config, services: &Services<'_>) -> Result<App, StoreError> {
+        let mut seeds: Vec<(String, [u8; 32])> = config
+            .signing_keys
+            .iter()
+            .filter_map(|k| decode_seed(&k.seed).map(|s| (k.kid.clone(), s)))
+            .collect();
+        let mut secret = config.cookie_secret.clone();
+        if seeds.is_empty() || secret.is_none() {
+            let dev = match get_json::<DevSecretsRecord>(services.store, DEV_SECRETS_KEY).await? {
+                Some(dev) => dev,
+                None => {
+                    let dev = DevSecretsRecord {
+                        kid: format!("dev-{}", &random_token(services.random, 6)),
+                        seed: random_token(services.random, 32),
+                        cookie_secret: random_token(services.random, 32),
+                    };
+                    put_json(services.store, DEV_SECRETS_KEY, &dev, None).await?;
+                    dev
+                }
+            };
+            log_warn(
+                "development mode: using a signing key and cookie secret generated into KV (dev:secrets); \
+                 set JWT_SIGNING_KEYS and COOKIE_SECRET for a real deployment",
+            );
+            if seeds.is_empty() {
+                if let Some(seed) = decode_seed(&dev.seed) {
+                    seeds.push((dev.kid, seed));
+                }
+            }
+            secret.get_or_insert(dev.cookie_secret.into_bytes());
+        }
+        Ok(App {
+            keys: KeySet::from_seeds(&seeds),
+            secret: secret.unwrap_or_default(),
+            config,
+        })
+    }
+
+    pub async fn handle(&self, req: Request, services: &Services<'_>) -> Response {
+        if self.config.mode == Mode::Conformance {
+            log_warn(
+                "AUTHORIZATION IS OFF (MCP_EDGE_ENV=conformance): never expose this deployment",
+            );
+        }
+        crate::routes::route(self, req, services).await
+    }
+
+    /// The URLs this deployment publishes, for the origin the request came to.
+    pub fn urls(&self, req: &Request) -> Urls {
+        let origin = self
+            .config
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| request_origin(req));
+        Urls::new(&origin, &self.config.mcp_path)
+    }
+}
+
+/// Absolute URLs derived from the public origin.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub origin: String,
+    /// The authorization server's issuer: the origin exactly.
+    pub issuer: String,
+    /// The MCP endpoint's absolute URL: the protected resource and every token's audience.
+    pub resource: String,
+    /// Where the Protected Resource Metadata lives (RFC 9728 §3.1, path-suffixed form).
+    pub resource_metadata: String,
+    pub jwks: String,
+}
+
+impl Urls {
+    pub fn new(origin: &str, mcp_path: &str) -> Urls {
+        Urls {
+            origin: origin.to_owned(),
+            issuer: origin.to_owned(),
+            resource: format!("{origin}{mcp_path}"),
+            resource_metadata: format!("{origin}/.well-known/oauth-protected-resource{mcp_path}"),
+            jwks: format!("{origin}/.well-known/jwks.json"),
+        }
+    }
+}

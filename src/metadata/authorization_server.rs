@@ -1,0 +1,36 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414) and the same document at
+//! `/.well-known/openid-configuration`. It advertises only what this server implements.
+
+use crate::app::Urls;
+use crate::config::SCOPES;
+use crate::web::{cors, json, Response};
+use http::StatusCode;
+
+pub fn document(urls: &Urls) -> serde_json::Value {
+    serde_json::json!({
+        "issuer": urls.issuer,
+        "authorization_endpoint": format!("{}/authorize", urls.issuer),
+        "token_endpoint": format!("{}/token", urls.issuer),
+        "registration_endpoint": format!("{}/register", urls.issuer),
+        "revocation_endpoint": format!("{}/revoke", urls.issuer),
+        "jwks_uri": urls.jwks,
+        "scopes_supported": SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": false,
+    })
+}
+
+pub fn get(urls: &Urls) -> Response {
+    let mut res = cors(json(StatusCode::OK, &document(urls)), "");
+    res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}

@@ -1,0 +1,26 @@
+//! `GET /.well-known/oauth-protected-resource[/mcp]` (RFC 9728 §3).
+
+use crate::app::Urls;
+use crate::config::SCOPES;
+use crate::web::{cors, json, Response};
+use http::StatusCode;
+
+pub fn document(urls: &Urls) -> serde_json::Value {
+    serde_json::json!({
+        "resource": urls.resource,
+        "authorization_servers": [urls.issuer],
+        "scopes_supported": SCOPES,
+        "bearer_methods_supported": ["header"],
+        "resource_name": "mcp-edge",
+        "jwks_uri": urls.jwks,
+    })
+}
+
+pub fn get(urls: &Urls) -> Response {
+    let mut res = cors(json(StatusCode::OK, &document(urls)), "");
+    res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}

@@ -1,0 +1,75 @@
+//! Password verification: PBKDF2-HMAC-SHA256 hashes in a self-describing string.
+
+use crate::crypto::{b64, constant_time_eq, unb64};
+use sha2::Sha256;
+
+/// A parsed `pbkdf2-sha256$<iterations>$<salt>$<hash>` string.
+pub struct PasswordHash {
+    iterations: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl PasswordHash {
+    pub fn parse(text: &str) -> Option<PasswordHash> {
+        let mut parts = text.split('$');
+        if parts.next()? != "pbkdf2-sha256" {
+            return None;
+        }
+        let iterations: u32 = parts
+            .next()?
+            .parse()
+            .ok()
+            .filter(|n| (1000..=10_000_000).contains(n))?;
+        let salt = unb64(parts.next()?)?;
+        let hash = unb64(parts.next()?)?;
+        (parts.next().is_none() && salt.len() >= 8 && hash.len() == 32).then_some(PasswordHash {
+            iterations,
+            salt,
+            hash,
+        })
+    }
+
+    pub fn verify(&self, password: &str) -> bool {
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &self.salt, self.iterations, &mut out);
+        constant_time_eq(&out, &self.hash)
+    }
+
+    /// Hashes `password` with `salt` (for the `hash-password` helper and tests).
+    pub fn create(password: &str, salt: &[u8], iterations: u32) -> String {
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
+        format!("pbkdf2-sha256${iterations}${}${}", b64(salt), b64(&out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_hashes_verify() {
+        let h = PasswordHash::parse(
+            "pbkdf2-sha256$10000$ZGVtby1zYWx0LWFsaWNlIQ$X1FUXCI8tlMifGCJHrJylYGwcvBuk1hExgOKMTF83jw",
+        )
+        .unwrap();
+        assert!(h.verify("alice"));
+        assert!(!h.verify("Alice"));
+        assert!(!h.verify(""));
+    }
+
+    #[test]
+    fn created_hashes_roundtrip_and_garbage_is_rejected() {
+        let text = PasswordHash::create("s3cret", b"saltsalt", 1000);
+        assert!(PasswordHash::parse(&text).unwrap().verify("s3cret"));
+        for bad in [
+            "",
+            "pbkdf2-sha256$1$c2FsdHNhbHQ$AAAA",
+            "md5$1000$x$y",
+            "pbkdf2-sha256$abc$x$y",
+        ] {
+            assert!(PasswordHash::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Plain `http` helpers shared by every endpoint: request/response aliases, JSON and error
+//! responses, CORS, forms, query strings and the request's public origin.
+
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::{HeaderMap, Method, StatusCode};
+use serde::Serialize;
+
+pub type Request = http::Request<Vec<u8>>;
+pub type Response = http::Response<Vec<u8>>;
+
+pub const JSON: &str = "application/json";
+
+/// A response with a body and content type.
+pub fn respond(status: StatusCode, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+    let mut res = http::Response::new(body.into());
+    *res.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        res.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    res
+}
+
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => respond(status, JSON, body),
+        Err(_) => empty(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+pub fn empty(status: StatusCode) -> Response {
+    let mut res = http::Response::new(Vec::new());
+    *res.status_mut() = status;
+    res
+}
+
+/// `{"error": code, "error_description": description}`: the OAuth error shape, also used for
+/// plain HTTP errors so every client sees one format.
+pub fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    json(
+        status,
+        &serde_json::json!({ "error": code, "error_description": description }),
+    )
+}
+
+pub fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+pub fn method_not_allowed(allow: &str) -> Response {
+    let mut res = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed",
+    );
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        res.headers_mut().insert(ALLOW, v);
+    }
+    res
+}
+
+/// 503 for storage failures: safe to retry, nothing half-written.
+pub fn unavailable(detail: &str) -> Response {
+    let mut res = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "storage is temporarily unavailable; retry shortly",
+    );
+    res.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("1"));
+    log_error(&format!("storage failure: {detail}"));
+    res
+}
+
+pub fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert("pragma", HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// Adds permissive CORS headers: metadata, registration and token endpoints are called from
+/// browser-based clients (MCP Inspector) on other origins, and carry no ambient credentials.
+pub fn cors(mut res: Response, expose: &str) -> Response {
+    let h = res.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    if let Ok(v) = HeaderValue::from_str(expose) {
+        if !expose.is_empty() {
+            h.insert("access-control-expose-headers", v);
+        }
+    }
+    res
+}
+
+/// The answer to a CORS preflight for `methods`.
+pub fn preflight(methods: &str) -> Response {
+    let mut res = empty(StatusCode::NO_CONTENT);
+    let h = res.headers_mut();
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    if let Ok(v) = HeaderValue::from_str(methods) {
+        h.insert("access-control-allow-methods", v);
+    }
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static(
+            "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id",
+        ),
+    );
+    h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    res
+}
+
+/// Routes a method for endpoints that accept exactly `allowed` (plus OPTIONS preflight).
+pub fn method_is(method: &Method, allowed: &[Method]) -> bool {
+    allowed.contains(method)
+}
+
+/// The origin (`scheme://host[:port]`) the request was addressed to.
+pub fn request_origin(req: &Request) -> String {
+    let uri = req.uri();
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| header(req.headers(), "host").map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{scheme}://{host}")
+}
+
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Decodes `application/x-www-form-urlencoded` (also used for query strings). Later duplicates
+/// are kept so callers can reject repeated parameters (RFC 6749 §3.1).
+pub fn parse_form(input: &str) -> Vec<(String, String)> {
+    input
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-encodes a component for a query string (RFC 3986 unreserved characters kept).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Form parameters, refusing any that appear twice.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(input: &str) -> Self {
+        Self(parse_form(input))
+    }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// The first parameter name that is repeated, if any.
+    pub fn duplicate(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .enumerate()
+            .find(|(i, (k, _))| self.0[..*i].iter().any(|(k2, _)| k2 == k))
+            .map(|(_, (k, _))| k.as_str())
+    }
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn log_warn(msg: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::edge::console_warn(msg);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = msg;
+}
+
+pub fn log_error(msg: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::edge::console_error(msg);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = msg;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding_handles_plus_percent_and_garbage() {
+        let p = Params::parse("a=1+2&b=%2Fx%20y&c=%zz&d=%4");
+        assert_eq!(p.get("a"), Some("1 2"));
+        assert_eq!(p.get("b"), Some("/x y"));
+        assert_eq!(p.get("c"), Some("%zz"));
+        assert_eq!(p.get("d"), Some("%4"));
+        assert_eq!(p.duplicate(), None);
+        assert_eq!(Params::parse("a=1&b=2&a=3").duplicate(), Some("a"));
+    }
+
+    #[test]
+    fn escaping_neutralises_markup() {
+        assert_eq!(
+            html_escape("<script>\"'&"),
+            "&lt;script&gt;&quot;&#39;&amp;"
+        );
+    }
+
+    #[test]
+    fn percent_encode_roundtrips() {
+        let s = "a b/c?d=é";
+        assert_eq!(percent_decode(&percent_encode(s)), s);
+    }
+}

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct App {
     pub config: Config,
     pub keys: KeySet,
+    /// The MCP catalogue (with the conformance fixtures only in the conformance environment).
+    pub server: crate::mcp::server::Server,
     /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
     pub secret: Vec<u8>,
 }
@@ -59,9 +61,11 @@ impl App {
             }
             secret.get_or_insert(dev.cookie_secret.into_bytes());
         }
+        let server = crate::mcp::server::Server::new(config.mode == Mode::Conformance);
         Ok(App {
             keys: KeySet::from_seeds(&seeds),
             secret: secret.unwrap_or_default(),
+            server,
             config,
         })
     }

@@ -4,6 +4,7 @@
 //! KV's real limits so a test cannot pass on something KV would reject.
 
 pub mod memory;
+pub mod records;
 
 use async_trait::async_trait;
 

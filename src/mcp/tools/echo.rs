@@ -1,0 +1,34 @@
+//! `echo`: returns its message. The smallest complete tool, and the benchmark's hot path.
+
+use super::{string_arg, Tool, ToolContext, ToolFuture, ToolResult};
+use serde_json::{json, Map, Value};
+
+pub const TOOL: Tool = Tool {
+    name: "echo",
+    definition,
+    scope: None,
+    call,
+};
+
+fn definition() -> Value {
+    json!({
+        "name": "echo",
+        "title": "Echo",
+        "description": "Echoes the message back, prefixed with \"Echo: \".",
+        "inputSchema": {
+            "type": "object",
+            "properties": { "message": { "type": "string", "description": "Text to echo back" } },
+            "required": ["message"]
+        },
+        "annotations": { "readOnlyHint": true, "idempotentHint": true, "openWorldHint": false }
+    })
+}
+
+fn call<'a>(args: &'a Map<String, Value>, _ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    Box::pin(async move {
+        match string_arg(args, "message") {
+            Ok(message) => ToolResult::text(format!("Echo: {message}")),
+            Err(e) => e,
+        }
+    })
+}

@@ -1,0 +1,121 @@
+//! Tools. Each lives in its own file as a `pub const TOOL: Tool` plus its handler; adding one
+//! is that file and one line in [`catalog`].
+
+mod echo;
+mod get_time;
+mod get_vibe;
+mod list_clients;
+
+use super::Identity;
+use crate::store::Store;
+use serde_json::{json, Map, Value};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type ToolFuture<'a> = Pin<Box<dyn Future<Output = ToolResult> + 'a>>;
+
+/// A tool: its `tools/list` entry and its handler.
+pub struct Tool {
+    pub name: &'static str,
+    /// The full `tools/list` entry (name, title, description, inputSchema, ...).
+    pub definition: fn() -> Value,
+    /// A scope the caller's token must carry beyond the base `mcp` scope (403 step-up otherwise).
+    pub scope: Option<&'static str>,
+    pub call: for<'a> fn(&'a Map<String, Value>, &'a ToolContext<'a>) -> ToolFuture<'a>,
+}
+
+/// What a tool may use: who is calling, storage (not on stdio), time, and progress/log output.
+pub struct ToolContext<'a> {
+    pub identity: Option<&'a Identity>,
+    pub store: Option<&'a dyn Store>,
+    /// Unix seconds.
+    pub now: u64,
+    /// Emits a server notification (progress, log message) before the result.
+    pub notify: &'a dyn Fn(&str, Value),
+    pub progress_token: Option<&'a Value>,
+}
+
+impl ToolContext<'_> {
+    /// Sends `notifications/progress` when the caller asked for progress.
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        if let Some(token) = self.progress_token {
+            let mut p = json!({ "progressToken": token, "progress": progress });
+            if let Some(t) = total {
+                p["total"] = json!(t);
+            }
+            if let Some(m) = message {
+                p["message"] = json!(m);
+            }
+            (self.notify)("notifications/progress", p);
+        }
+    }
+}
+
+/// A `tools/call` result (`CallToolResult`). Failures are results with `isError`, not protocol
+/// errors, so the model can read and react to them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolResult {
+    pub content: Vec<Value>,
+    pub structured: Option<Value>,
+    pub is_error: bool,
+}
+
+impl ToolResult {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            content: vec![json!({"type": "text", "text": text.into()})],
+            structured: None,
+            is_error: false,
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            is_error: true,
+            ..Self::text(text)
+        }
+    }
+
+    pub fn with_structured(mut self, value: Value) -> Self {
+        self.structured = Some(value);
+        self
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({ "content": self.content, "isError": self.is_error });
+        if let Some(s) = &self.structured {
+            v["structuredContent"] = s.clone();
+        }
+        v
+    }
+}
+
+/// A required string argument, or the `isError` result naming it.
+pub fn string_arg<'a>(args: &'a Map<String, Value>, name: &str) -> Result<&'a str, ToolResult> {
+    match args.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ToolResult::error(format!(
+            "Argument `{name}` must be a string."
+        ))),
+        None => Err(ToolResult::error(format!(
+            "Missing required argument `{name}`."
+        ))),
+    }
+}
+
+/// The tools every deployment serves, in `tools/list` order.
+pub fn catalog() -> &'static [Tool] {
+    &[
+        echo::TOOL,
+        get_vibe::TOOL,
+        get_time::TOOL,
+        list_clients::TOOL,
+    ]
+}
+
+/// Tools that need neither sign-in nor storage: the ones the stdio binary shares.
+pub fn local_catalog() -> &'static [Tool] {
+    &[echo::TOOL, get_time::TOOL]
+}
+
+pub use get_time::format_utc;

@@ -1,0 +1,105 @@
+//! The resource server's side of OAuth: reading and verifying bearer tokens on `/mcp`
+//! (RFC 6750, RFC 9068, RFC 9728 §5.1), and the `WWW-Authenticate` challenges.
+
+use crate::app::{App, Urls};
+use crate::config::SCOPE_MCP;
+use crate::mcp::Identity;
+use crate::web::{self, header, Request, Response};
+use http::{HeaderValue, StatusCode};
+
+/// The verified identity behind the request's bearer token, or the 401/403 to send back.
+pub fn authenticate(
+    app: &App,
+    req: &Request,
+    urls: &Urls,
+    now: u64,
+) -> Result<Identity, Box<Response>> {
+    let Some(auth) = header(req.headers(), "authorization") else {
+        return Err(Box::new(challenge(
+            urls,
+            StatusCode::UNAUTHORIZED,
+            None,
+            "no bearer token",
+        )));
+    };
+    let token = match auth.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            token.trim()
+        }
+        _ => {
+            return Err(Box::new(challenge(
+                urls,
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_request"),
+                "expected `Authorization: Bearer <token>`",
+            )))
+        }
+    };
+    let claims = app
+        .keys
+        .verify(token, now, &urls.issuer, &urls.resource)
+        .map_err(|e| {
+            web::log_warn(&format!("bearer token refused: {e:?}"));
+            Box::new(challenge(
+                urls,
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "the access token is invalid or expired",
+            ))
+        })?;
+    let scopes: Vec<String> = claims
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == SCOPE_MCP) {
+        return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
+    }
+    Ok(Identity {
+        sub: claims.sub,
+        name: claims.name,
+        scopes,
+        client_id: claims.client_id,
+    })
+}
+
+/// 403 `insufficient_scope` naming the scope to ask for (step-up authorization).
+pub fn insufficient_scope(urls: &Urls, scope: &str) -> Response {
+    challenge_with_scope(
+        urls,
+        StatusCode::FORBIDDEN,
+        Some("insufficient_scope"),
+        &format!("this call needs the `{scope}` scope"),
+        scope,
+    )
+}
+
+fn challenge(urls: &Urls, status: StatusCode, error: Option<&str>, description: &str) -> Response {
+    challenge_with_scope(urls, status, error, description, SCOPE_MCP)
+}
+
+fn challenge_with_scope(
+    urls: &Urls,
+    status: StatusCode,
+    error: Option<&str>,
+    description: &str,
+    scope: &str,
+) -> Response {
+    let mut value = format!(
+        r#"Bearer realm="mcp-edge", resource_metadata="{}", scope="{scope}""#,
+        urls.resource_metadata
+    );
+    if let Some(e) = error {
+        value.push_str(&format!(
+            r#", error="{e}", error_description="{description}""#
+        ));
+    }
+    let mut res = web::error(status, error.unwrap_or("unauthorized"), description);
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+    }
+    res
+}

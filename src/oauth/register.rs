@@ -1,0 +1,198 @@
+//! `POST /register`: anonymous Dynamic Client Registration (RFC 7591).
+//!
+//! Public clients by default (what MCP clients expect); a secret only when the client asks for
+//! a secret-based `token_endpoint_auth_method` (or sends the seed's `require_client_secret`).
+//! No `scope` registered means the client may ask for every scope.
+
+use super::client::{validate_redirect_uri, MAX_REDIRECT_URIS, MAX_URI_LEN};
+use super::error::{ErrorCode, OAuthError, OAuthResult};
+use crate::app::App;
+use crate::config::SCOPES;
+use crate::crypto::sha256_b64;
+use crate::env::{random_token, Services};
+use crate::store::put_json;
+use crate::store::records::ClientRecord;
+use crate::web::{self, header, Request, Response};
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+
+const MAX_NAME_LEN: usize = 200;
+
+pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
+    match register(app, req, services).await {
+        Ok(body) => web::no_store(web::cors(web::json(StatusCode::CREATED, &body), "")),
+        Err(e) => e.response(),
+    }
+}
+
+fn metadata_error(msg: impl Into<String>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, msg)
+}
+
+fn optional_string(
+    meta: &Map<String, Value>,
+    name: &str,
+    max: usize,
+) -> OAuthResult<Option<String>> {
+    match meta.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.len() <= max => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
+        Some(Value::String(_)) => Err(metadata_error(format!(
+            "{name} is longer than {max} characters"
+        ))),
+        Some(_) => Err(metadata_error(format!("{name} must be a string"))),
+    }
+}
+
+fn string_list(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<Vec<String>>> {
+    match meta.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) if items.len() <= 20 => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| metadata_error(format!("{name} must be an array of strings")))
+            })
+            .collect::<OAuthResult<Vec<_>>>()
+            .map(Some),
+        Some(_) => Err(metadata_error(format!(
+            "{name} must be an array of at most 20 strings"
+        ))),
+    }
+}
+
+fn https_url(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<String>> {
+    let v = optional_string(meta, name, MAX_URI_LEN)?;
+    if let Some(u) = &v {
+        if !u.starts_with("https://") || u.contains(['<', '>', '"', '\'', ' ']) {
+            return Err(metadata_error(format!("{name} must be an https URL")));
+        }
+    }
+    Ok(v)
+}
+
+async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthResult<Value> {
+    let is_json = header(req.headers(), "content-type")
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "registration requests must be application/json",
+        ));
+    }
+    let meta: Map<String, Value> = match serde_json::from_slice(req.body()) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return Err(metadata_error(
+                "the body must be a JSON object of client metadata",
+            ))
+        }
+    };
+
+    let redirect_uris = string_list(&meta, "redirect_uris")?.unwrap_or_default();
+    if redirect_uris.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRedirectUri,
+            "redirect_uris is required (at least one)",
+        ));
+    }
+    if redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRedirectUri,
+            format!("at most {MAX_REDIRECT_URIS} redirect_uris"),
+        ));
+    }
+    for uri in &redirect_uris {
+        validate_redirect_uri(uri)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidRedirectUri, e))?;
+    }
+
+    let wants_secret = meta
+        .get("require_client_secret")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let auth_method = match optional_string(&meta, "token_endpoint_auth_method", 64)?.as_deref() {
+        None if wants_secret => "client_secret_basic".to_owned(),
+        None => "none".to_owned(),
+        Some(m @ ("none" | "client_secret_basic" | "client_secret_post")) => m.to_owned(),
+        Some(other) => return Err(metadata_error(format!("token_endpoint_auth_method {other:?} is not supported (none, client_secret_basic, client_secret_post)"))),
+    };
+
+    let grant_types = string_list(&meta, "grant_types")?
+        .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| !["authorization_code", "refresh_token"].contains(&g.as_str()))
+    {
+        return Err(metadata_error(format!("grant type {g:?} is not supported")));
+    }
+    let response_types =
+        string_list(&meta, "response_types")?.unwrap_or_else(|| vec!["code".into()]);
+    if response_types.iter().any(|r| r != "code") {
+        return Err(metadata_error("only the `code` response type is supported"));
+    }
+    let scope = optional_string(&meta, "scope", 500)?;
+    if let Some(s) = &scope {
+        if let Some(bad) = s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .find(|s| !SCOPES.contains(s))
+        {
+            return Err(metadata_error(format!(
+                "unknown scope {bad:?} (supported: {})",
+                SCOPES.join(" ")
+            )));
+        }
+    }
+
+    let now = services.clock.now();
+    let client_id = random_token(services.random, 16);
+    let secret = (auth_method != "none").then(|| random_token(services.random, 32));
+    let record = ClientRecord {
+        client_id: client_id.clone(),
+        client_secret_hash: secret.as_deref().map(sha256_b64),
+        client_name: optional_string(&meta, "client_name", MAX_NAME_LEN)?,
+        redirect_uris,
+        token_endpoint_auth_method: auth_method,
+        grant_types,
+        response_types,
+        scope,
+        client_uri: https_url(&meta, "client_uri")?,
+        logo_uri: https_url(&meta, "logo_uri")?,
+        created_at: now,
+        renewed_at: now,
+    };
+    put_json(
+        services.store,
+        &ClientRecord::key(&client_id),
+        &record,
+        Some(app.config.client_ttl),
+    )
+    .await?;
+
+    let mut body = json!({
+        "client_id": client_id,
+        "client_id_issued_at": now,
+        "redirect_uris": record.redirect_uris,
+        "token_endpoint_auth_method": record.token_endpoint_auth_method,
+        "grant_types": record.grant_types,
+        "response_types": record.response_types,
+    });
+    for (k, v) in [
+        ("client_name", &record.client_name),
+        ("scope", &record.scope),
+        ("client_uri", &record.client_uri),
+        ("logo_uri", &record.logo_uri),
+    ] {
+        if let Some(v) = v {
+            body[k] = json!(v);
+        }
+    }
+    if let Some(secret) = secret {
+        body["client_secret"] = json!(secret);
+        body["client_secret_expires_at"] = json!(0);
+    }
+    Ok(body)
+}

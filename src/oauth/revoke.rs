@@ -1,0 +1,45 @@
+//! `POST /revoke` (RFC 7009): revokes a refresh token and with it the whole grant. Access
+//! tokens are self-contained JWTs and expire on their own (`ACCESS_TOKEN_TTL`); revoking one
+//! is answered with 200 as the RFC requires, and does nothing.
+
+use super::client;
+use super::error::OAuthResult;
+use super::token::form_params;
+use crate::app::App;
+use crate::env::Services;
+use crate::store::get_json;
+use crate::store::records::GrantRecord;
+use crate::web::{self, Request, Response};
+use http::StatusCode;
+
+pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
+    match revoke(app, req, services).await {
+        Ok(()) => web::no_store(web::cors(web::empty(StatusCode::OK), "")),
+        Err(e) => e.response(),
+    }
+}
+
+async fn revoke(app: &App, req: &Request, services: &Services<'_>) -> OAuthResult<()> {
+    let form = form_params(req)?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| super::error::invalid_request("token is required"))?;
+    let client = client::authenticate(app, services.store, req, &form).await?;
+    // Invalid or unknown tokens are not an error (RFC 7009 §2.2).
+    let Some((grant_id, _)) = token
+        .split_once('.')
+        .filter(|(g, _)| !g.is_empty() && g.len() <= 64 && !g.contains(':'))
+    else {
+        return Ok(());
+    };
+    let key = GrantRecord::key(grant_id);
+    if let Some(grant) = get_json::<GrantRecord>(services.store, &key).await? {
+        let presented = crate::crypto::sha256_b64(token.split_once('.').map_or("", |(_, s)| s));
+        let matches = grant.refresh_hash == presented
+            || grant.previous_refresh_hash.as_deref() == Some(&presented);
+        if grant.client_id == client.client_id && matches {
+            services.store.delete(&key).await?;
+        }
+    }
+    Ok(())
+}

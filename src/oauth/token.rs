@@ -1,0 +1,294 @@
+//! `POST /token` (RFC 6749 §3.2, OAuth 2.1): the authorization-code grant with PKCE and the
+//! refresh-token grant with rotation. Access tokens are RFC 9068 JWTs bound to the MCP resource.
+//!
+//! Refresh rotation: each refresh issues a new token; the one presented stays valid until the
+//! new one is first used (so a lost response does not strand the client), and presenting any
+//! older token revokes the whole grant (replay detection, RFC 9700 §4.14.2).
+
+use super::authorize::pkce_verifies;
+use super::client;
+use super::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
+use super::jwt::AccessClaims;
+use super::resource::audience_covers;
+use crate::app::{App, Urls};
+use crate::crypto::{constant_time_eq, sha256_b64};
+use crate::env::{random_token, Services};
+use crate::store::records::{ClientRecord, CodeRecord, GrantRecord, CODE_RECORD_TTL};
+use crate::store::{get_json, put_json};
+use crate::web::{self, header, Params, Request, Response};
+use http::StatusCode;
+use serde_json::{json, Value};
+
+/// Renew a registered client's TTL at most this often (on use).
+const CLIENT_RENEW_INTERVAL: u64 = 86400;
+
+pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+    match token(app, req, services, urls).await {
+        Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body), "")),
+        Err(e) => e.response(),
+    }
+}
+
+fn invalid_grant(why: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, why)
+}
+
+pub fn form_params(req: &Request) -> OAuthResult<Params> {
+    let is_form = header(req.headers(), "content-type")
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let form = Params::parse(&String::from_utf8_lossy(req.body()));
+    if let Some(dup) = form.duplicate() {
+        return Err(invalid_request(format!("parameter {dup} is repeated")));
+    }
+    Ok(form)
+}
+
+async fn token(
+    app: &App,
+    req: &Request,
+    services: &Services<'_>,
+    urls: &Urls,
+) -> OAuthResult<Value> {
+    let form = form_params(req)?;
+    let grant_type = form
+        .get("grant_type")
+        .ok_or_else(|| invalid_request("grant_type is required"))?;
+    if !matches!(grant_type, "authorization_code" | "refresh_token") {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant_type {grant_type:?} is not supported"),
+        ));
+    }
+    let client = client::authenticate(app, services.store, req, &form).await?;
+    if !client.grant_types.iter().any(|g| g == grant_type) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client did not register for {grant_type}"),
+        ));
+    }
+    if let Some(resource) = form.get("resource") {
+        if !audience_covers(resource, &urls.resource) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "resource does not name this MCP server",
+            ));
+        }
+    }
+    if grant_type == "authorization_code" {
+        authorization_code(app, services, urls, &form, &client).await
+    } else {
+        refresh(app, services, urls, &form, &client).await
+    }
+}
+
+async fn authorization_code(
+    app: &App,
+    services: &Services<'_>,
+    urls: &Urls,
+    form: &Params,
+    client: &ClientRecord,
+) -> OAuthResult<Value> {
+    let code = form
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| invalid_request("code is required"))?;
+    let verifier = form
+        .get("code_verifier")
+        .ok_or_else(|| invalid_request("code_verifier is required (PKCE)"))?;
+    let now = services.clock.now();
+    let key = CodeRecord::key(&sha256_b64(code));
+    let mut record: CodeRecord = get_json(services.store, &key)
+        .await?
+        .ok_or_else(|| invalid_grant("the authorization code is invalid or expired"))?;
+    if record.used {
+        // Replay: the code was redeemed before; revoke what it produced.
+        services
+            .store
+            .delete(&GrantRecord::key(&record.grant_id))
+            .await?;
+        return Err(invalid_grant(
+            "the authorization code was already used; the grant it produced is revoked",
+        ));
+    }
+    if record.expires_at < now {
+        return Err(invalid_grant("the authorization code expired"));
+    }
+    if record.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if form
+        .get("redirect_uri")
+        .is_some_and(|r| r != record.redirect_uri)
+    {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    if !pkce_verifies(verifier, &record.code_challenge) {
+        return Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
+    }
+    // Spend the code before anything is issued, so a concurrent replay sees `used`.
+    record.used = true;
+    put_json(services.store, &key, &record, Some(CODE_RECORD_TTL)).await?;
+
+    let refresh_secret = random_token(services.random, 32);
+    let grant = GrantRecord {
+        grant_id: record.grant_id.clone(),
+        client_id: record.client_id.clone(),
+        sub: record.sub.clone(),
+        name: record.name.clone(),
+        scope: record.scope.clone(),
+        resource: record.resource.clone(),
+        created_at: now,
+        refresh_hash: sha256_b64(&refresh_secret),
+        previous_refresh_hash: None,
+    };
+    put_json(
+        services.store,
+        &GrantRecord::key(&grant.grant_id),
+        &grant,
+        Some(app.config.refresh_token_ttl),
+    )
+    .await?;
+    renew_client(app, services, client, now).await?;
+    issue(app, services, urls, &grant, &grant.scope, &refresh_secret)
+}
+
+async fn refresh(
+    app: &App,
+    services: &Services<'_>,
+    urls: &Urls,
+    form: &Params,
+    client: &ClientRecord,
+) -> OAuthResult<Value> {
+    let token = form
+        .get("refresh_token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| invalid_request("refresh_token is required"))?;
+    let (grant_id, secret) = token
+        .split_once('.')
+        .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
+    if grant_id.is_empty() || grant_id.len() > 64 {
+        return Err(invalid_grant("the refresh token is invalid"));
+    }
+    let key = GrantRecord::key(grant_id);
+    let mut grant: GrantRecord = get_json(services.store, &key)
+        .await?
+        .ok_or_else(|| invalid_grant("the refresh token is invalid, expired or revoked"))?;
+    if grant.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let presented = sha256_b64(secret);
+    let is_current = constant_time_eq(presented.as_bytes(), grant.refresh_hash.as_bytes());
+    let is_previous = grant
+        .previous_refresh_hash
+        .as_ref()
+        .is_some_and(|p| constant_time_eq(presented.as_bytes(), p.as_bytes()));
+    if !is_current && !is_previous {
+        services.store.delete(&key).await?;
+        return Err(invalid_grant(
+            "the refresh token was already rotated; the grant is revoked",
+        ));
+    }
+    let scope = match form.get("scope").map(str::trim).filter(|s| !s.is_empty()) {
+        None => grant.scope.clone(),
+        Some(asked) => {
+            let held: Vec<&str> = grant.scope.split(' ').collect();
+            if let Some(bad) = asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .find(|s| !held.contains(s))
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("scope {bad:?} was not granted"),
+                ));
+            }
+            asked.to_owned()
+        }
+    };
+    let new_secret = random_token(services.random, 32);
+    if is_current {
+        // The newest token is in use: the one before it is now dead.
+        grant.previous_refresh_hash = Some(grant.refresh_hash.clone());
+    }
+    grant.refresh_hash = sha256_b64(&new_secret);
+    put_json(
+        services.store,
+        &key,
+        &grant,
+        Some(app.config.refresh_token_ttl),
+    )
+    .await?;
+    issue(app, services, urls, &grant, &scope, &new_secret)
+}
+
+fn issue(
+    app: &App,
+    services: &Services<'_>,
+    urls: &Urls,
+    grant: &GrantRecord,
+    scope: &str,
+    refresh_secret: &str,
+) -> OAuthResult<Value> {
+    let now = services.clock.now();
+    let claims = AccessClaims {
+        iss: urls.issuer.clone(),
+        sub: grant.sub.clone(),
+        aud: grant.resource.clone(),
+        client_id: grant.client_id.clone(),
+        scope: scope.to_owned(),
+        jti: random_token(services.random, 12),
+        name: grant.name.clone(),
+    };
+    let access_token = app
+        .keys
+        .sign(claims, now, app.config.access_token_ttl)
+        .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "no signing key is configured"))?;
+    Ok(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": app.config.access_token_ttl,
+        "refresh_token": format!("{}.{refresh_secret}", grant.grant_id),
+        "scope": scope,
+    }))
+}
+
+/// Keeps a registered client alive while it is used (registrations expire when unused).
+async fn renew_client(
+    app: &App,
+    services: &Services<'_>,
+    client: &ClientRecord,
+    now: u64,
+) -> OAuthResult<()> {
+    if client.renewed_at == u64::MAX
+        || now.saturating_sub(client.renewed_at) < CLIENT_RENEW_INTERVAL
+    {
+        return Ok(());
+    }
+    let mut renewed = client.clone();
+    renewed.renewed_at = now;
+    put_json(
+        services.store,
+        &ClientRecord::key(&client.client_id),
+        &renewed,
+        Some(app.config.client_ttl),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The stored records and their keys: the storage contract documented in
+//! `docs/storage-schema.md`. Secrets and tokens are only ever stored as SHA-256 hashes.
+
+use serde::{Deserialize, Serialize};
+
+pub const CLIENT_PREFIX: &str = "client:";
+
+/// `client:{client_id}`: a dynamically registered client (RFC 7591). TTL: `CLIENT_TTL`,
+/// renewed when the client is used, so unused registrations expire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    pub client_id: String,
+    /// base64url(SHA-256(secret)); absent for public clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_hash: Option<String>,
+    pub client_name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    /// Scopes the client registered for; `None` = every scope (clients that register none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    pub created_at: u64,
+    /// Last time the TTL was renewed.
+    #[serde(default)]
+    pub renewed_at: u64,
+}
+
+impl ClientRecord {
+    pub fn key(client_id: &str) -> String {
+        format!("{CLIENT_PREFIX}{client_id}")
+    }
+
+    /// Hosts of the redirect URIs (or the scheme, for private-use URIs like `cursor://`).
+    pub fn redirect_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = self
+            .redirect_uris
+            .iter()
+            .map(|u| redirect_host(u))
+            .collect();
+        hosts.dedup();
+        hosts
+    }
+
+    pub fn is_confidential(&self) -> bool {
+        self.client_secret_hash.is_some()
+    }
+}
+
+/// The host of a URL (`claude.ai`), or `scheme:` for URLs without one.
+pub fn redirect_host(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            if host.is_empty() {
+                format!("{scheme}:")
+            } else {
+                host.to_owned()
+            }
+        }
+        None => url
+            .split(':')
+            .next()
+            .map(|s| format!("{s}:"))
+            .unwrap_or_default(),
+    }
+}
+
+/// `code:{sha256(code)}`: an authorization code. TTL 600 s; the code itself expires after
+/// [`CODE_LIFETIME`] and is single-use (`used` set on redemption, kept to detect replay).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub resource: String,
+    pub sub: String,
+    pub name: Option<String>,
+    /// The grant this code creates on redemption (known up front, so a replay can revoke it).
+    pub grant_id: String,
+    pub expires_at: u64,
+    #[serde(default)]
+    pub used: bool,
+}
+
+pub const CODE_LIFETIME: u64 = 300;
+pub const CODE_RECORD_TTL: u64 = 600;
+
+impl CodeRecord {
+    pub fn key(code_hash: &str) -> String {
+        format!("code:{code_hash}")
+    }
+}
+
+/// `grant:{grant_id}`: what a user approved for a client, and its refresh token state.
+/// TTL: `REFRESH_TOKEN_TTL`, renewed on every rotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    pub grant_id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub name: Option<String>,
+    pub scope: String,
+    pub resource: String,
+    pub created_at: u64,
+    /// base64url(SHA-256(secret part)) of the newest refresh token.
+    pub refresh_hash: String,
+    /// The previous refresh token: still accepted until the newest one is first used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_refresh_hash: Option<String>,
+}
+
+impl GrantRecord {
+    pub fn key(grant_id: &str) -> String {
+        format!("grant:{grant_id}")
+    }
+}
+
+/// `session-dead:{sha256(session id)}`: an MCP session terminated by DELETE. TTL: until the
+/// session id would have expired anyway.
+pub fn dead_session_key(session_hash: &str) -> String {
+    format!("session-dead:{session_hash}")
+}
+
+/// `ratelimit:{bucket}:{window}`: a counter for throttling (sign-in attempts, registrations).
+pub fn rate_limit_key(bucket: &str, window: u64) -> String {
+    format!("ratelimit:{bucket}:{window}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_host;
+
+    #[test]
+    fn redirect_hosts_are_extracted() {
+        assert_eq!(
+            redirect_host("https://claude.ai/api/mcp/auth_callback"),
+            "claude.ai"
+        );
+        assert_eq!(redirect_host("http://127.0.0.1:3000/cb"), "127.0.0.1:3000");
+        assert_eq!(
+            redirect_host("cursor://anysphere.cursor-retrieval/oauth"),
+            "anysphere.cursor-retrieval"
+        );
+        assert_eq!(redirect_host("com.example.app:/cb"), "com.example.app:");
+    }
+}

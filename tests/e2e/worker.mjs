@@ -35,7 +35,7 @@ export async function startWorker({ env, persistDir, port, vars = {} } = {}) {
   const started = Date.now();
   const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, {
     cwd: ROOT,
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
+    env: { ...process.env, MCP_EDGE_SKIP_BUILD: "1", CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

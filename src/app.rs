@@ -81,11 +81,7 @@ impl App {
 
     /// The URLs this deployment publishes, for the origin the request came to.
     pub fn urls(&self, req: &Request) -> Urls {
-        let origin = self
-            .config
-            .public_base_url
-            .clone()
-            .unwrap_or_else(|| request_origin(req));
+        let origin = self.config.public_base_url.clone().unwrap_or_else(|| request_origin(req));
         Urls::new(&origin, &self.config.mcp_path)
     }
 }

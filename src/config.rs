@@ -64,6 +64,8 @@ pub struct Config {
     pub refresh_token_ttl: u64,
     pub client_ttl: u64,
     pub session_ttl: u64,
+    /// Dynamic registrations allowed per client address per hour (0 = unlimited).
+    pub registration_limit: u64,
 }
 
 /// Every problem found in the configuration, each naming its setting.
@@ -100,11 +102,7 @@ impl Config {
     /// Parses the configuration from a variable lookup (wrangler vars and secrets).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut errors = Vec::new();
-        let get = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
         let mode = match get("MCP_EDGE_ENV").as_deref() {
             None | Some("production") => Mode::Production,
@@ -169,6 +167,7 @@ impl Config {
         let refresh_token_ttl = number("REFRESH_TOKEN_TTL", 30 * 86400, 3600);
         let client_ttl = number("CLIENT_TTL", 90 * 86400, 86400);
         let session_ttl = number("SESSION_TTL", 7 * 86400, 3600);
+        let registration_limit = number("REGISTRATION_LIMIT", 100, 0);
 
         let users: Vec<User> = match get("USERS") {
             Some(json) => parse_json("USERS", &json, &mut errors),
@@ -180,26 +179,16 @@ impl Config {
         };
         for u in &users {
             if let Some(bad) = u.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-                errors.push(format!(
-                    "USERS: user {:?} has unknown scope {bad:?}",
-                    u.username
-                ));
+                errors.push(format!("USERS: user {:?} has unknown scope {bad:?}", u.username));
             }
             if crate::oauth::password::PasswordHash::parse(&u.password_hash).is_none() {
-                errors.push(format!(
-                    "USERS: user {:?} has a malformed password_hash",
-                    u.username
-                ));
+                errors.push(format!("USERS: user {:?} has a malformed password_hash", u.username));
             }
         }
 
         let static_clients: Vec<StaticClient> = match get("STATIC_CLIENTS") {
             Some(json) => parse_json("STATIC_CLIENTS", &json, &mut errors),
-            None => parse_json(
-                "built-in static clients",
-                DEFAULT_STATIC_CLIENTS,
-                &mut errors,
-            ),
+            None => parse_json("built-in static clients", DEFAULT_STATIC_CLIENTS, &mut errors),
         };
 
         let signing_keys: Vec<SigningKeySeed> = match get("JWT_SIGNING_KEYS") {
@@ -247,6 +236,7 @@ impl Config {
                 refresh_token_ttl,
                 client_ttl,
                 session_ttl,
+                registration_limit,
             })
         } else {
             Err(ConfigError(errors))
@@ -281,12 +271,7 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| (*v).to_owned())
-        }
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
     }
 
     #[test]
@@ -321,12 +306,7 @@ mod tests {
         ]))
         .unwrap_err();
         let text = err.to_string();
-        for name in [
-            "MCP_EDGE_ENV",
-            "MCP_PATH",
-            "MAX_BODY_BYTES",
-            "PUBLIC_BASE_URL",
-        ] {
+        for name in ["MCP_EDGE_ENV", "MCP_PATH", "MAX_BODY_BYTES", "PUBLIC_BASE_URL"] {
             assert!(text.contains(name), "{name} not named in {text}");
         }
     }
@@ -342,11 +322,9 @@ mod tests {
 
     #[test]
     fn custom_mcp_path_is_accepted() {
-        let c = Config::from_lookup(lookup(&[
-            ("MCP_EDGE_ENV", "development"),
-            ("MCP_PATH", "/bot/"),
-        ]))
-        .unwrap();
+        let c =
+            Config::from_lookup(lookup(&[("MCP_EDGE_ENV", "development"), ("MCP_PATH", "/bot/")]))
+                .unwrap();
         assert_eq!(c.mcp_path, "/bot");
     }
 }

@@ -36,10 +36,7 @@ pub fn empty(status: StatusCode) -> Response {
 /// `{"error": code, "error_description": description}`: the OAuth error shape, also used for
 /// plain HTTP errors so every client sees one format.
 pub fn error(status: StatusCode, code: &str, description: &str) -> Response {
-    json(
-        status,
-        &serde_json::json!({ "error": code, "error_description": description }),
-    )
+    json(status, &serde_json::json!({ "error": code, "error_description": description }))
 }
 
 pub fn not_found() -> Response {
@@ -47,11 +44,7 @@ pub fn not_found() -> Response {
 }
 
 pub fn method_not_allowed(allow: &str) -> Response {
-    let mut res = error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed",
-    );
+    let mut res = error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed");
     if let Ok(v) = HeaderValue::from_str(allow) {
         res.headers_mut().insert(ALLOW, v);
     }
@@ -65,17 +58,14 @@ pub fn unavailable(detail: &str) -> Response {
         "temporarily_unavailable",
         "storage is temporarily unavailable; retry shortly",
     );
-    res.headers_mut()
-        .insert("retry-after", HeaderValue::from_static("1"));
+    res.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
     log_error(&format!("storage failure: {detail}"));
     res
 }
 
 pub fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert("pragma", HeaderValue::from_static("no-cache"));
+    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert("pragma", HeaderValue::from_static("no-cache"));
     res
 }
 
@@ -196,10 +186,7 @@ impl Params {
         Self(parse_form(input))
     }
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
     /// The first parameter name that is repeated, if any.
     pub fn duplicate(&self) -> Option<&str> {
@@ -209,6 +196,11 @@ impl Params {
             .find(|(i, (k, _))| self.0[..*i].iter().any(|(k2, _)| k2 == k))
             .map(|(_, (k, _))| k.as_str())
     }
+}
+
+/// The caller's address as Cloudflare reports it (`CF-Connecting-IP`), for rate limits.
+pub fn client_address(req: &Request) -> String {
+    header(req.headers(), "cf-connecting-ip").unwrap_or("unknown").chars().take(64).collect()
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
@@ -258,10 +250,7 @@ mod tests {
 
     #[test]
     fn escaping_neutralises_markup() {
-        assert_eq!(
-            html_escape("<script>\"'&"),
-            "&lt;script&gt;&quot;&#39;&amp;"
-        );
+        assert_eq!(html_escape("<script>\"'&"), "&lt;script&gt;&quot;&#39;&amp;");
     }
 
     #[test]

@@ -14,9 +14,7 @@ fn call(id: u64, method: &str, params: serde_json::Value) -> serde_json::Value {
 #[tokio::test]
 async fn unauthenticated_requests_get_a_discoverable_401() {
     let t = TestApp::new().await;
-    let res = t
-        .send(mcp_request(&call(1, "initialize", json!({})), None, None))
-        .await;
+    let res = t.send(mcp_request(&call(1, "initialize", json!({})), None, None)).await;
     assert_eq!(res.status(), 401);
     let www = header(&res, "www-authenticate");
     assert!(www.starts_with("Bearer "), "{www}");
@@ -28,13 +26,7 @@ async fn unauthenticated_requests_get_a_discoverable_401() {
     );
     assert!(www.contains("scope=\"mcp\""));
     assert!(!www.contains("error="));
-    let res = t
-        .send(mcp_request(
-            &call(1, "initialize", json!({})),
-            Some("garbage"),
-            None,
-        ))
-        .await;
+    let res = t.send(mcp_request(&call(1, "initialize", json!({})), Some("garbage"), None)).await;
     assert_eq!(res.status(), 401);
     assert!(header(&res, "www-authenticate").contains("error=\"invalid_token\""));
 }
@@ -54,23 +46,11 @@ async fn tokens_for_other_audiences_or_expired_are_refused() {
     assert_eq!(res.status(), 401);
     assert!(header(&res, "www-authenticate").contains("invalid_token"));
     assert_eq!(
-        t.send(mcp_request(
-            &call(1, "initialize", json!({})),
-            Some(access),
-            None
-        ))
-        .await
-        .status(),
+        t.send(mcp_request(&call(1, "initialize", json!({})), Some(access), None)).await.status(),
         200
     );
     t.clock.advance(3600 + 31);
-    let res = t
-        .send(mcp_request(
-            &call(1, "initialize", json!({})),
-            Some(access),
-            None,
-        ))
-        .await;
+    let res = t.send(mcp_request(&call(1, "initialize", json!({})), Some(access), None)).await;
     assert_eq!(res.status(), 401);
 }
 
@@ -82,20 +62,13 @@ async fn alice_gets_her_vibe_and_bob_is_refused_admin_with_403() {
     let session = initialize(&t, Some(&alice)).await;
     let res = t
         .send(mcp_request(
-            &call(
-                2,
-                "tools/call",
-                json!({"name":"get_vibe","arguments":{"location":"Berlin"}}),
-            ),
+            &call(2, "tools/call", json!({"name":"get_vibe","arguments":{"location":"Berlin"}})),
             Some(&alice),
             Some(&session),
         ))
         .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        json(&res)["result"]["content"][0]["text"],
-        "Curious vibes for Alice in Berlin."
-    );
+    assert_eq!(json(&res)["result"]["content"][0]["text"], "Curious vibes for Alice in Berlin.");
     let res = t
         .send(mcp_request(
             &call(3, "tools/call", json!({"name":"list_clients"})),
@@ -104,10 +77,7 @@ async fn alice_gets_her_vibe_and_bob_is_refused_admin_with_403() {
         ))
         .await;
     assert_eq!(res.status(), 200);
-    assert!(json(&res)["result"]["content"][0]["text"]
-        .as_str()
-        .unwrap()
-        .contains("Test Client"));
+    assert!(json(&res)["result"]["content"][0]["text"].as_str().unwrap().contains("Test Client"));
 
     let (_, tokens) = tokens_for(&t, "bob").await;
     assert_eq!(tokens["scope"], "mcp");
@@ -157,13 +127,11 @@ async fn header_rules() {
     assert_eq!(t.send(req).await.status(), 415);
     // 403: foreign Origin; 403: foreign Host (DNS rebinding).
     let mut req = mcp_request(&init, None, None);
-    req.headers_mut()
-        .insert("origin", "https://evil.example".parse().unwrap());
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
     assert_eq!(t.send(req).await.status(), 403);
     let mut req = mcp_request(&init, None, None);
     *req.uri_mut() = "http://evil.example.com/mcp".parse().unwrap();
-    req.headers_mut()
-        .insert("origin", "http://evil.example.com".parse().unwrap());
+    req.headers_mut().insert("origin", "http://evil.example.com".parse().unwrap());
     assert_eq!(t.send(req).await.status(), 403);
     // Our own origin is fine, and gets CORS headers.
     let mut req = mcp_request(&init, None, None);
@@ -180,10 +148,7 @@ async fn header_rules() {
     // GET: 405 with Allow.
     let res = t
         .send(
-            request("GET", "/mcp")
-                .header("accept", "text/event-stream")
-                .body(Vec::new())
-                .unwrap(),
+            request("GET", "/mcp").header("accept", "text/event-stream").body(Vec::new()).unwrap(),
         )
         .await;
     assert_eq!(res.status(), 405);
@@ -196,25 +161,15 @@ async fn session_rules() {
     let session = initialize(&t, None).await;
     assert!(!session.is_empty());
     // Missing session: 400; unknown: 404; bad protocol version: 400.
+    assert_eq!(t.send(mcp_request(&call(2, "ping", json!({})), None, None)).await.status(), 400);
     assert_eq!(
-        t.send(mcp_request(&call(2, "ping", json!({})), None, None))
+        t.send(mcp_request(&call(2, "ping", json!({})), None, Some("forged.session")))
             .await
             .status(),
-        400
-    );
-    assert_eq!(
-        t.send(mcp_request(
-            &call(2, "ping", json!({})),
-            None,
-            Some("forged.session")
-        ))
-        .await
-        .status(),
         404
     );
     let mut req = mcp_request(&call(2, "ping", json!({})), None, Some(&session));
-    req.headers_mut()
-        .insert("mcp-protocol-version", "1999-01-01".parse().unwrap());
+    req.headers_mut().insert("mcp-protocol-version", "1999-01-01".parse().unwrap());
     assert_eq!(t.send(req).await.status(), 400);
     // Missing version header: assumed 2025-03-26, accepted.
     let mut req = mcp_request(&call(2, "ping", json!({})), None, Some(&session));
@@ -233,21 +188,12 @@ async fn session_rules() {
     // DELETE terminates; afterwards 404.
     let res = t
         .send(
-            request("DELETE", "/mcp")
-                .header("mcp-session-id", &session)
-                .body(Vec::new())
-                .unwrap(),
+            request("DELETE", "/mcp").header("mcp-session-id", &session).body(Vec::new()).unwrap(),
         )
         .await;
     assert_eq!(res.status(), 204);
     assert_eq!(
-        t.send(mcp_request(
-            &call(3, "ping", json!({})),
-            None,
-            Some(&session)
-        ))
-        .await
-        .status(),
+        t.send(mcp_request(&call(3, "ping", json!({})), None, Some(&session))).await.status(),
         404
     );
 }
@@ -259,11 +205,7 @@ async fn sessions_are_bound_to_the_user() {
     let (_, b) = tokens_for(&t, "bob").await;
     let session = initialize(&t, a["access_token"].as_str()).await;
     let res = t
-        .send(mcp_request(
-            &call(2, "ping", json!({})),
-            b["access_token"].as_str(),
-            Some(&session),
-        ))
+        .send(mcp_request(&call(2, "ping", json!({})), b["access_token"].as_str(), Some(&session)))
         .await;
     assert_eq!(res.status(), 404);
 }
@@ -287,14 +229,10 @@ async fn json_rpc_errors() {
     let res = t.send(raw(r#"{"jsonrpc":"2.0","id":1}"#)).await;
     assert_eq!(json(&res)["error"]["code"], -32600);
     // Batches were removed in 2025-06-18.
-    let res = t
-        .send(raw(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#))
-        .await;
+    let res = t.send(raw(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)).await;
     assert_eq!(res.status(), 400);
     assert_eq!(json(&res)["error"]["code"], -32600);
-    let res = t
-        .send(raw(r#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#))
-        .await;
+    let res = t.send(raw(r#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#)).await;
     assert_eq!(json(&res)["error"]["code"], -32601);
     // Deep nesting does not crash the parser.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -307,8 +245,7 @@ async fn batches_work_for_2025_03_26() {
     let session = initialize(&t, None).await;
     let body = json!([call(1, "ping", json!({})), {"jsonrpc":"2.0","method":"notifications/initialized"}, call(2, "tools/list", json!({}))]);
     let mut req = mcp_request(&body, None, Some(&session));
-    req.headers_mut()
-        .insert("mcp-protocol-version", "2025-03-26".parse().unwrap());
+    req.headers_mut().insert("mcp-protocol-version", "2025-03-26".parse().unwrap());
     let res = t.send(req).await;
     assert_eq!(res.status(), 200);
     let arr = json(&res);
@@ -335,11 +272,7 @@ async fn progress_streams_as_sse_before_the_result() {
     // Without a token: plain JSON.
     let res = t
         .send(mcp_request(
-            &call(
-                6,
-                "tools/call",
-                json!({"name":"echo","arguments":{"message":"x"}}),
-            ),
+            &call(6, "tools/call", json!({"name":"echo","arguments":{"message":"x"}})),
             None,
             Some(&session),
         ))
@@ -352,12 +285,6 @@ async fn a_failing_store_gives_503_on_the_mcp_endpoint() {
     let t = conformance().await;
     let session = initialize(&t, None).await;
     t.store.failing.set(true);
-    let res = t
-        .send(mcp_request(
-            &call(2, "ping", json!({})),
-            None,
-            Some(&session),
-        ))
-        .await;
+    let res = t.send(mcp_request(&call(2, "ping", json!({})), None, Some(&session))).await;
     assert_eq!(res.status(), 503);
 }

@@ -38,11 +38,7 @@ async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["scope"], "mcp admin");
     let access = tokens["access_token"].as_str().unwrap();
-    let claims = t
-        .app
-        .keys
-        .verify(access, NOW, BASE, &format!("{BASE}/mcp"))
-        .unwrap();
+    let claims = t.app.keys.verify(access, NOW, BASE, &format!("{BASE}/mcp")).unwrap();
     assert_eq!(claims.sub, "user-alice");
     assert_eq!(claims.client_id, client_id);
 
@@ -54,11 +50,7 @@ async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
         async move {
             t.post_form(
                 "/token",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", &rt),
-                    ("client_id", &cid),
-                ],
+                &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &cid)],
                 "",
             )
             .await
@@ -110,11 +102,7 @@ async fn code_is_single_use_and_replay_revokes_the_grant() {
             "",
         )
         .await;
-    assert_eq!(
-        json(&res)["error"],
-        "invalid_grant",
-        "grant from a replayed code must be revoked"
-    );
+    assert_eq!(json(&res)["error"], "invalid_grant", "grant from a replayed code must be revoked");
 }
 
 #[tokio::test]
@@ -123,7 +111,8 @@ async fn token_endpoint_errors() {
     let client_id = register(&t).await;
     let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
     let code = query_param(&location, "code").unwrap();
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("grant_type", "password"), ("client_id", &client_id)],
             400,
@@ -140,11 +129,7 @@ async fn token_endpoint_errors() {
             "invalid_client",
         ),
         (
-            vec![
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("client_id", &client_id),
-            ],
+            vec![("grant_type", "authorization_code"), ("code", &code), ("client_id", &client_id)],
             400,
             "invalid_request",
         ),
@@ -221,9 +206,7 @@ async fn token_endpoint_errors() {
         .await;
     assert_eq!(ok.status(), 200, "{}", text(&ok));
     // Wrong content type.
-    let res = t
-        .post_json("/token", &json!({"grant_type":"authorization_code"}))
-        .await;
+    let res = t.post_json("/token", &json!({"grant_type":"authorization_code"})).await;
     assert_eq!(json(&res)["error"], "invalid_request");
 }
 
@@ -265,16 +248,8 @@ async fn confidential_clients_must_authenticate() {
         reg["client_secret"].as_str().unwrap().to_owned(),
     );
     // Stored hashed, never in the clear.
-    let stored = t
-        .store
-        .keys()
-        .into_iter()
-        .find(|k| k.ends_with(&id))
-        .unwrap();
-    let raw = mcp_edge::store::Store::get(&t.store, &stored)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = t.store.keys().into_iter().find(|k| k.ends_with(&id)).unwrap();
+    let raw = mcp_edge::store::Store::get(&t.store, &stored).await.unwrap().unwrap();
     assert!(!raw.contains(&secret));
     let location = sign_in_and_approve(&t, &id, "alice", "").await;
     let code = query_param(&location, "code").unwrap();
@@ -328,26 +303,11 @@ async fn registration_validation() {
     let t = TestApp::new().await;
     let cases = [
         (json!({}), "invalid_redirect_uri"),
-        (
-            json!({"redirect_uris":["javascript:alert(1)"]}),
-            "invalid_redirect_uri",
-        ),
-        (
-            json!({"redirect_uris":["data:text/html,x"]}),
-            "invalid_redirect_uri",
-        ),
-        (
-            json!({"redirect_uris":["https://x.example/cb#f"]}),
-            "invalid_redirect_uri",
-        ),
-        (
-            json!({"redirect_uris":["http://x.example/cb"]}),
-            "invalid_redirect_uri",
-        ),
-        (
-            json!({"redirect_uris":"https://x.example/cb"}),
-            "invalid_client_metadata",
-        ),
+        (json!({"redirect_uris":["javascript:alert(1)"]}), "invalid_redirect_uri"),
+        (json!({"redirect_uris":["data:text/html,x"]}), "invalid_redirect_uri"),
+        (json!({"redirect_uris":["https://x.example/cb#f"]}), "invalid_redirect_uri"),
+        (json!({"redirect_uris":["http://x.example/cb"]}), "invalid_redirect_uri"),
+        (json!({"redirect_uris":"https://x.example/cb"}), "invalid_client_metadata"),
         (
             json!({"redirect_uris":["https://x.example/cb"],"grant_types":["client_credentials"]}),
             "invalid_client_metadata",
@@ -389,18 +349,10 @@ async fn registration_validation() {
             &json!({"redirect_uris":["https://x.example/cb"],"require_client_secret":true}),
         )
         .await;
-    assert_eq!(
-        json(&res)["token_endpoint_auth_method"],
-        "client_secret_basic"
-    );
+    assert_eq!(json(&res)["token_endpoint_auth_method"], "client_secret_basic");
     assert!(json(&res)["client_secret"].is_string());
     // Registrations expire (TTL set).
-    let key = t
-        .store
-        .keys()
-        .into_iter()
-        .find(|k| k.starts_with("client:"))
-        .unwrap();
+    let key = t.store.keys().into_iter().find(|k| k.starts_with("client:")).unwrap();
     assert!(t.store.expiry(&key).is_some());
 }
 
@@ -412,18 +364,14 @@ async fn authorize_errors_show_pages_before_redirect_is_trusted() {
     let res = t.get(&authorize_path("nobody", "")).await;
     assert_eq!(res.status(), 400);
     assert!(header(&res, "location").is_empty());
-    let res = t
-        .get(&authorize_path(&client_id, "").replace("9999%2Fcallback", "9999%2Fevil"))
-        .await;
+    let res =
+        t.get(&authorize_path(&client_id, "").replace("9999%2Fcallback", "9999%2Fevil")).await;
     assert_eq!(res.status(), 400);
     assert!(header(&res, "location").is_empty());
     assert_eq!(header(&res, "x-frame-options"), "DENY");
     // After that, errors redirect with state and iss.
     for (extra, error) in [
-        (
-            "&resource=https%3A%2F%2Fother.example%2Fmcp",
-            "invalid_target",
-        ),
+        ("&resource=https%3A%2F%2Fother.example%2Fmcp", "invalid_target"),
         ("&scope=root", "invalid_scope"),
     ] {
         let res = t.get(&authorize_path(&client_id, extra)).await;
@@ -440,11 +388,8 @@ async fn authorize_errors_show_pages_before_redirect_is_trusted() {
         query_param(header(&t.get(&plain).await, "location"), "error").as_deref(),
         Some("invalid_request")
     );
-    let nopkce = authorize_path(&client_id, "")
-        .split("&code_challenge=")
-        .next()
-        .unwrap()
-        .to_owned();
+    let nopkce =
+        authorize_path(&client_id, "").split("&code_challenge=").next().unwrap().to_owned();
     assert_eq!(
         query_param(header(&t.get(&nopkce).await, "location"), "error").as_deref(),
         Some("invalid_request")
@@ -455,14 +400,9 @@ async fn authorize_errors_show_pages_before_redirect_is_trusted() {
         Some("unsupported_response_type")
     );
     // The resource with the endpoint's path (ChatGPT) and the origin are both accepted.
-    for r in [
-        "http%3A%2F%2F127.0.0.1%3A8787%2Fmcp",
-        "http%3A%2F%2F127.0.0.1%3A8787",
-    ] {
+    for r in ["http%3A%2F%2F127.0.0.1%3A8787%2Fmcp", "http%3A%2F%2F127.0.0.1%3A8787"] {
         assert_eq!(
-            t.get(&authorize_path(&client_id, &format!("&resource={r}")))
-                .await
-                .status(),
+            t.get(&authorize_path(&client_id, &format!("&resource={r}"))).await.status(),
             200
         );
     }
@@ -540,18 +480,11 @@ async fn csrf_wrong_password_deny_and_static_clients() {
     let res = t
         .post_form(
             "/authorize",
-            &[
-                ("request", &sealed),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "deny"),
-            ],
+            &[("request", &sealed), ("csrf", &hidden(&html, "csrf")), ("action", "deny")],
             &jar2,
         )
         .await;
-    assert_eq!(
-        query_param(header(&res, "location"), "error").as_deref(),
-        Some("access_denied")
-    );
+    assert_eq!(query_param(header(&res, "location"), "error").as_deref(), Some("access_denied"));
     // Signed in: the next authorization skips the password and shows consent.
     let res = t
         .send(
@@ -591,11 +524,7 @@ async fn sign_in_brute_force_is_throttled() {
     let f = form("alice");
     let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let res = t.post_form("/authorize", &f, &jar).await;
-    assert_eq!(
-        res.status(),
-        429,
-        "even the right password waits out the lock"
-    );
+    assert_eq!(res.status(), 429, "even the right password waits out the lock");
     assert!(text(&res).contains("Too many failed sign-in attempts"));
 }
 
@@ -619,31 +548,21 @@ async fn revocation_kills_the_grant() {
     let t = TestApp::new().await;
     let (client_id, tokens) = tokens_for(&t, "alice").await;
     let rt = tokens["refresh_token"].as_str().unwrap();
-    let res = t
-        .post_form("/revoke", &[("token", rt), ("client_id", &client_id)], "")
-        .await;
+    let res = t.post_form("/revoke", &[("token", rt), ("client_id", &client_id)], "").await;
     assert_eq!(res.status(), 200);
     let res = t
         .post_form(
             "/token",
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", rt),
-                ("client_id", &client_id),
-            ],
+            &[("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", &client_id)],
             "",
         )
         .await;
     assert_eq!(json(&res)["error"], "invalid_grant");
     // Unknown tokens: still 200 (RFC 7009 §2.2).
     assert_eq!(
-        t.post_form(
-            "/revoke",
-            &[("token", "nonsense"), ("client_id", &client_id)],
-            ""
-        )
-        .await
-        .status(),
+        t.post_form("/revoke", &[("token", "nonsense"), ("client_id", &client_id)], "")
+            .await
+            .status(),
         200
     );
 }
@@ -653,9 +572,7 @@ async fn failing_store_gives_503_not_500() {
     let t = TestApp::new().await;
     let client_id = register(&t).await;
     t.store.failing.set(true);
-    let res = t
-        .post_json("/register", &json!({"redirect_uris":[REDIRECT]}))
-        .await;
+    let res = t.post_json("/register", &json!({"redirect_uris":[REDIRECT]})).await;
     assert_eq!(res.status(), 503);
     assert_eq!(json(&res)["error"], "temporarily_unavailable");
     let res = t.get(&authorize_path(&client_id, "")).await;
@@ -673,4 +590,26 @@ async fn failing_store_gives_503_not_500() {
         )
         .await;
     assert_eq!(res.status(), 503);
+}
+
+#[tokio::test]
+async fn registration_floods_are_throttled_per_address() {
+    let mut cfg = mcp_edge::config::Config::development();
+    cfg.registration_limit = 5;
+    let t = TestApp::with_config(cfg).await;
+    let reg = |ip: &'static str| {
+        request("POST", "/register")
+            .header("content-type", "application/json")
+            .header("cf-connecting-ip", ip)
+            .body(json!({"redirect_uris":[REDIRECT]}).to_string().into_bytes())
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(t.send(reg("203.0.113.9")).await.status(), 201);
+    }
+    let res = t.send(reg("203.0.113.9")).await;
+    assert_eq!(res.status(), 429);
+    assert!(!header(&res, "retry-after").is_empty());
+    assert_eq!(t.send(reg("203.0.113.10")).await.status(), 201, "other addresses are unaffected");
+    assert_eq!(t.store.keys().iter().filter(|k| k.starts_with("client:")).count(), 6);
 }

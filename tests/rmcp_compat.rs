@@ -12,19 +12,10 @@ use std::cell::RefCell;
 
 async fn ask(server: &Server, method: &str, params: Value) -> (Value, Vec<Value>) {
     let notes = RefCell::new(Vec::new());
-    let notify = |m: &str, p: Value| {
-        notes
-            .borrow_mut()
-            .push(mcp_edge::mcp::jsonrpc::notification(m, p))
-    };
-    let ctx = CallContext {
-        identity: None,
-        store: None,
-        now: 1_800_000_000,
-    };
-    let res = server
-        .request(&json!(7), method, Some(params), &ctx, &notify)
-        .await;
+    let notify =
+        |m: &str, p: Value| notes.borrow_mut().push(mcp_edge::mcp::jsonrpc::notification(m, p));
+    let ctx = CallContext { identity: None, store: None, now: 1_800_000_000 };
+    let res = server.request(&json!(7), method, Some(params), &ctx, &notify).await;
     (res, notes.into_inner())
 }
 
@@ -44,23 +35,12 @@ async fn results_deserialize_into_rmcp_types() {
 
     let (tools, _) = ask(&s, "tools/list", json!({})).await;
     let back = as_rmcp::<ListToolsResult>(&tools["result"]);
-    let names: Vec<&str> = back["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        back["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"echo") && names.contains(&"get_time"));
-    let get_time = back["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "get_time")
-        .unwrap();
-    assert_eq!(
-        get_time["_meta"]["ui"]["resourceUri"],
-        "ui://get-time/mcp-app.html"
-    );
+    let get_time =
+        back["tools"].as_array().unwrap().iter().find(|t| t["name"] == "get_time").unwrap();
+    assert_eq!(get_time["_meta"]["ui"]["resourceUri"], "ui://get-time/mcp-app.html");
     assert!(get_time["outputSchema"].is_object());
 
     for (name, args) in [
@@ -81,11 +61,7 @@ async fn results_deserialize_into_rmcp_types() {
     as_rmcp::<ListResourcesResult>(&r["result"]);
     let (r, _) = ask(&s, "resources/templates/list", json!({})).await;
     as_rmcp::<ListResourceTemplatesResult>(&r["result"]);
-    for uri in [
-        "ui://get-time/mcp-app.html",
-        "test://static-binary",
-        "test://template/1/data",
-    ] {
+    for uri in ["ui://get-time/mcp-app.html", "test://static-binary", "test://template/1/data"] {
         let (r, _) = ask(&s, "resources/read", json!({"uri": uri})).await;
         let back = as_rmcp::<ReadResourceResult>(&r["result"]);
         assert_eq!(back["contents"][0]["uri"], uri);
@@ -95,20 +71,14 @@ async fn results_deserialize_into_rmcp_types() {
     for (name, args) in [
         ("vibe_check", json!({"location":"Oslo"})),
         ("test_prompt_with_image", json!({})),
-        (
-            "test_prompt_with_embedded_resource",
-            json!({"resourceUri":"test://x"}),
-        ),
+        ("test_prompt_with_embedded_resource", json!({"resourceUri":"test://x"})),
     ] {
         let (r, _) = ask(&s, "prompts/get", json!({"name": name, "arguments": args})).await;
         as_rmcp::<GetPromptResult>(&r["result"]);
     }
     let (r, _) = ask(&s, "completion/complete", json!({"ref":{"type":"ref/prompt","name":"vibe_check"},"argument":{"name":"location","value":"B"}})).await;
     let back = as_rmcp::<CompleteResult>(&r["result"]);
-    assert_eq!(
-        back["completion"]["values"],
-        json!(["Berlin", "Boston", "Buenos Aires"])
-    );
+    assert_eq!(back["completion"]["values"], json!(["Berlin", "Boston", "Buenos Aires"]));
 }
 
 #[tokio::test]
@@ -147,11 +117,7 @@ async fn requests_built_by_rmcp_are_understood() {
         panic!("not a request: {wire}")
     };
     assert_eq!(method, "tools/call");
-    let ctx = CallContext {
-        identity: None,
-        store: None,
-        now: 0,
-    };
+    let ctx = CallContext { identity: None, store: None, now: 0 };
     let res = s.request(&id, &method, params, &ctx, &|_, _| {}).await;
     assert_eq!(res["id"], 3);
     assert_eq!(res["result"]["content"][0]["text"], "Echo: from rmcp");

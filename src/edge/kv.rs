@@ -36,11 +36,8 @@ impl Store for KvAdapter {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<ListPage, StoreError> {
-        let mut list = self
-            .0
-            .list()
-            .prefix(prefix.to_owned())
-            .limit(limit.clamp(1, MAX_LIST_LIMIT) as u64);
+        let mut list =
+            self.0.list().prefix(prefix.to_owned()).limit(limit.clamp(1, MAX_LIST_LIMIT) as u64);
         if let Some(c) = cursor {
             list = list.cursor(c.to_owned());
         }

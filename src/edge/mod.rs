@@ -56,11 +56,7 @@ async fn fetch(
             )));
         }
     };
-    let services = Services {
-        store: &store,
-        clock: &SystemClock,
-        random: &OsRandom,
-    };
+    let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
 
     let app = match APP.with(|cell| cell.get().cloned()) {
         Some(app) => app,

@@ -28,36 +28,15 @@ fn done(result: ToolResult) -> ToolFuture<'static> {
 }
 
 pub const TOOLS: &[Tool] = &[
-    fixture_tool!(
-        "test_simple_text",
-        "Returns simple text content",
-        empty_schema(),
-        |_, _| {
-            done(ToolResult::text(
-                "This is a simple text response for testing.",
-            ))
-        }
-    ),
-    fixture_tool!(
-        "test_image_content",
-        "Returns image content",
-        empty_schema(),
-        |_, _| {
-            done(content(vec![
-                json!({"type":"image","data":TEST_IMAGE_BASE64,"mimeType":"image/png"}),
-            ]))
-        }
-    ),
-    fixture_tool!(
-        "test_audio_content",
-        "Returns audio content",
-        empty_schema(),
-        |_, _| {
-            done(content(vec![
-                json!({"type":"audio","data":TEST_AUDIO_BASE64,"mimeType":"audio/wav"}),
-            ]))
-        }
-    ),
+    fixture_tool!("test_simple_text", "Returns simple text content", empty_schema(), |_, _| {
+        done(ToolResult::text("This is a simple text response for testing."))
+    }),
+    fixture_tool!("test_image_content", "Returns image content", empty_schema(), |_, _| {
+        done(content(vec![json!({"type":"image","data":TEST_IMAGE_BASE64,"mimeType":"image/png"})]))
+    }),
+    fixture_tool!("test_audio_content", "Returns audio content", empty_schema(), |_, _| {
+        done(content(vec![json!({"type":"audio","data":TEST_AUDIO_BASE64,"mimeType":"audio/wav"})]))
+    }),
     fixture_tool!(
         "test_embedded_resource",
         "Returns an embedded resource",
@@ -96,11 +75,7 @@ pub const TOOLS: &[Tool] = &[
         "test_error_handling",
         "Always fails, as a result with isError",
         empty_schema(),
-        |_, _| {
-            done(ToolResult::error(
-                "This tool intentionally returns an error for testing",
-            ))
-        }
+        |_, _| { done(ToolResult::error("This tool intentionally returns an error for testing",)) }
     ),
     fixture_tool!(
         "test_sampling",
@@ -125,20 +100,12 @@ pub const TOOLS: &[Tool] = &[
 ];
 
 fn content(items: Vec<Value>) -> ToolResult {
-    ToolResult {
-        content: items,
-        structured: None,
-        is_error: false,
-    }
+    ToolResult { content: items, structured: None, is_error: false }
 }
 
 fn logging<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
     Box::pin(async move {
-        for data in [
-            "Tool execution started",
-            "Tool processing data",
-            "Tool execution completed",
-        ] {
+        for data in ["Tool execution started", "Tool processing data", "Tool execution completed"] {
             (ctx.notify)(
                 "notifications/message",
                 json!({ "level": "info", "logger": "test_tool_with_logging", "data": data }),
@@ -151,11 +118,7 @@ fn logging<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFutur
 fn progress<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
     Box::pin(async move {
         for step in [0.0, 50.0, 100.0] {
-            ctx.progress(
-                step,
-                Some(100.0),
-                Some(&format!("Completed step {step} of 100")),
-            );
+            ctx.progress(step, Some(100.0), Some(&format!("Completed step {step} of 100")));
         }
         ToolResult::text("Progress tool completed")
     })
@@ -180,12 +143,12 @@ pub fn read(uri: &str) -> Option<Vec<Value>> {
         "test://static-text" => Some(vec![
             json!({"uri":uri,"mimeType":"text/plain","text":"This is the content of the static text resource."}),
         ]),
-        "test://static-binary" => Some(vec![
-            json!({"uri":uri,"mimeType":"image/png","blob":TEST_IMAGE_BASE64}),
-        ]),
-        "test://watched-resource" => Some(vec![
-            json!({"uri":uri,"mimeType":"text/plain","text":"Watched resource content"}),
-        ]),
+        "test://static-binary" => {
+            Some(vec![json!({"uri":uri,"mimeType":"image/png","blob":TEST_IMAGE_BASE64})])
+        }
+        "test://watched-resource" => {
+            Some(vec![json!({"uri":uri,"mimeType":"text/plain","text":"Watched resource content"})])
+        }
         _ => {
             let id = uri
                 .strip_prefix("test://template/")?
@@ -194,9 +157,7 @@ pub fn read(uri: &str) -> Option<Vec<Value>> {
             let text =
                 json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")})
                     .to_string();
-            Some(vec![
-                json!({"uri":uri,"mimeType":"application/json","text":text}),
-            ])
+            Some(vec![json!({"uri":uri,"mimeType":"application/json","text":text})])
         }
     }
 }
@@ -221,9 +182,9 @@ pub fn get_prompt(name: &str, args: &Map<String, Value>) -> Result<Option<Value>
     };
     let user = |content: Value| json!({"role":"user","content":content});
     let messages = match name {
-        "test_simple_prompt" => vec![user(
-            json!({"type":"text","text":"This is a simple prompt for testing."}),
-        )],
+        "test_simple_prompt" => {
+            vec![user(json!({"type":"text","text":"This is a simple prompt for testing."}))]
+        }
         "test_prompt_with_arguments" => {
             let (a1, a2) = (arg("arg1")?, arg("arg2")?);
             vec![user(

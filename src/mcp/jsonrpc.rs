@@ -24,11 +24,7 @@ pub struct ErrorObject {
 
 impl ErrorObject {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: None,
-        }
+        Self { code, message: message.into(), data: None }
     }
 }
 
@@ -45,7 +41,9 @@ pub enum Message {
         params: Option<Value>,
     },
     /// A response to a server-to-client request (we send none, so these are acknowledged only).
-    Response { id: Value },
+    Response {
+        id: Value,
+    },
 }
 
 impl Message {
@@ -53,10 +51,7 @@ impl Message {
     /// when one could be read).
     pub fn classify(value: Value) -> Result<Message, (Value, ErrorObject)> {
         let invalid = |id: Value, why: &str| {
-            Err((
-                id,
-                ErrorObject::new(INVALID_REQUEST, format!("Invalid Request: {why}")),
-            ))
+            Err((id, ErrorObject::new(INVALID_REQUEST, format!("Invalid Request: {why}"))))
         };
         let Value::Object(mut obj) = value else {
             return invalid(Value::Null, "expected a JSON object");
@@ -71,14 +66,8 @@ impl Message {
             return invalid(id.unwrap_or(Value::Null), "jsonrpc must be \"2.0\"");
         }
         let params = obj.remove("params");
-        if params
-            .as_ref()
-            .is_some_and(|p| !(p.is_object() || p.is_array()))
-        {
-            return invalid(
-                id.unwrap_or(Value::Null),
-                "params must be an object or an array",
-            );
+        if params.as_ref().is_some_and(|p| !(p.is_object() || p.is_array())) {
+            return invalid(id.unwrap_or(Value::Null), "params must be an object or an array");
         }
         match (obj.remove("method"), id) {
             (Some(Value::String(method)), Some(id)) => Ok(Message::Request { id, method, params }),

@@ -17,29 +17,20 @@ pub fn list() -> Vec<Value> {
 }
 
 pub fn templates() -> Vec<Value> {
-    vec![
-        json!({ "uriTemplate": ECHO_TEMPLATE, "name": "echo", "title": "Echo",
-                 "description": "Echoes the last path segment", "mimeType": "text/plain" }),
-    ]
+    vec![json!({ "uriTemplate": ECHO_TEMPLATE, "name": "echo", "title": "Echo",
+                 "description": "Echoes the last path segment", "mimeType": "text/plain" })]
 }
 
 /// The contents of `uri`, or `None` when it names nothing here.
 pub fn read(uri: &str) -> Option<Vec<Value>> {
     if uri == GET_TIME_URI {
-        return Some(vec![
-            json!({ "uri": uri, "mimeType": MIME, "text": GET_TIME_HTML,
-            "_meta": { "ui": { "prefersBorder": true } } }),
-        ]);
+        return Some(vec![json!({ "uri": uri, "mimeType": MIME, "text": GET_TIME_HTML,
+            "_meta": { "ui": { "prefersBorder": true } } })]);
     }
     if uri == ABOUT_URI {
-        return Some(vec![
-            json!({ "uri": uri, "mimeType": "text/plain", "text": ABOUT_TEXT }),
-        ]);
+        return Some(vec![json!({ "uri": uri, "mimeType": "text/plain", "text": ABOUT_TEXT })]);
     }
-    let message = uri
-        .strip_prefix("mcp-edge://echo/")
-        .filter(|m| !m.is_empty() && !m.contains('/'))?;
-    Some(vec![
-        json!({ "uri": uri, "mimeType": "text/plain", "text": format!("Echo: {message}") }),
-    ])
+    let message =
+        uri.strip_prefix("mcp-edge://echo/").filter(|m| !m.is_empty() && !m.contains('/'))?;
+    Some(vec![json!({ "uri": uri, "mimeType": "text/plain", "text": format!("Echo: {message}") })])
 }

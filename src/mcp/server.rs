@@ -10,16 +10,8 @@ use serde_json::{json, Map, Value};
 pub const SERVER_NAME: &str = "mcp-edge";
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const LOG_LEVELS: &[&str] = &[
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-];
+const LOG_LEVELS: &[&str] =
+    &["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 /// The catalogue a deployment serves.
 pub struct Server {
@@ -46,10 +38,7 @@ impl Server {
 
     /// A server with exactly these tools (the stdio binary's subset).
     pub fn with_tools(tools: &'static [Tool]) -> Server {
-        Server {
-            tools: tools.iter().collect(),
-            fixtures: false,
-        }
+        Server { tools: tools.iter().collect(), fixtures: false }
     }
 
     pub fn tool(&self, name: &str) -> Option<&'static Tool> {
@@ -67,9 +56,7 @@ impl Server {
 
     /// The `initialize` result and the negotiated protocol version.
     pub fn initialize(&self, params: Option<&Value>) -> (Value, &'static str) {
-        let requested = params
-            .and_then(|p| p.get("protocolVersion"))
-            .and_then(Value::as_str);
+        let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
         let version = version::negotiate(requested);
         let result = json!({
             "protocolVersion": version,
@@ -209,10 +196,7 @@ impl Server {
                 }
                 Ok(json!({}))
             }
-            _ => Err(ErrorObject::new(
-                METHOD_NOT_FOUND,
-                format!("Method not found: {method}"),
-            )),
+            _ => Err(ErrorObject::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
         }
     }
 
@@ -223,9 +207,7 @@ impl Server {
         notify: &dyn Fn(&str, Value),
     ) -> Result<Value, ErrorObject> {
         let name = str_param(&params, "name")?;
-        let tool = self
-            .tool(name)
-            .ok_or_else(|| invalid(&format!("Unknown tool: {name}")))?;
+        let tool = self.tool(name).ok_or_else(|| invalid(&format!("Unknown tool: {name}")))?;
         let args = object_param(&params, "arguments")?;
         if let Some(scope) = tool.scope {
             if !ctx.identity.is_some_and(|i| i.has_scope(scope)) {
@@ -283,14 +265,8 @@ mod tests {
     ) -> (Value, Vec<Value>) {
         let seen = RefCell::new(Vec::new());
         let notify = |m: &str, p: Value| seen.borrow_mut().push(json!({"method": m, "params": p}));
-        let ctx = CallContext {
-            identity,
-            store: None,
-            now: 1_795_000_000,
-        };
-        let res = server
-            .request(&json!(1), method, Some(params), &ctx, &notify)
-            .await;
+        let ctx = CallContext { identity, store: None, now: 1_795_000_000 };
+        let res = server.request(&json!(1), method, Some(params), &ctx, &notify).await;
         (res, seen.into_inner())
     }
 
@@ -306,27 +282,13 @@ mod tests {
     #[tokio::test]
     async fn echo_and_missing_argument() {
         let s = Server::new(false);
-        let (r, _) = call(
-            &s,
-            "tools/call",
-            json!({"name":"echo","arguments":{"message":"hi"}}),
-            None,
-        )
-        .await;
+        let (r, _) =
+            call(&s, "tools/call", json!({"name":"echo","arguments":{"message":"hi"}}), None).await;
         assert_eq!(r["result"]["content"][0]["text"], "Echo: hi");
         assert_eq!(r["result"]["isError"], false);
-        let (r, _) = call(
-            &s,
-            "tools/call",
-            json!({"name":"echo","arguments":{}}),
-            None,
-        )
-        .await;
+        let (r, _) = call(&s, "tools/call", json!({"name":"echo","arguments":{}}), None).await;
         assert_eq!(r["result"]["isError"], true);
-        assert!(r["result"]["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("message"));
+        assert!(r["result"]["content"][0]["text"].as_str().unwrap().contains("message"));
     }
 
     #[tokio::test]
@@ -339,10 +301,7 @@ mod tests {
             Some(&alice()),
         )
         .await;
-        assert_eq!(
-            r["result"]["content"][0]["text"],
-            "Curious vibes for Alice in Berlin."
-        );
+        assert_eq!(r["result"]["content"][0]["text"], "Curious vibes for Alice in Berlin.");
         let (r, _) = call(
             &s,
             "tools/call",
@@ -357,10 +316,7 @@ mod tests {
     async fn get_time_has_structured_content_and_an_app() {
         let s = Server::new(false);
         let (r, _) = call(&s, "tools/call", json!({"name":"get_time"}), None).await;
-        assert_eq!(
-            r["result"]["structuredContent"]["utc"],
-            "2026-11-18T11:06:40Z"
-        );
+        assert_eq!(r["result"]["structuredContent"]["utc"], "2026-11-18T11:06:40Z");
         let (list, _) = call(&s, "tools/list", json!({}), None).await;
         let t = list["result"]["tools"]
             .as_array()
@@ -369,60 +325,36 @@ mod tests {
             .find(|t| t["name"] == "get_time")
             .unwrap()
             .clone();
-        assert_eq!(
-            t["_meta"]["ui"]["resourceUri"],
-            "ui://get-time/mcp-app.html"
-        );
-        let (r, _) = call(
-            &s,
-            "resources/read",
-            json!({"uri":"ui://get-time/mcp-app.html"}),
-            None,
-        )
-        .await;
-        assert_eq!(
-            r["result"]["contents"][0]["mimeType"],
-            "text/html;profile=mcp-app"
-        );
-        assert!(r["result"]["contents"][0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("ui/initialize"));
+        assert_eq!(t["_meta"]["ui"]["resourceUri"], "ui://get-time/mcp-app.html");
+        let (r, _) =
+            call(&s, "resources/read", json!({"uri":"ui://get-time/mcp-app.html"}), None).await;
+        assert_eq!(r["result"]["contents"][0]["mimeType"], "text/html;profile=mcp-app");
+        assert!(r["result"]["contents"][0]["text"].as_str().unwrap().contains("ui/initialize"));
     }
 
     #[tokio::test]
     async fn protocol_errors_use_the_right_codes() {
         let s = Server::new(false);
-        assert_eq!(
-            call(&s, "nope", json!({}), None).await.0["error"]["code"],
-            -32601
-        );
+        assert_eq!(call(&s, "nope", json!({}), None).await.0["error"]["code"], -32601);
         assert_eq!(
             call(&s, "tools/call", json!({"name":"nope"}), None).await.0["error"]["code"],
             -32602
         );
         assert_eq!(
-            call(&s, "tools/call", json!({"name":"echo","arguments":3}), None)
-                .await
-                .0["error"]["code"],
+            call(&s, "tools/call", json!({"name":"echo","arguments":3}), None).await.0["error"]
+                ["code"],
             -32602
         );
         assert_eq!(
-            call(&s, "resources/read", json!({"uri":"x://y"}), None)
-                .await
-                .0["error"]["code"],
+            call(&s, "resources/read", json!({"uri":"x://y"}), None).await.0["error"]["code"],
             -32002
         );
         assert_eq!(
-            call(&s, "logging/setLevel", json!({"level":"loud"}), None)
-                .await
-                .0["error"]["code"],
+            call(&s, "logging/setLevel", json!({"level":"loud"}), None).await.0["error"]["code"],
             -32602
         );
         assert_eq!(
-            call(&s, "prompts/get", json!({"name":"vibe_check"}), None)
-                .await
-                .0["error"]["code"],
+            call(&s, "prompts/get", json!({"name":"vibe_check"}), None).await.0["error"]["code"],
             -32602
         );
     }
@@ -430,14 +362,9 @@ mod tests {
     #[tokio::test]
     async fn ping_and_set_level_return_empty_objects() {
         let s = Server::new(false);
+        assert_eq!(call(&s, "ping", json!({}), None).await.0["result"], json!({}));
         assert_eq!(
-            call(&s, "ping", json!({}), None).await.0["result"],
-            json!({})
-        );
-        assert_eq!(
-            call(&s, "logging/setLevel", json!({"level":"debug"}), None)
-                .await
-                .0["result"],
+            call(&s, "logging/setLevel", json!({"level":"debug"}), None).await.0["result"],
             json!({})
         );
     }
@@ -449,10 +376,7 @@ mod tests {
             s.required_scope("tools/call", Some(&json!({"name":"list_clients"}))),
             Some("admin")
         );
-        assert_eq!(
-            s.required_scope("tools/call", Some(&json!({"name":"echo"}))),
-            None
-        );
+        assert_eq!(s.required_scope("tools/call", Some(&json!({"name":"echo"}))), None);
         let (r, _) = call(&s, "tools/call", json!({"name":"list_clients"}), None).await;
         assert_eq!(r["result"]["isError"], true);
     }
@@ -470,13 +394,8 @@ mod tests {
         assert_eq!(seen.len(), 3);
         assert_eq!(seen[2]["params"]["progressToken"], "p1");
         assert_eq!(seen[2]["params"]["progress"], 100.0);
-        let (_, seen) = call(
-            &s,
-            "tools/call",
-            json!({"name":"test_tool_with_progress"}),
-            None,
-        )
-        .await;
+        let (_, seen) =
+            call(&s, "tools/call", json!({"name":"test_tool_with_progress"}), None).await;
         assert!(seen.is_empty());
     }
 
@@ -484,10 +403,7 @@ mod tests {
     async fn completion_and_prompts() {
         let s = Server::new(false);
         let (r, _) = call(&s, "completion/complete", json!({"ref":{"type":"ref/prompt","name":"vibe_check"},"argument":{"name":"location","value":"to"}}), None).await;
-        assert_eq!(
-            r["result"]["completion"]["values"],
-            json!(["Tokyo", "Toronto"])
-        );
+        assert_eq!(r["result"]["completion"]["values"], json!(["Tokyo", "Toronto"]));
         let (r, _) = call(
             &s,
             "prompts/get",
@@ -495,10 +411,7 @@ mod tests {
             None,
         )
         .await;
-        assert!(r["result"]["messages"][0]["content"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Paris"));
+        assert!(r["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("Paris"));
     }
 
     #[tokio::test]

@@ -29,11 +29,7 @@ pub fn issue(
     version: &str,
     sub: Option<&str>,
 ) -> String {
-    let data = format!(
-        "1~{now}~{version}~{}~{}",
-        subject_tag(sub),
-        random_token(random, 12)
-    );
+    let data = format!("1~{now}~{version}~{}~{}", subject_tag(sub), random_token(random, 12));
     seal(secret, PURPOSE, &data)
 }
 
@@ -57,14 +53,9 @@ pub fn verify(
     }
     let data = unseal(secret, PURPOSE, id).ok_or(SessionError::Unknown)?;
     let mut parts = data.split('~');
-    let (Some("1"), Some(issued), Some(version), Some(tag), Some(_), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let (Some("1"), Some(issued), Some(version), Some(tag), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(SessionError::Unknown);
     };
     let issued_at: u64 = issued.parse().map_err(|_| SessionError::Unknown)?;
@@ -74,11 +65,7 @@ pub fn verify(
     if now > issued_at.saturating_add(ttl) {
         return Err(SessionError::Expired);
     }
-    Ok(Session {
-        issued_at,
-        protocol_version: version.to_owned(),
-        subject_tag: tag.to_owned(),
-    })
+    Ok(Session { issued_at, protocol_version: version.to_owned(), subject_tag: tag.to_owned() })
 }
 
 #[cfg(test)]
@@ -93,21 +80,9 @@ mod tests {
         assert!(id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
         let s = verify(b"secret", &id, 1010, 3600, Some("alice")).unwrap();
         assert_eq!(s.protocol_version, "2025-11-25");
-        assert_eq!(
-            verify(b"secret", &id, 1010, 3600, Some("bob")),
-            Err(SessionError::Unknown)
-        );
-        assert_eq!(
-            verify(b"other", &id, 1010, 3600, Some("alice")),
-            Err(SessionError::Unknown)
-        );
-        assert_eq!(
-            verify(b"secret", &id, 5000, 3600, Some("alice")),
-            Err(SessionError::Expired)
-        );
-        assert_eq!(
-            verify(b"secret", "nonsense", 1010, 3600, None),
-            Err(SessionError::Unknown)
-        );
+        assert_eq!(verify(b"secret", &id, 1010, 3600, Some("bob")), Err(SessionError::Unknown));
+        assert_eq!(verify(b"other", &id, 1010, 3600, Some("alice")), Err(SessionError::Unknown));
+        assert_eq!(verify(b"secret", &id, 5000, 3600, Some("alice")), Err(SessionError::Expired));
+        assert_eq!(verify(b"secret", "nonsense", 1010, 3600, None), Err(SessionError::Unknown));
     }
 }

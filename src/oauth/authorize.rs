@@ -19,7 +19,7 @@ use crate::store::put_json;
 use crate::store::records::{
     redirect_host, ClientRecord, CodeRecord, CODE_LIFETIME, CODE_RECORD_TTL,
 };
-use crate::web::{self, header, percent_encode, Params, Request, Response};
+use crate::web::{self, percent_encode, Params, Request, Response};
 use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -119,11 +119,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
             ),
             urls,
         ),
-        _ => pages::error(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "Unknown form action.",
-        ),
+        _ => pages::error(StatusCode::BAD_REQUEST, "Bad request", "Unknown form action."),
     }
 }
 
@@ -151,29 +147,17 @@ async fn validate(
     };
     let state = params.get("state").map(str::to_owned);
     let redirect = |code: ErrorCode, msg: &str| {
-        Failure::Redirect(
-            OAuthError::new(code, msg),
-            redirect_uri.clone(),
-            state.clone(),
-        )
+        Failure::Redirect(OAuthError::new(code, msg), redirect_uri.clone(), state.clone())
     };
     if let Some(dup) = params.duplicate() {
-        return Err(redirect(
-            ErrorCode::InvalidRequest,
-            &format!("parameter {dup} is repeated"),
-        ));
+        return Err(redirect(ErrorCode::InvalidRequest, &format!("parameter {dup} is repeated")));
     }
     if state.as_ref().is_some_and(|s| s.len() > 2000) {
         return Err(redirect(ErrorCode::InvalidRequest, "state is too long"));
     }
     match params.get("response_type") {
         Some("code") => {}
-        None => {
-            return Err(redirect(
-                ErrorCode::InvalidRequest,
-                "response_type is required",
-            ))
-        }
+        None => return Err(redirect(ErrorCode::InvalidRequest, "response_type is required")),
         Some(_) => {
             return Err(redirect(
                 ErrorCode::UnsupportedResponseType,
@@ -182,10 +166,7 @@ async fn validate(
         }
     }
     let challenge = params.get("code_challenge").ok_or_else(|| {
-        redirect(
-            ErrorCode::InvalidRequest,
-            "PKCE is required: code_challenge is missing",
-        )
+        redirect(ErrorCode::InvalidRequest, "PKCE is required: code_challenge is missing")
     })?;
     match params.get("code_challenge_method") {
         Some("S256") => {}
@@ -227,15 +208,9 @@ async fn validate(
         None => allowed.clone(),
     };
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(s)) {
-        return Err(redirect(
-            ErrorCode::InvalidScope,
-            &format!("unknown scope {bad:?}"),
-        ));
+        return Err(redirect(ErrorCode::InvalidScope, &format!("unknown scope {bad:?}")));
     }
-    if let Some(bad) = scopes
-        .iter()
-        .find(|s| **s != SCOPE_MCP && !allowed.contains(s))
-    {
+    if let Some(bad) = scopes.iter().find(|s| **s != SCOPE_MCP && !allowed.contains(s)) {
         return Err(redirect(
             ErrorCode::InvalidScope,
             &format!("the client did not register for scope {bad:?}"),
@@ -275,20 +250,16 @@ fn fail(failure: Failure, urls: &Urls) -> Response {
 }
 
 fn redirect_to(redirect_uri: &str, params: &[(&str, String)]) -> Response {
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect();
+    let query: Vec<String> =
+        params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{redirect_uri}{sep}{}", query.join("&"));
     let mut res = web::empty(StatusCode::FOUND);
     match HeaderValue::from_str(&location) {
         Ok(v) => {
             res.headers_mut().insert(http::header::LOCATION, v);
-            res.headers_mut().insert(
-                http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            );
+            res.headers_mut()
+                .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
         Err(_) => pages::error(
@@ -360,10 +331,7 @@ fn csrf_token(app: &App, req: &Request, services: &Services<'_>) -> (String, Opt
 }
 
 fn csrf_ok(app: &App, req: &Request, token: Option<&str>) -> bool {
-    match (
-        cookie(req, "mcp_edge_csrf"),
-        token.and_then(|t| unseal(&app.secret, "csrf", t)),
-    ) {
+    match (cookie(req, "mcp_edge_csrf"), token.and_then(|t| unseal(&app.secret, "csrf", t))) {
         (Some(cookie), Some(bound)) => {
             crate::crypto::constant_time_eq(cookie.as_bytes(), bound.as_bytes())
         }
@@ -387,10 +355,8 @@ fn signed_in_user<'a>(app: &'a App, req: &Request, now: u64) -> Option<&'a User>
 // --- pages ---------------------------------------------------------------------------------
 
 fn view(client: &ClientRecord, request: &AuthzRequest) -> (String, String) {
-    let name = client
-        .client_name
-        .clone()
-        .unwrap_or_else(|| format!("Application {}", client.client_id));
+    let name =
+        client.client_name.clone().unwrap_or_else(|| format!("Application {}", client.client_id));
     (name, redirect_host(&request.redirect_uri))
 }
 
@@ -407,10 +373,7 @@ fn sign_in_page(
     let (name, host) = view(client, request);
     let dev = app.config.mode != crate::config::Mode::Production;
     let mut res = pages::sign_in(
-        &ClientView {
-            name: &name,
-            redirect_host: &host,
-        },
+        &ClientView { name: &name, redirect_host: &host },
         sealed,
         &csrf,
         error,
@@ -436,10 +399,7 @@ fn consent_page(
     let (granted, withheld) = split_scopes(&request.scope, user);
     let granted: Vec<(&str, &str)> = granted.iter().map(|s| (*s, describe_scope(s))).collect();
     let mut res = pages::consent(
-        &ClientView {
-            name: &name,
-            redirect_host: &host,
-        },
+        &ClientView { name: &name, redirect_host: &host },
         &user.name,
         &granted,
         &withheld,
@@ -454,18 +414,7 @@ fn consent_page(
 
 /// Requested scopes the user holds, and those they do not.
 fn split_scopes<'a>(requested: &'a str, user: &User) -> (Vec<&'a str>, Vec<&'a str>) {
-    requested
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .partition(|s| user.scopes.iter().any(|u| u == s))
-}
-
-fn client_address(req: &Request) -> String {
-    header(req.headers(), "cf-connecting-ip")
-        .unwrap_or("unknown")
-        .chars()
-        .take(64)
-        .collect()
+    requested.split(' ').filter(|s| !s.is_empty()).partition(|s| user.scopes.iter().any(|u| u == s))
 }
 
 async fn sign_in(
@@ -487,7 +436,7 @@ async fn sign_in(
             window: SIGNIN_WINDOW,
         },
         Limit {
-            bucket: format!("signin-ip:{}", sha256_b64(&client_address(req))),
+            bucket: format!("signin-ip:{}", sha256_b64(&web::client_address(req))),
             max: SIGNIN_FAILURES * 3,
             window: SIGNIN_WINDOW,
         },
@@ -506,18 +455,13 @@ async fn sign_in(
                     Some("Too many failed sign-in attempts. Wait 15 minutes and try again."),
                 );
                 *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                res.headers_mut()
-                    .insert("retry-after", HeaderValue::from_static("900"));
+                res.headers_mut().insert("retry-after", HeaderValue::from_static("900"));
                 return res;
             }
             Err(e) => return web::unavailable(&e.to_string()),
         }
     }
-    let user = app
-        .config
-        .users
-        .iter()
-        .find(|u| u.username.eq_ignore_ascii_case(username));
+    let user = app.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
     // Verify against a dummy hash for unknown users so timing does not reveal who exists.
     let verified = match user {
         Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
@@ -546,12 +490,7 @@ async fn sign_in(
     let session = seal(
         &app.secret,
         "signin",
-        &format!(
-            "{}~{}~{}",
-            user.sub,
-            now + SIGNIN_LIFETIME,
-            random_token(services.random, 12)
-        ),
+        &format!("{}~{}~{}", user.sub, now + SIGNIN_LIFETIME, random_token(services.random, 12)),
     );
     let mut res = consent_page(app, req, services, client, user, request, sealed);
     set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
@@ -569,10 +508,7 @@ async fn approve(
 ) -> Response {
     let (granted, _) = split_scopes(&request.scope, user);
     if !granted.contains(&SCOPE_MCP) {
-        let err = OAuthError::new(
-            ErrorCode::AccessDenied,
-            "your account may not use this server",
-        );
+        let err = OAuthError::new(ErrorCode::AccessDenied, "your account may not use this server");
         return fail(
             Failure::Redirect(err, request.redirect_uri.clone(), request.state.clone()),
             urls,
@@ -601,11 +537,7 @@ async fn approve(
     .await
     {
         return fail(
-            Failure::Redirect(
-                e.into(),
-                request.redirect_uri.clone(),
-                request.state.clone(),
-            ),
+            Failure::Redirect(e.into(), request.redirect_uri.clone(), request.state.clone()),
             urls,
         );
     }
@@ -620,9 +552,7 @@ async fn approve(
 /// base64url(SHA-256(verifier)) = challenge, with the verifier's RFC 7636 §4.1 syntax checked.
 pub fn pkce_verifies(verifier: &str, challenge: &str) -> bool {
     let syntax_ok = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
     syntax_ok
         && crate::crypto::constant_time_eq(
             b64(&Sha256::digest(verifier.as_bytes())).as_bytes(),
@@ -637,18 +567,9 @@ mod tests {
     #[test]
     fn pkce_s256_rfc7636_appendix_b() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert!(pkce_verifies(
-            verifier,
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
-        assert!(!pkce_verifies(
-            verifier,
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
-        ));
-        assert!(!pkce_verifies(
-            "short",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
+        assert!(pkce_verifies(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(!pkce_verifies(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
+        assert!(!pkce_verifies("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
         assert!(!pkce_verifies("", ""));
     }
 }

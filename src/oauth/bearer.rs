@@ -15,12 +15,7 @@ pub fn authenticate(
     now: u64,
 ) -> Result<Identity, Box<Response>> {
     let Some(auth) = header(req.headers(), "authorization") else {
-        return Err(Box::new(challenge(
-            urls,
-            StatusCode::UNAUTHORIZED,
-            None,
-            "no bearer token",
-        )));
+        return Err(Box::new(challenge(urls, StatusCode::UNAUTHORIZED, None, "no bearer token")));
     };
     let token = match auth.split_once(' ') {
         Some((scheme, token))
@@ -37,33 +32,21 @@ pub fn authenticate(
             )))
         }
     };
-    let claims = app
-        .keys
-        .verify(token, now, &urls.issuer, &urls.resource)
-        .map_err(|e| {
-            web::log_warn(&format!("bearer token refused: {e:?}"));
-            Box::new(challenge(
-                urls,
-                StatusCode::UNAUTHORIZED,
-                Some("invalid_token"),
-                "the access token is invalid or expired",
-            ))
-        })?;
-    let scopes: Vec<String> = claims
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let claims = app.keys.verify(token, now, &urls.issuer, &urls.resource).map_err(|e| {
+        web::log_warn(&format!("bearer token refused: {e:?}"));
+        Box::new(challenge(
+            urls,
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "the access token is invalid or expired",
+        ))
+    })?;
+    let scopes: Vec<String> =
+        claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == SCOPE_MCP) {
         return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
     }
-    Ok(Identity {
-        sub: claims.sub,
-        name: claims.name,
-        scopes,
-        client_id: claims.client_id,
-    })
+    Ok(Identity { sub: claims.sub, name: claims.name, scopes, client_id: claims.client_id })
 }
 
 /// 403 `insufficient_scope` naming the scope to ask for (step-up authorization).
@@ -93,9 +76,7 @@ fn challenge_with_scope(
         urls.resource_metadata
     );
     if let Some(e) = error {
-        value.push_str(&format!(
-            r#", error="{e}", error_description="{description}""#
-        ));
+        value.push_str(&format!(r#", error="{e}", error_description="{description}""#));
     }
     let mut res = web::error(status, error.unwrap_or("unauthorized"), description);
     if let Ok(v) = HeaderValue::from_str(&value) {

@@ -20,12 +20,7 @@ pub async fn find(
     if client_id.is_empty() || client_id.len() > 200 {
         return Ok(None);
     }
-    if let Some(s) = app
-        .config
-        .static_clients
-        .iter()
-        .find(|c| c.client_id == client_id)
-    {
+    if let Some(s) = app.config.static_clients.iter().find(|c| c.client_id == client_id) {
         return Ok(Some(ClientRecord {
             client_id: s.client_id.clone(),
             client_secret_hash: None,
@@ -65,12 +60,7 @@ fn split(uri: &str) -> Option<Uri<'_>> {
             None => (authority, None),
         }
     };
-    Some(Uri {
-        scheme,
-        host,
-        port,
-        rest,
-    })
+    Some(Uri { scheme, host, port, rest })
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -102,20 +92,13 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.contains('#') {
         return Err(format!("redirect URI {uri:?} must not contain a fragment"));
     }
-    if uri
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
-    {
-        return Err(format!(
-            "redirect URI {uri:?} contains whitespace or control characters"
-        ));
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\') {
+        return Err(format!("redirect URI {uri:?} contains whitespace or control characters"));
     }
     let scheme = uri.split(':').next().unwrap_or("");
     let scheme_ok = !scheme.is_empty()
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     if !scheme_ok || !uri[scheme.len()..].starts_with(':') {
         return Err(format!("redirect URI {uri:?} is not an absolute URI"));
     }
@@ -132,14 +115,9 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
                 .nth(1)
                 .is_some_and(|a| a.split(['/', '?']).next().unwrap_or("").contains('@'))
         {
-            return Err(format!(
-                "redirect URI {uri:?} must name a host and no user info"
-            ));
+            return Err(format!("redirect URI {uri:?} must name a host and no user info"));
         }
-        if parts
-            .port
-            .is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
-        {
+        if parts.port.is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
             return Err(format!("redirect URI {uri:?} has an invalid port"));
         }
         if lower == "http" && !is_loopback_host(parts.host) {
@@ -168,10 +146,7 @@ pub fn redirect_uri_matches(registered: &[String], requested: &str) -> bool {
     {
         return false;
     }
-    if req
-        .port
-        .is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
-    {
+    if req.port.is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
         return false;
     }
     registered
@@ -193,17 +168,10 @@ pub async fn authenticate(
         Some(auth) if auth.len() > 6 && auth[..6].eq_ignore_ascii_case("basic ") => {
             let decoded =
                 base64_std(&auth[6..]).ok_or_else(|| invalid("malformed Basic credentials"))?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or_else(|| invalid("malformed Basic credentials"))?;
-            let id = Params::parse(&format!("v={id}"))
-                .get("v")
-                .unwrap_or("")
-                .to_owned();
-            let secret = Params::parse(&format!("v={secret}"))
-                .get("v")
-                .unwrap_or("")
-                .to_owned();
+            let (id, secret) =
+                decoded.split_once(':').ok_or_else(|| invalid("malformed Basic credentials"))?;
+            let id = Params::parse(&format!("v={id}")).get("v").unwrap_or("").to_owned();
+            let secret = Params::parse(&format!("v={secret}")).get("v").unwrap_or("").to_owned();
             if form.get("client_id").is_some_and(|f| f != id) {
                 return Err(invalid(
                     "client_id in the body does not match the Authorization header",
@@ -215,17 +183,10 @@ pub async fn authenticate(
             let id = form
                 .get("client_id")
                 .ok_or_else(|| invalid("client authentication required (client_id missing)"))?;
-            (
-                id.to_owned(),
-                form.get("client_secret")
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-            )
+            (id.to_owned(), form.get("client_secret").filter(|s| !s.is_empty()).map(str::to_owned))
         }
     };
-    let client = find(app, store, &client_id)
-        .await?
-        .ok_or_else(|| invalid("unknown client"))?;
+    let client = find(app, store, &client_id).await?.ok_or_else(|| invalid("unknown client"))?;
     match (&client.client_secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             let given = sha256_b64(&secret);
@@ -235,9 +196,7 @@ pub async fn authenticate(
                 Err(invalid("client authentication failed"))
             }
         }
-        (Some(_), None) => Err(invalid(
-            "this client must authenticate with its client_secret",
-        )),
+        (Some(_), None) => Err(invalid("this client must authenticate with its client_secret")),
         // Public clients have no secret; one sent anyway proves nothing and is ignored.
         (None, _) => Ok(client),
     }
@@ -292,22 +251,10 @@ mod tests {
             "https://claude.ai/api/mcp/auth_callback".to_owned(),
             "http://localhost/oauth/callback".to_owned(),
         ];
-        assert!(redirect_uri_matches(
-            &reg,
-            "https://claude.ai/api/mcp/auth_callback"
-        ));
-        assert!(redirect_uri_matches(
-            &reg,
-            "http://localhost:49152/oauth/callback"
-        ));
-        assert!(redirect_uri_matches(
-            &reg,
-            "http://127.0.0.1:3000/oauth/callback"
-        ));
-        assert!(redirect_uri_matches(
-            &reg,
-            "http://[::1]:3000/oauth/callback"
-        ));
+        assert!(redirect_uri_matches(&reg, "https://claude.ai/api/mcp/auth_callback"));
+        assert!(redirect_uri_matches(&reg, "http://localhost:49152/oauth/callback"));
+        assert!(redirect_uri_matches(&reg, "http://127.0.0.1:3000/oauth/callback"));
+        assert!(redirect_uri_matches(&reg, "http://[::1]:3000/oauth/callback"));
         for bad in [
             "https://claude.ai/api/mcp/auth_callback/extra",
             "https://claude.ai/api/mcp/auth_callbac",

@@ -68,10 +68,7 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self {
-            code,
-            description: description.into(),
-        }
+        Self { code, description: description.into() }
     }
 
     /// The JSON error response, uncacheable and readable cross-origin.
@@ -87,8 +84,7 @@ impl OAuthError {
             );
         }
         if self.code == ErrorCode::TemporarilyUnavailable {
-            res.headers_mut()
-                .insert("retry-after", HeaderValue::from_static("1"));
+            res.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
         }
         res
     }

@@ -64,11 +64,7 @@ impl KeySet {
             .iter()
             .map(|(kid, seed)| {
                 let pair = KeyPair::from_seed(Seed::new(*seed));
-                Key {
-                    kid: kid.clone(),
-                    secret: pair.sk,
-                    public: pair.pk,
-                }
+                Key { kid: kid.clone(), secret: pair.sk, public: pair.pk }
             })
             .collect();
         KeySet { keys }
@@ -92,9 +88,7 @@ impl KeySet {
     /// Signs an access token valid from `now` for `ttl` seconds.
     pub fn sign(&self, claims: AccessClaims, now: u64, ttl: u64) -> Option<String> {
         let key = self.keys.first()?;
-        let header = Header::empty()
-            .with_key_id(key.kid.clone())
-            .with_token_type("at+jwt");
+        let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("at+jwt");
         let mut claims = Claims::new(claims);
         claims.issued_at = Some(at(now));
         claims.expiration = Some(at(now + ttl));
@@ -113,26 +107,17 @@ impl KeySet {
         if untrusted.header().token_type.as_deref() != Some("at+jwt") {
             return Err(TokenError::Malformed);
         }
-        let kid = untrusted
-            .header()
-            .key_id
-            .as_deref()
-            .ok_or(TokenError::UnknownKey)?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .ok_or(TokenError::UnknownKey)?;
-        let token = Ed25519
-            .validator::<AccessClaims>(&key.public)
-            .validate(&untrusted)
-            .map_err(|e| match e {
+        let kid = untrusted.header().key_id.as_deref().ok_or(TokenError::UnknownKey)?;
+        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenError::UnknownKey)?;
+        let token = Ed25519.validator::<AccessClaims>(&key.public).validate(&untrusted).map_err(
+            |e| match e {
                 jwt_compact::ValidationError::AlgorithmMismatch { .. }
                 | jwt_compact::ValidationError::InvalidSignature
                 | jwt_compact::ValidationError::InvalidSignatureLen { .. }
                 | jwt_compact::ValidationError::MalformedSignature(_) => TokenError::BadSignature,
                 _ => TokenError::Malformed,
-            })?;
+            },
+        )?;
         let options = TimeOptions::new(chrono::Duration::seconds(LEEWAY_SECS), move || at(now));
         let claims = token.claims();
         claims.validate_expiration(&options).map_err(|e| match e {
@@ -140,14 +125,9 @@ impl KeySet {
             _ => TokenError::Expired,
         })?;
         if claims.not_before.is_some() {
-            claims
-                .validate_maturity(&options)
-                .map_err(|_| TokenError::NotYetValid)?;
+            claims.validate_maturity(&options).map_err(|_| TokenError::NotYetValid)?;
         }
-        if claims
-            .issued_at
-            .is_some_and(|iat| iat > at(now + LEEWAY_SECS as u64))
-        {
+        if claims.issued_at.is_some_and(|iat| iat > at(now + LEEWAY_SECS as u64)) {
             return Err(TokenError::NotYetValid);
         }
         let custom = &claims.custom;
@@ -192,21 +172,11 @@ mod tests {
             Ok(claims())
         );
         assert_eq!(
-            k.verify(
-                &t,
-                NOW + 3600 + 31,
-                "https://as.example",
-                "https://as.example/mcp"
-            ),
+            k.verify(&t, NOW + 3600 + 31, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            k.verify(
-                &t,
-                NOW - 3600,
-                "https://as.example",
-                "https://as.example/mcp"
-            ),
+            k.verify(&t, NOW - 3600, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::NotYetValid)
         );
     }
@@ -239,9 +209,7 @@ mod tests {
     fn old_keys_still_verify_after_rotation() {
         let old = KeySet::from_seeds(&[("k1".into(), [1; 32])]);
         let t = old.sign(claims(), NOW, 3600).unwrap();
-        assert!(keys()
-            .verify(&t, NOW, "https://as.example", "https://as.example/mcp")
-            .is_ok());
+        assert!(keys().verify(&t, NOW, "https://as.example", "https://as.example/mcp").is_ok());
         assert_eq!(keys().jwks()["keys"].as_array().unwrap().len(), 2);
     }
 
@@ -256,27 +224,16 @@ mod tests {
             "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0Iiwia2lkIjoiazIifQ.e30.",
         ] {
             assert!(
-                k.verify(bad, NOW, "https://as.example", "https://as.example/mcp")
-                    .is_err(),
+                k.verify(bad, NOW, "https://as.example", "https://as.example/mcp").is_err(),
                 "{bad}"
             );
         }
         // A validly signed token with its header swapped for alg=none.
         let t = k.sign(claims(), NOW, 3600).unwrap();
         let (_, rest) = t.split_once('.').unwrap();
-        let none = format!(
-            "{}.{rest}",
-            b64(br#"{"alg":"none","typ":"at+jwt","kid":"k2"}"#)
-        );
-        assert!(k
-            .verify(&none, NOW, "https://as.example", "https://as.example/mcp")
-            .is_err());
-        let hs = format!(
-            "{}.{rest}",
-            b64(br#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#)
-        );
-        assert!(k
-            .verify(&hs, NOW, "https://as.example", "https://as.example/mcp")
-            .is_err());
+        let none = format!("{}.{rest}", b64(br#"{"alg":"none","typ":"at+jwt","kid":"k2"}"#));
+        assert!(k.verify(&none, NOW, "https://as.example", "https://as.example/mcp").is_err());
+        let hs = format!("{}.{rest}", b64(br#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#));
+        assert!(k.verify(&hs, NOW, "https://as.example", "https://as.example/mcp").is_err());
     }
 }

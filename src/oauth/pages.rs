@@ -23,10 +23,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let h = res.headers_mut();
     h.insert("content-security-policy", HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("cache-control", HeaderValue::from_static("no-store"));
     res
@@ -49,11 +46,7 @@ pub fn sign_in(
     error: Option<&str>,
     dev: bool,
 ) -> Response {
-    let status = if error.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
+    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let banner = if dev {
         "<p class=\"banner\">Development mode: demo users <b>alice</b>/alice (admin) and <b>bob</b>/bob.</p>"
     } else {
@@ -82,17 +75,12 @@ pub fn consent(
     request: &str,
     csrf: &str,
 ) -> Response {
-    let items: String = granted
-        .iter()
-        .map(|(s, d)| format!("<li><b>{}</b>: {}</li>", e(s), e(d)))
-        .collect();
+    let items: String =
+        granted.iter().map(|(s, d)| format!("<li><b>{}</b>: {}</li>", e(s), e(d))).collect();
     let withheld = if withheld.is_empty() {
         String::new()
     } else {
-        format!(
-            "<p class=\"muted\">Not available to your account: {}</p>",
-            e(&withheld.join(", "))
-        )
+        format!("<p class=\"muted\">Not available to your account: {}</p>", e(&withheld.join(", ")))
     };
     let body = format!(
         "<h1>Allow access?</h1><p>Signed in as <b>{}</b>.</p><p><b>{}</b> will be able to:</p><ul>{items}</ul>{withheld}\

@@ -16,11 +16,8 @@ impl PasswordHash {
         if parts.next()? != "pbkdf2-sha256" {
             return None;
         }
-        let iterations: u32 = parts
-            .next()?
-            .parse()
-            .ok()
-            .filter(|n| (1000..=10_000_000).contains(n))?;
+        let iterations: u32 =
+            parts.next()?.parse().ok().filter(|n| (1000..=10_000_000).contains(n))?;
         let salt = unb64(parts.next()?)?;
         let hash = unb64(parts.next()?)?;
         (parts.next().is_none() && salt.len() >= 8 && hash.len() == 32).then_some(PasswordHash {
@@ -60,15 +57,21 @@ mod tests {
     }
 
     #[test]
+    fn hashes_from_the_hash_password_script_verify() {
+        // Produced by `node scripts/hash-password.mjs s3cret 1000` (Node's PBKDF2).
+        let h = PasswordHash::parse(
+            "pbkdf2-sha256$1000$WOFSdwrcuNuORaFg8TO5FQ$PdoCBgTOelh7fRkXfajJPaOPrYUfv0bvNqI2ZwWLDpo",
+        )
+        .unwrap();
+        assert!(h.verify("s3cret"));
+    }
+
+    #[test]
     fn created_hashes_roundtrip_and_garbage_is_rejected() {
         let text = PasswordHash::create("s3cret", b"saltsalt", 1000);
         assert!(PasswordHash::parse(&text).unwrap().verify("s3cret"));
-        for bad in [
-            "",
-            "pbkdf2-sha256$1$c2FsdHNhbHQ$AAAA",
-            "md5$1000$x$y",
-            "pbkdf2-sha256$abc$x$y",
-        ] {
+        for bad in ["", "pbkdf2-sha256$1$c2FsdHNhbHQ$AAAA", "md5$1000$x$y", "pbkdf2-sha256$abc$x$y"]
+        {
             assert!(PasswordHash::parse(bad).is_none(), "{bad}");
         }
     }

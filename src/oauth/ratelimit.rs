@@ -18,11 +18,7 @@ impl Limit {
 
     /// How many hits this window has seen.
     pub async fn count(&self, store: &dyn Store, now: u64) -> Result<u64, StoreError> {
-        Ok(store
-            .get(&self.key(now))
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
+        Ok(store.get(&self.key(now)).await?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     pub async fn exceeded(&self, store: &dyn Store, now: u64) -> Result<bool, StoreError> {
@@ -32,12 +28,6 @@ impl Limit {
     /// Records one hit.
     pub async fn hit(&self, store: &dyn Store, now: u64) -> Result<(), StoreError> {
         let n = self.count(store, now).await? + 1;
-        store
-            .put(
-                &self.key(now),
-                &n.to_string(),
-                Some(self.window.max(MIN_TTL_SECS)),
-            )
-            .await
+        store.put(&self.key(now), &n.to_string(), Some(self.window.max(MIN_TTL_SECS))).await
     }
 }

@@ -6,6 +6,7 @@
 
 use super::client::{validate_redirect_uri, MAX_REDIRECT_URIS, MAX_URI_LEN};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::ratelimit::Limit;
 use crate::app::App;
 use crate::config::SCOPES;
 use crate::crypto::sha256_b64;
@@ -19,7 +20,39 @@ use serde_json::{json, Map, Value};
 const MAX_NAME_LEN: usize = 200;
 
 pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
-    match register(app, req, services).await {
+    // A flood of registrations from one address is throttled; registrations also expire
+    // (CLIENT_TTL), so storage stays bounded.
+    let limit = Limit {
+        bucket: format!("register-ip:{}", sha256_b64(&web::client_address(req))),
+        max: app.config.registration_limit,
+        window: 3600,
+    };
+    let now = services.clock.now();
+    if app.config.registration_limit > 0 {
+        match limit.exceeded(services.store, now).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let mut res = web::cors(
+                    web::error(
+                        http::StatusCode::TOO_MANY_REQUESTS,
+                        "too_many_requests",
+                        "too many client registrations from this address; retry later",
+                    ),
+                    "",
+                );
+                res.headers_mut().insert("retry-after", http::HeaderValue::from_static("3600"));
+                return res;
+            }
+            Err(e) => return OAuthError::from(e).response(),
+        }
+    }
+    let result = register(app, req, services).await;
+    if result.is_ok() && app.config.registration_limit > 0 {
+        if let Err(e) = limit.hit(services.store, now).await {
+            web::log_warn(&format!("could not count a registration: {e}"));
+        }
+    }
+    match result {
         Ok(body) => web::no_store(web::cors(web::json(StatusCode::CREATED, &body), "")),
         Err(e) => e.response(),
     }
@@ -37,9 +70,9 @@ fn optional_string(
     match meta.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.len() <= max => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
-        Some(Value::String(_)) => Err(metadata_error(format!(
-            "{name} is longer than {max} characters"
-        ))),
+        Some(Value::String(_)) => {
+            Err(metadata_error(format!("{name} is longer than {max} characters")))
+        }
         Some(_) => Err(metadata_error(format!("{name} must be a string"))),
     }
 }
@@ -56,9 +89,7 @@ fn string_list(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<Vec<
             })
             .collect::<OAuthResult<Vec<_>>>()
             .map(Some),
-        Some(_) => Err(metadata_error(format!(
-            "{name} must be an array of at most 20 strings"
-        ))),
+        Some(_) => Err(metadata_error(format!("{name} must be an array of at most 20 strings"))),
     }
 }
 
@@ -84,11 +115,7 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
     }
     let meta: Map<String, Value> = match serde_json::from_slice(req.body()) {
         Ok(Value::Object(m)) => m,
-        _ => {
-            return Err(metadata_error(
-                "the body must be a JSON object of client metadata",
-            ))
-        }
+        _ => return Err(metadata_error("the body must be a JSON object of client metadata")),
     };
 
     let redirect_uris = string_list(&meta, "redirect_uris")?.unwrap_or_default();
@@ -109,10 +136,7 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
             .map_err(|e| OAuthError::new(ErrorCode::InvalidRedirectUri, e))?;
     }
 
-    let wants_secret = meta
-        .get("require_client_secret")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let wants_secret = meta.get("require_client_secret").and_then(Value::as_bool).unwrap_or(false);
     let auth_method = match optional_string(&meta, "token_endpoint_auth_method", 64)?.as_deref() {
         None if wants_secret => "client_secret_basic".to_owned(),
         None => "none".to_owned(),
@@ -122,9 +146,8 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
 
     let grant_types = string_list(&meta, "grant_types")?
         .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
-    if let Some(g) = grant_types
-        .iter()
-        .find(|g| !["authorization_code", "refresh_token"].contains(&g.as_str()))
+    if let Some(g) =
+        grant_types.iter().find(|g| !["authorization_code", "refresh_token"].contains(&g.as_str()))
     {
         return Err(metadata_error(format!("grant type {g:?} is not supported")));
     }
@@ -135,11 +158,7 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
     }
     let scope = optional_string(&meta, "scope", 500)?;
     if let Some(s) = &scope {
-        if let Some(bad) = s
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .find(|s| !SCOPES.contains(s))
-        {
+        if let Some(bad) = s.split(' ').filter(|s| !s.is_empty()).find(|s| !SCOPES.contains(s)) {
             return Err(metadata_error(format!(
                 "unknown scope {bad:?} (supported: {})",
                 SCOPES.join(" ")
@@ -164,13 +183,8 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
         created_at: now,
         renewed_at: now,
     };
-    put_json(
-        services.store,
-        &ClientRecord::key(&client_id),
-        &record,
-        Some(app.config.client_ttl),
-    )
-    .await?;
+    put_json(services.store, &ClientRecord::key(&client_id), &record, Some(app.config.client_ttl))
+        .await?;
 
     let mut body = json!({
         "client_id": client_id,

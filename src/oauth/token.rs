@@ -36,14 +36,9 @@ fn invalid_grant(why: &str) -> OAuthError {
 pub fn form_params(req: &Request) -> OAuthResult<Params> {
     let is_form = header(req.headers(), "content-type")
         .and_then(|c| c.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
+        return Err(invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let form = Params::parse(&String::from_utf8_lossy(req.body()));
     if let Some(dup) = form.duplicate() {
@@ -59,9 +54,8 @@ async fn token(
     urls: &Urls,
 ) -> OAuthResult<Value> {
     let form = form_params(req)?;
-    let grant_type = form
-        .get("grant_type")
-        .ok_or_else(|| invalid_request("grant_type is required"))?;
+    let grant_type =
+        form.get("grant_type").ok_or_else(|| invalid_request("grant_type is required"))?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -111,10 +105,7 @@ async fn authorization_code(
         .ok_or_else(|| invalid_grant("the authorization code is invalid or expired"))?;
     if record.used {
         // Replay: the code was redeemed before; revoke what it produced.
-        services
-            .store
-            .delete(&GrantRecord::key(&record.grant_id))
-            .await?;
+        services.store.delete(&GrantRecord::key(&record.grant_id)).await?;
         return Err(invalid_grant(
             "the authorization code was already used; the grant it produced is revoked",
         ));
@@ -123,22 +114,13 @@ async fn authorization_code(
         return Err(invalid_grant("the authorization code expired"));
     }
     if record.client_id != client.client_id {
-        return Err(invalid_grant(
-            "the authorization code was issued to another client",
-        ));
+        return Err(invalid_grant("the authorization code was issued to another client"));
     }
-    if form
-        .get("redirect_uri")
-        .is_some_and(|r| r != record.redirect_uri)
-    {
-        return Err(invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
+    if form.get("redirect_uri").is_some_and(|r| r != record.redirect_uri) {
+        return Err(invalid_grant("redirect_uri does not match the authorization request"));
     }
     if !pkce_verifies(verifier, &record.code_challenge) {
-        return Err(invalid_grant(
-            "code_verifier does not match the code_challenge",
-        ));
+        return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
     // Spend the code before anything is issued, so a concurrent replay sees `used`.
     record.used = true;
@@ -178,9 +160,8 @@ async fn refresh(
         .get("refresh_token")
         .filter(|t| !t.is_empty())
         .ok_or_else(|| invalid_request("refresh_token is required"))?;
-    let (grant_id, secret) = token
-        .split_once('.')
-        .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
+    let (grant_id, secret) =
+        token.split_once('.').ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
     if grant_id.is_empty() || grant_id.len() > 64 {
         return Err(invalid_grant("the refresh token is invalid"));
     }
@@ -189,9 +170,7 @@ async fn refresh(
         .await?
         .ok_or_else(|| invalid_grant("the refresh token is invalid, expired or revoked"))?;
     if grant.client_id != client.client_id {
-        return Err(invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        return Err(invalid_grant("the refresh token was issued to another client"));
     }
     let presented = sha256_b64(secret);
     let is_current = constant_time_eq(presented.as_bytes(), grant.refresh_hash.as_bytes());
@@ -201,18 +180,14 @@ async fn refresh(
         .is_some_and(|p| constant_time_eq(presented.as_bytes(), p.as_bytes()));
     if !is_current && !is_previous {
         services.store.delete(&key).await?;
-        return Err(invalid_grant(
-            "the refresh token was already rotated; the grant is revoked",
-        ));
+        return Err(invalid_grant("the refresh token was already rotated; the grant is revoked"));
     }
     let scope = match form.get("scope").map(str::trim).filter(|s| !s.is_empty()) {
         None => grant.scope.clone(),
         Some(asked) => {
             let held: Vec<&str> = grant.scope.split(' ').collect();
-            if let Some(bad) = asked
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .find(|s| !held.contains(s))
+            if let Some(bad) =
+                asked.split(' ').filter(|s| !s.is_empty()).find(|s| !held.contains(s))
             {
                 return Err(OAuthError::new(
                     ErrorCode::InvalidScope,
@@ -228,13 +203,7 @@ async fn refresh(
         grant.previous_refresh_hash = Some(grant.refresh_hash.clone());
     }
     grant.refresh_hash = sha256_b64(&new_secret);
-    put_json(
-        services.store,
-        &key,
-        &grant,
-        Some(app.config.refresh_token_ttl),
-    )
-    .await?;
+    put_json(services.store, &key, &grant, Some(app.config.refresh_token_ttl)).await?;
     issue(app, services, urls, &grant, &scope, &new_secret)
 }
 

@@ -73,10 +73,7 @@ fn check_host_and_origin(
     };
     let origin = origin.trim_end_matches('/');
     let ok = origin == urls.origin
-        || config
-            .allowed_origins
-            .iter()
-            .any(|o| o == origin || o == "*")
+        || config.allowed_origins.iter().any(|o| o == origin || o == "*")
         || (config.mode != crate::config::Mode::Production
             && is_loopback(&host_of(origin))
             && is_loopback(&request_host));
@@ -92,10 +89,7 @@ fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']')
-            .next()
-            .map(|h| format!("[{h}]"))
-            .unwrap_or_default()
+        v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
     } else {
         authority.split(':').next().unwrap_or("").to_owned()
     };
@@ -118,10 +112,7 @@ fn with_cors(mut res: Response, origin: Option<&str>, preflight: bool) -> Respon
         HeaderValue::from_static("mcp-session-id, www-authenticate, mcp-protocol-version"),
     );
     if preflight {
-        h.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static(ALLOW),
-        );
+        h.insert("access-control-allow-methods", HeaderValue::from_static(ALLOW));
         h.insert(
             "access-control-allow-headers",
             HeaderValue::from_static("authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id"),
@@ -132,10 +123,7 @@ fn with_cors(mut res: Response, origin: Option<&str>, preflight: bool) -> Respon
 }
 
 fn rpc_error(status: StatusCode, code: i32, message: &str) -> Response {
-    web::json(
-        status,
-        &jsonrpc::error(&Value::Null, ErrorObject::new(code, message)),
-    )
+    web::json(status, &jsonrpc::error(&Value::Null, ErrorObject::new(code, message)))
 }
 
 fn identity(
@@ -186,14 +174,8 @@ async fn check_session(
             "Session not found: initialize a new session",
         ))
     };
-    session::verify(
-        &app.secret,
-        id,
-        services.clock.now(),
-        app.config.session_ttl,
-        sub,
-    )
-    .map_err(|_| not_found())?;
+    session::verify(&app.secret, id, services.clock.now(), app.config.session_ttl, sub)
+        .map_err(|_| not_found())?;
     match services.store.get(&dead_session_key(&sha256_b64(id))).await {
         Ok(None) => Ok(id.to_owned()),
         Ok(Some(_)) => Err(not_found()),
@@ -202,14 +184,9 @@ async fn check_session(
 }
 
 fn accepts_json_and_sse(req: &Request) -> bool {
-    let accept = header(req.headers(), "accept")
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let has = |t: &str| {
-        accept
-            .split(',')
-            .any(|p| p.split(';').next().is_some_and(|m| m.trim() == t))
-    };
+    let accept = header(req.headers(), "accept").unwrap_or("").to_ascii_lowercase();
+    let has =
+        |t: &str| accept.split(',').any(|p| p.split(';').next().is_some_and(|m| m.trim() == t));
     (has("application/json") && has("text/event-stream")) || has("*/*")
 }
 
@@ -246,11 +223,7 @@ async fn post(
         );
     }
     if req.body().len() > app.config.max_body_bytes {
-        return rpc_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            SERVER_ERROR,
-            "Payload Too Large",
-        );
+        return rpc_error(StatusCode::PAYLOAD_TOO_LARGE, SERVER_ERROR, "Payload Too Large");
     }
     let body: Value = match serde_json::from_slice(req.body()) {
         Ok(v) => v,
@@ -324,11 +297,7 @@ async fn post(
             }
             let notes = RefCell::new(Vec::new());
             let notify = |m: &str, p: Value| notes.borrow_mut().push(jsonrpc::notification(m, p));
-            let ctx = CallContext {
-                identity: identity.as_ref(),
-                store: Some(services.store),
-                now,
-            };
+            let ctx = CallContext { identity: identity.as_ref(), store: Some(services.store), now };
             let response = server.request(&id, &method, params, &ctx, &notify).await;
             let mut messages = notes.into_inner();
             if messages.is_empty() {
@@ -351,11 +320,7 @@ async fn run_batch(
 ) -> Response {
     let notes = RefCell::new(Vec::new());
     let notify = |m: &str, p: Value| notes.borrow_mut().push(jsonrpc::notification(m, p));
-    let ctx = CallContext {
-        identity,
-        store: Some(services.store),
-        now: services.clock.now(),
-    };
+    let ctx = CallContext { identity, store: Some(services.store), now: services.clock.now() };
     let mut responses = Vec::new();
     for item in batch {
         match Message::classify(item) {
@@ -401,10 +366,7 @@ fn sse(messages: &[Value]) -> Response {
         body.push_str("\n\n");
     }
     let mut res = web::respond(StatusCode::OK, "text/event-stream", body);
-    res.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
+    res.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
 }
 
@@ -414,23 +376,13 @@ async fn delete(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) 
         Ok(i) => i,
         Err(res) => return *res,
     };
-    let id = match check_session(
-        app,
-        req,
-        services,
-        identity.as_ref().map(|i| i.sub.as_str()),
-    )
-    .await
-    {
-        Ok(id) => id,
-        Err(res) => return *res,
-    };
+    let id =
+        match check_session(app, req, services, identity.as_ref().map(|i| i.sub.as_str())).await {
+            Ok(id) => id,
+            Err(res) => return *res,
+        };
     let ttl = app.config.session_ttl.max(crate::store::MIN_TTL_SECS);
-    match services
-        .store
-        .put(&dead_session_key(&sha256_b64(&id)), "1", Some(ttl))
-        .await
-    {
+    match services.store.put(&dead_session_key(&sha256_b64(&id)), "1", Some(ttl)).await {
         Ok(()) => web::empty(StatusCode::NO_CONTENT),
         Err(e) => web::unavailable(&e.to_string()),
     }
@@ -445,9 +397,6 @@ mod tests {
         assert_eq!(host_of("http://LOCALHOST:8787"), "localhost");
         assert_eq!(host_of("http://[::1]:8787/x"), "[::1]");
         assert_eq!(host_of("https://evil.example.com"), "evil.example.com");
-        assert_eq!(
-            host_of("https://user@evil.example.com"),
-            "user@evil.example.com"
-        );
+        assert_eq!(host_of("https://user@evil.example.com"), "user@evil.example.com");
     }
 }

@@ -16,11 +16,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(clock: Rc<dyn Clock>) -> Self {
-        Self {
-            clock,
-            entries: RefCell::new(BTreeMap::new()),
-            failing: Cell::new(false),
-        }
+        Self { clock, entries: RefCell::new(BTreeMap::new()), failing: Cell::new(false) }
     }
 
     fn live(&self, expires: Option<u64>) -> bool {
@@ -38,11 +34,7 @@ impl MemoryStore {
     /// Every live key, for assertions in tests.
     pub fn keys(&self) -> Vec<String> {
         let entries = self.entries.borrow();
-        entries
-            .iter()
-            .filter(|(_, (_, exp))| self.live(*exp))
-            .map(|(k, _)| k.clone())
-            .collect()
+        entries.iter().filter(|(_, (_, exp))| self.live(*exp)).map(|(k, _)| k.clone()).collect()
     }
 
     /// The TTL deadline recorded for `key`, for assertions in tests.
@@ -57,19 +49,14 @@ impl Store for MemoryStore {
         self.fail_if_asked()?;
         check_key(key)?;
         let entries = self.entries.borrow();
-        Ok(entries
-            .get(key)
-            .filter(|(_, exp)| self.live(*exp))
-            .map(|(v, _)| v.clone()))
+        Ok(entries.get(key).filter(|(_, exp)| self.live(*exp)).map(|(v, _)| v.clone()))
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         self.fail_if_asked()?;
         check_put(key, value, ttl)?;
         let expires = ttl.map(|t| self.clock.now() + t);
-        self.entries
-            .borrow_mut()
-            .insert(key.to_owned(), (value.to_owned(), expires));
+        self.entries.borrow_mut().insert(key.to_owned(), (value.to_owned(), expires));
         Ok(())
     }
 

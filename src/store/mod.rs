@@ -54,15 +54,11 @@ pub trait Store {
 pub fn check_put(key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
     check_key(key)?;
     if value.len() > MAX_VALUE_BYTES {
-        return Err(StoreError(format!(
-            "value for {key} exceeds {MAX_VALUE_BYTES} bytes"
-        )));
+        return Err(StoreError(format!("value for {key} exceeds {MAX_VALUE_BYTES} bytes")));
     }
     if let Some(ttl) = ttl {
         if ttl < MIN_TTL_SECS {
-            return Err(StoreError(format!(
-                "ttl {ttl}s is below KV's minimum of {MIN_TTL_SECS}s"
-            )));
+            return Err(StoreError(format!("ttl {ttl}s is below KV's minimum of {MIN_TTL_SECS}s")));
         }
     }
     Ok(())
@@ -70,10 +66,7 @@ pub fn check_put(key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreEr
 
 pub fn check_key(key: &str) -> Result<(), StoreError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(StoreError(format!(
-            "key length {} outside 1..={MAX_KEY_BYTES}",
-            key.len()
-        )));
+        return Err(StoreError(format!("key length {} outside 1..={MAX_KEY_BYTES}", key.len())));
     }
     Ok(())
 }

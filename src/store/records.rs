@@ -38,11 +38,7 @@ impl ClientRecord {
 
     /// Hosts of the redirect URIs (or the scheme, for private-use URIs like `cursor://`).
     pub fn redirect_hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = self
-            .redirect_uris
-            .iter()
-            .map(|u| redirect_host(u))
-            .collect();
+        let mut hosts: Vec<String> = self.redirect_uris.iter().map(|u| redirect_host(u)).collect();
         hosts.dedup();
         hosts
     }
@@ -64,11 +60,7 @@ pub fn redirect_host(url: &str) -> String {
                 host.to_owned()
             }
         }
-        None => url
-            .split(':')
-            .next()
-            .map(|s| format!("{s}:"))
-            .unwrap_or_default(),
+        None => url.split(':').next().map(|s| format!("{s}:")).unwrap_or_default(),
     }
 }
 
@@ -140,10 +132,7 @@ mod tests {
 
     #[test]
     fn redirect_hosts_are_extracted() {
-        assert_eq!(
-            redirect_host("https://claude.ai/api/mcp/auth_callback"),
-            "claude.ai"
-        );
+        assert_eq!(redirect_host("https://claude.ai/api/mcp/auth_callback"), "claude.ai");
         assert_eq!(redirect_host("http://127.0.0.1:3000/cb"), "127.0.0.1:3000");
         assert_eq!(
             redirect_host("cursor://anysphere.cursor-retrieval/oauth"),

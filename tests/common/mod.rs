@@ -31,33 +31,19 @@ impl TestApp {
         let store = MemoryStore::new(clock.clone());
         let random = SeqRandom::new(7);
         let app = {
-            let services = Services {
-                store: &store,
-                clock: &*clock,
-                random: &random,
-            };
+            let services = Services { store: &store, clock: &*clock, random: &random };
             App::new(config, &services).await.unwrap()
         };
-        TestApp {
-            app,
-            store,
-            clock,
-            random,
-        }
+        TestApp { app, store, clock, random }
     }
 
     pub async fn send(&self, req: Request) -> Response {
-        let services = Services {
-            store: &self.store,
-            clock: &*self.clock,
-            random: &self.random,
-        };
+        let services = Services { store: &self.store, clock: &*self.clock, random: &self.random };
         self.app.handle(req, &services).await
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.send(request("GET", path).body(Vec::new()).unwrap())
-            .await
+        self.send(request("GET", path).body(Vec::new()).unwrap()).await
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)], cookies: &str) -> Response {
@@ -82,19 +68,13 @@ impl TestApp {
 }
 
 pub fn request(method: &str, path: &str) -> http::request::Builder {
-    http::Request::builder()
-        .method(method)
-        .uri(format!("{BASE}{path}"))
+    http::Request::builder().method(method).uri(format!("{BASE}{path}"))
 }
 
 pub fn encode_form(form: &[(&str, &str)]) -> String {
     form.iter()
         .map(|(k, v)| {
-            format!(
-                "{}={}",
-                mcp_edge::web::percent_encode(k),
-                mcp_edge::web::percent_encode(v)
-            )
+            format!("{}={}", mcp_edge::web::percent_encode(k), mcp_edge::web::percent_encode(v))
         })
         .collect::<Vec<_>>()
         .join("&")
@@ -109,10 +89,7 @@ pub fn text(res: &Response) -> String {
 }
 
 pub fn header<'a>(res: &'a Response, name: &str) -> &'a str {
-    res.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+    res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
 /// `name=value` pairs from every Set-Cookie header, joined for a Cookie header.
@@ -128,31 +105,21 @@ pub fn cookies(res: &Response, previous: &str) -> String {
         jar.retain(|(n, _)| n != k);
         jar.push((k.to_owned(), val.to_owned()));
     }
-    jar.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
+    jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
 }
 
 /// A hidden form field's value from a page.
 pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in {html}"))
-        + marker.len();
+    let start =
+        html.find(&marker).unwrap_or_else(|| panic!("no field {name} in {html}")) + marker.len();
     let end = html[start..].find('"').unwrap() + start;
-    html[start..end]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+    html[start..end].replace("&quot;", "\"").replace("&amp;", "&")
 }
 
 pub fn query_param(location: &str, name: &str) -> Option<String> {
     let q = location.split_once('?')?.1;
-    mcp_edge::web::parse_form(q)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    mcp_edge::web::parse_form(q).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

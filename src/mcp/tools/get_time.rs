@@ -5,12 +5,7 @@ use super::{Tool, ToolContext, ToolFuture, ToolResult};
 use crate::mcp::app_ui::GET_TIME_URI;
 use serde_json::{json, Map, Value};
 
-pub const TOOL: Tool = Tool {
-    name: "get_time",
-    definition,
-    scope: None,
-    call,
-};
+pub const TOOL: Tool = Tool { name: "get_time", definition, scope: None, call };
 
 fn definition() -> Value {
     json!({
@@ -53,12 +48,7 @@ pub fn format_utc(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]

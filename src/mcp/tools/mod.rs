@@ -70,10 +70,7 @@ impl ToolResult {
     }
 
     pub fn error(text: impl Into<String>) -> Self {
-        Self {
-            is_error: true,
-            ..Self::text(text)
-        }
+        Self { is_error: true, ..Self::text(text) }
     }
 
     pub fn with_structured(mut self, value: Value) -> Self {
@@ -94,23 +91,14 @@ impl ToolResult {
 pub fn string_arg<'a>(args: &'a Map<String, Value>, name: &str) -> Result<&'a str, ToolResult> {
     match args.get(name) {
         Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(ToolResult::error(format!(
-            "Argument `{name}` must be a string."
-        ))),
-        None => Err(ToolResult::error(format!(
-            "Missing required argument `{name}`."
-        ))),
+        Some(_) => Err(ToolResult::error(format!("Argument `{name}` must be a string."))),
+        None => Err(ToolResult::error(format!("Missing required argument `{name}`."))),
     }
 }
 
 /// The tools every deployment serves, in `tools/list` order.
 pub fn catalog() -> &'static [Tool] {
-    &[
-        echo::TOOL,
-        get_vibe::TOOL,
-        get_time::TOOL,
-        list_clients::TOOL,
-    ]
+    &[echo::TOOL, get_vibe::TOOL, get_time::TOOL, list_clients::TOOL]
 }
 
 /// Tools that need neither sign-in nor storage: the ones the stdio binary shares.

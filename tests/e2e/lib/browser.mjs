@@ -39,7 +39,9 @@ export async function signIn(authorizeUrl, { username = "alice", password = user
     if (await page.locator("input[name=username]").count()) {
       await page.fill("input[name=username]", username);
       await page.fill("input[name=password]", password);
-      await Promise.all([page.waitForLoadState(), page.click("button[type=submit]")]);
+      // Wait for the next document's load event: waitForLoadState() alone can resolve on the
+      // sign-in page itself, before the POST's answer (the consent page) has replaced it.
+      await Promise.all([page.waitForEvent("load"), page.click("button[type=submit]")]);
     }
     const heading = await page.locator("h1").textContent();
     if (heading !== "Allow access?") throw new Error(`expected the consent page, got "${heading}": ${await page.locator("main").textContent()}`);

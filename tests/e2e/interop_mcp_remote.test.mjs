@@ -1,0 +1,150 @@
+// mcp-remote (npm) started the way a claude_desktop_config.json entry starts it:
+//   { "command": "npx", "args": ["mcp-remote", "<server>/mcp", "<callback port>", ...] }
+// It discovers the authorization server from the 401, registers (dynamically, or uses the
+// pre-registered `mcp-remote` client given with --static-oauth-client-info), opens a browser on
+// /authorize — here the BROWSER it launches is a script that hands the URL to the test — and
+// waits for the code on its own callback server (http://localhost:<port>/oauth/callback).
+// Chromium completes sign-in and consent and really loads that callback; then the test speaks
+// MCP to mcp-remote over stdio with the official SDK client, as Claude Desktop would.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { ROOT, freePort } from "./worker.mjs";
+import { signIn } from "./lib/browser.mjs";
+import { MCP_URL, fail, text, waitFor } from "./lib/interop.mjs";
+
+const BIN = join(ROOT, "node_modules/.bin");
+const MCP_REMOTE = join(ROOT, "node_modules/mcp-remote/dist/proxy.js");
+
+/** Lists the files mcp-remote stored under its config dir (to check what it registered). */
+function stored(dir, name) {
+  const hits = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(name)) hits.push(JSON.parse(readFileSync(p, "utf8")));
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return hits;
+}
+
+async function runMcpRemote(who, extraArgs, check) {
+  const home = mkdtempSync(join(tmpdir(), "mcp-edge-mcp-remote-"));
+  const configDir = join(home, ".mcp-auth");
+  const urlFile = join(home, "authorize-url.txt");
+  // The "browser" mcp-remote opens (via the `open` package's xdg-open, which honours $BROWSER):
+  // it writes the URL down for the test and exits 0, so mcp-remote counts the browser as opened.
+  const browser = join(home, "browser.sh");
+  writeFileSync(browser, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${urlFile}'\n`);
+  chmodSync(browser, 0o755);
+  const port = await freePort();
+  const stderr = [];
+  const transport = new StdioClientTransport({
+    command: join(BIN, "node"),
+    args: [MCP_REMOTE, MCP_URL, String(port), ...extraArgs],
+    env: {
+      PATH: `${BIN}:${process.env.PATH}`,
+      HOME: home,
+      MCP_REMOTE_CONFIG_DIR: configDir,
+      BROWSER: browser,
+      DISPLAY: "",
+      WAYLAND_DISPLAY: "",
+    },
+    stderr: "pipe",
+  });
+  transport.stderr.on("data", (d) => stderr.push(d.toString()));
+  const log = () => stderr.join("");
+  const client = new Client({ name: "claude-desktop-replay", version: "1.0.0" });
+  let pid;
+  try {
+    // Claude Desktop sends initialize straight away; mcp-remote answers once it is signed in.
+    const connected = client.connect(transport, { timeout: 75_000 });
+    connected.catch(() => {});
+    pid = transport.pid;
+    // The n-th authorization URL mcp-remote opened (its browser script appends one per line).
+    const nthAuthorizeUrl = (n, step) => waitFor(who, step, () => {
+      if (existsSync(urlFile)) return readFileSync(urlFile, "utf8").trim().split("\n")[n];
+    }, 30_000).catch((e) => fail(who, step, `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
+    const authorizeUrl = await nthAuthorizeUrl(0, "mcp-remote opens the authorization URL in the browser");
+    assert.match(log(), /Please authorize this client by visiting:/, `[${who}] prints the URL on stderr too`);
+    const u = new URL(authorizeUrl);
+    assert.equal(`${u.origin}${u.pathname}`, `${new URL(MCP_URL).origin}/authorize`, `[${who}] authorizes at the origin root`);
+    assert.equal(u.searchParams.get("redirect_uri"), `http://localhost:${port}/oauth/callback`, `[${who}] callback on localhost:${port}/oauth/callback`);
+    assert.equal(u.searchParams.get("code_challenge_method"), "S256", `[${who}] uses PKCE S256`);
+    assert.equal(u.searchParams.get("resource"), MCP_URL, `[${who}] sends resource=<endpoint> (RFC 8707)`);
+    check?.authorizeUrl?.(u);
+
+    // Chromium signs in and follows the redirect to mcp-remote's own callback server.
+    const landed = await signIn(authorizeUrl, { username: "alice", follow: true })
+      .catch((e) => fail(who, "sign-in and consent in Chromium", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
+    assert.ok(landed.startsWith(`http://localhost:${port}/oauth/callback`), `[${who}] browser reached mcp-remote's callback, got ${landed}`);
+
+    await connected.catch((e) => fail(who, "MCP initialize through mcp-remote", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
+    const info = client.getServerVersion();
+    assert.equal(info?.name, "mcp-edge", `[${who}] initialize reached mcp-edge through the proxy`);
+
+    const { tools } = await client.listTools().catch((e) => fail(who, "tools/list through mcp-remote", e.message));
+    const names = tools.map((t) => t.name);
+    for (const t of ["echo", "get_vibe", "get_time"]) assert.ok(names.includes(t), `[${who}] tools/list has ${t}: ${names}`);
+
+    const vibe = await client.callTool({ name: "get_vibe", arguments: { location: "Lisbon" } })
+      .catch((e) => fail(who, "tools/call get_vibe through mcp-remote", e.message));
+    assert.equal(vibe.isError ?? false, false, `[${who}] get_vibe is not an error: ${JSON.stringify(vibe)}`);
+    assert.equal(text(vibe), "Curious vibes for Alice in Lisbon.", `[${who}] get_vibe answers as Alice`);
+
+    const tokens = stored(configDir, "tokens.json");
+    assert.equal(tokens.length, 1, `[${who}] mcp-remote stored one token set`);
+    assert.ok(tokens[0].refresh_token, `[${who}] mcp-remote got a refresh token`);
+    check?.stored?.(configDir);
+    await check?.session?.({ client, port, log, nthAuthorizeUrl });
+    if (process.env.INTEROP_DEBUG) console.error(`--- ${who} stderr ---\n${log()}\nurlfile: ${existsSync(urlFile)}`);
+  } finally {
+    await client.close().catch(() => {});
+    if (pid) try { process.kill(pid, "SIGKILL"); } catch {}
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+test("mcp-remote with dynamic client registration (claude_desktop_config.json: npx mcp-remote <url> <port>)", { timeout: 90_000 }, async () => {
+  await runMcpRemote("mcp-remote (DCR)", [], {
+    authorizeUrl: (u) => assert.notEqual(u.searchParams.get("client_id"), "mcp-remote", "[mcp-remote (DCR)] registered its own client"),
+    stored: (dir) => {
+      const [info] = stored(dir, "client_info.json");
+      assert.ok(info?.client_id, "[mcp-remote (DCR)] stored the registered client");
+      assert.deepEqual(info.redirect_uris, [info.redirect_uris[0]]);
+      assert.match(info.redirect_uris[0], /^http:\/\/localhost:\d+\/oauth\/callback$/);
+    },
+  });
+});
+
+test("mcp-remote with the pre-registered client (--static-oauth-client-info '{\"client_id\":\"mcp-remote\"}')", { timeout: 90_000 }, async () => {
+  await runMcpRemote("mcp-remote (static client)", ["--static-oauth-client-info", JSON.stringify({ client_id: "mcp-remote" })], {
+    authorizeUrl: (u) => assert.equal(u.searchParams.get("client_id"), "mcp-remote", "[mcp-remote (static client)] uses client_id mcp-remote"),
+  });
+});
+
+test("mcp-remote step-up: list_clients needs admin → 403 insufficient_scope → it re-authorizes and retries", { timeout: 90_000 }, async () => {
+  const who = "mcp-remote (step-up)";
+  await runMcpRemote(who, [], {
+    // The first sign-in asks for what the 401 challenge named: scope=mcp, no admin.
+    authorizeUrl: (u) => assert.equal(u.searchParams.get("scope"), "mcp", `[${who}] first asks for the challenge's scope`),
+    session: async ({ client, port, log, nthAuthorizeUrl }) => {
+      const call = client.callTool({ name: "list_clients", arguments: {} }, undefined, { timeout: 60_000 });
+      call.catch(() => {});
+      const again = new URL(await nthAuthorizeUrl(1, "mcp-remote re-opens authorization after 403 insufficient_scope"));
+      assert.deepEqual(again.searchParams.get("scope").split(" ").sort(), ["admin", "mcp"], `[${who}] step-up asks for mcp + admin`);
+      assert.equal(again.searchParams.get("redirect_uri"), `http://localhost:${port}/oauth/callback`);
+      await signIn(again.href, { username: "alice", follow: true })
+        .catch((e) => fail(who, "step-up sign-in in Chromium", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
+      const result = await call.catch((e) => fail(who, "tools/call list_clients after step-up", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
+      assert.equal(result.isError ?? false, false, `[${who}] list_clients succeeds after step-up: ${JSON.stringify(result)}`);
+      assert.ok(text(result), `[${who}] list_clients returned text`);
+    },
+  });
+});

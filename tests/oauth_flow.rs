@@ -613,3 +613,78 @@ async fn registration_floods_are_throttled_per_address() {
     assert_eq!(t.send(reg("203.0.113.10")).await.status(), 201, "other addresses are unaffected");
     assert_eq!(t.store.keys().iter().filter(|k| k.starts_with("client:")).count(), 6);
 }
+
+#[tokio::test]
+async fn a_write_failing_half_way_through_a_code_exchange_is_safe_to_retry() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    let code = query_param(&location, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id.as_str()),
+    ];
+    for prefix in ["grant:", "code:"] {
+        *t.store.failing_puts.borrow_mut() = Some(prefix.into());
+        let res = t.post_form("/token", &form, "").await;
+        assert_eq!(res.status(), 503, "failing {prefix}");
+        assert_eq!(json(&res)["error"], "temporarily_unavailable");
+        assert!(json(&res).get("access_token").is_none());
+    }
+    *t.store.failing_puts.borrow_mut() = None;
+    let res = t.post_form("/token", &form, "").await;
+    assert_eq!(res.status(), 200, "the retry succeeds: {}", text(&res));
+    let rt = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(t.store.keys().iter().filter(|k| k.starts_with("grant:")).count(), 1);
+    let res = t
+        .post_form(
+            "/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &client_id)],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 200, "the grant written by the retry is the live one");
+}
+
+#[tokio::test]
+async fn the_sign_in_cookie_is_new_at_every_sign_in() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let page = t.get(&authorize_path(&client_id, "")).await;
+        let jar = cookies(&page, "mcp_edge_session=attacker-fixed-value");
+        let html = text(&page);
+        let res = t
+            .post_form(
+                "/authorize",
+                &[
+                    ("request", &hidden(&html, "request")),
+                    ("csrf", &hidden(&html, "csrf")),
+                    ("action", "signin"),
+                    ("username", "alice"),
+                    ("password", "alice"),
+                ],
+                &jar,
+            )
+            .await;
+        let jar = cookies(&res, &jar);
+        let session =
+            jar.split("; ").find(|c| c.starts_with("mcp_edge_session=")).unwrap().to_owned();
+        assert_ne!(session, "mcp_edge_session=attacker-fixed-value");
+        seen.push(session);
+    }
+    assert_ne!(seen[0], seen[1]);
+    // A forged session cookie does not skip the password.
+    let res = t
+        .send(
+            request("GET", &authorize_path(&client_id, ""))
+                .header("cookie", "mcp_edge_session=user-alice~9999999999~x.forged")
+                .body(Vec::new())
+                .unwrap(),
+        )
+        .await;
+    assert!(text(&res).contains("<h1>Sign in</h1>"));
+}

@@ -235,5 +235,21 @@ mod tests {
         assert!(k.verify(&none, NOW, "https://as.example", "https://as.example/mcp").is_err());
         let hs = format!("{}.{rest}", b64(br#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#));
         assert!(k.verify(&hs, NOW, "https://as.example", "https://as.example/mcp").is_err());
+        // Key confusion: HS256 with the *public* key as the HMAC secret, correctly computed.
+        use hmac::Mac;
+        let public = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([2; 32])).pk;
+        let (head, body) =
+            (b64(br#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#), rest.split('.').next().unwrap());
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(public.as_ref()).unwrap();
+        mac.update(format!("{head}.{body}").as_bytes());
+        let forged = format!("{head}.{body}.{}", b64(&mac.finalize().into_bytes()));
+        assert_eq!(
+            k.verify(&forged, NOW, "https://as.example", "https://as.example/mcp"),
+            Err(TokenError::BadSignature)
+        );
+        // Truncated signature.
+        assert!(k
+            .verify(&t[..t.len() - 5], NOW, "https://as.example", "https://as.example/mcp")
+            .is_err());
     }
 }

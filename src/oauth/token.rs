@@ -122,10 +122,9 @@ async fn authorization_code(
     if !pkce_verifies(verifier, &record.code_challenge) {
         return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
-    // Spend the code before anything is issued, so a concurrent replay sees `used`.
-    record.used = true;
-    put_json(services.store, &key, &record, Some(CODE_RECORD_TTL)).await?;
-
+    // Write the grant first (its id was fixed when the code was issued), then spend the code.
+    // A failure between the two leaves an unspent code and a grant a retry overwrites: retries
+    // are safe, and no token is issued unless both writes succeeded.
     let refresh_secret = random_token(services.random, 32);
     let grant = GrantRecord {
         grant_id: record.grant_id.clone(),
@@ -145,6 +144,8 @@ async fn authorization_code(
         Some(app.config.refresh_token_ttl),
     )
     .await?;
+    record.used = true;
+    put_json(services.store, &key, &record, Some(CODE_RECORD_TTL)).await?;
     renew_client(app, services, client, now).await?;
     issue(app, services, urls, &grant, &grant.scope, &refresh_secret)
 }

@@ -12,11 +12,19 @@ pub struct MemoryStore {
     entries: RefCell<BTreeMap<String, (String, Option<u64>)>>,
     /// When set, every operation fails: lets tests prove endpoints degrade to 503.
     pub failing: Cell<bool>,
+    /// When set, writes to keys with this prefix fail: lets tests break a multi-write operation
+    /// half-way and prove nothing inconsistent is left behind.
+    pub failing_puts: RefCell<Option<String>>,
 }
 
 impl MemoryStore {
     pub fn new(clock: Rc<dyn Clock>) -> Self {
-        Self { clock, entries: RefCell::new(BTreeMap::new()), failing: Cell::new(false) }
+        Self {
+            clock,
+            entries: RefCell::new(BTreeMap::new()),
+            failing: Cell::new(false),
+            failing_puts: RefCell::new(None),
+        }
     }
 
     fn live(&self, expires: Option<u64>) -> bool {
@@ -54,6 +62,9 @@ impl Store for MemoryStore {
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         self.fail_if_asked()?;
+        if self.failing_puts.borrow().as_deref().is_some_and(|p| key.starts_with(p)) {
+            return Err(StoreError(format!("injected write failure for {key}")));
+        }
         check_put(key, value, ttl)?;
         let expires = ttl.map(|t| self.clock.now() + t);
         self.entries.borrow_mut().insert(key.to_owned(), (value.to_owned(), expires));

@@ -129,10 +129,11 @@ test("mcp-remote with the pre-registered client (--static-oauth-client-info '{\"
   });
 });
 
-test("mcp-remote step-up: list_clients needs admin → 403 insufficient_scope → it re-authorizes and retries", { timeout: 90_000 }, async () => {
-  const who = "mcp-remote (step-up)";
-  await runMcpRemote(who, [], {
-    // The first sign-in asks for what the 401 challenge named: scope=mcp, no admin.
+// Step-up (MCP 2025-11-25 "Step-Up Authorization Flow"): the first sign-in asks only for the
+// scope the 401 challenge named (`mcp`); list_clients needs `admin`, so the worker answers 403
+// insufficient_scope, scope="admin", and mcp-remote must re-authorize for the union and retry.
+function stepUp(who) {
+  return {
     authorizeUrl: (u) => assert.equal(u.searchParams.get("scope"), "mcp", `[${who}] first asks for the challenge's scope`),
     session: async ({ client, port, log, nthAuthorizeUrl }) => {
       const call = client.callTool({ name: "list_clients", arguments: {} }, undefined, { timeout: 60_000 });
@@ -140,11 +141,31 @@ test("mcp-remote step-up: list_clients needs admin → 403 insufficient_scope �
       const again = new URL(await nthAuthorizeUrl(1, "mcp-remote re-opens authorization after 403 insufficient_scope"));
       assert.deepEqual(again.searchParams.get("scope").split(" ").sort(), ["admin", "mcp"], `[${who}] step-up asks for mcp + admin`);
       assert.equal(again.searchParams.get("redirect_uri"), `http://localhost:${port}/oauth/callback`);
+      // The worker must show its sign-in page, not bounce the request straight back with an error.
+      const probe = await fetch(again, { redirect: "manual" });
+      if (probe.status !== 200) {
+        const loc = probe.headers.get("location") ? new URL(probe.headers.get("location")).searchParams : new URLSearchParams();
+        fail(who, "GET /authorize for the step-up scope", `HTTP ${probe.status} error=${loc.get("error")} (${loc.get("error_description")})`);
+      }
       await signIn(again.href, { username: "alice", follow: true })
         .catch((e) => fail(who, "step-up sign-in in Chromium", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
       const result = await call.catch((e) => fail(who, "tools/call list_clients after step-up", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
       assert.equal(result.isError ?? false, false, `[${who}] list_clients succeeds after step-up: ${JSON.stringify(result)}`);
       assert.ok(text(result), `[${who}] list_clients returned text`);
     },
-  });
+  };
+}
+
+test("mcp-remote step-up with the pre-registered client: 403 insufficient_scope → re-authorize for mcp+admin → list_clients", { timeout: 90_000 }, async () => {
+  await runMcpRemote("mcp-remote (static client, step-up)", ["--static-oauth-client-info", JSON.stringify({ client_id: "mcp-remote" })], stepUp("mcp-remote (static client, step-up)"));
+});
+
+// Known worker bug (reported): a dynamically registered client is held to the `scope` it
+// registered with, and mcp-remote (like every SDK client) registers with the 401 challenge's
+// scope, "mcp" — so its step-up request for "mcp admin" is bounced with invalid_scope.
+test("mcp-remote step-up with a dynamically registered client", {
+  timeout: 90_000,
+  todo: "worker bug: /authorize refuses scopes beyond the DCR-registered scope (src/oauth/authorize.rs), which breaks step-up for SDK clients",
+}, async () => {
+  await runMcpRemote("mcp-remote (DCR, step-up)", [], stepUp("mcp-remote (DCR, step-up)"));
 });

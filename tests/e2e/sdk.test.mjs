@@ -35,11 +35,11 @@ function text(result) {
  * redirectToAuthorization), the user signs in and approves in the browser, the redirect reaches
  * our loopback server, `finishAuth(code)`, then a fresh transport connects with the token.
  */
-async function connectWithOAuth(who, { username, context }) {
+async function connectWithOAuth(who, { username, context, clientInformation }) {
   const callback = await startCallbackServer();
   cleanups.push(callback.close);
   const rec = recordingFetch();
-  const provider = new MemoryOAuthProvider({ redirectUrl: callback.url, clientName: `e2e SDK (${username})` });
+  const provider = new MemoryOAuthProvider({ redirectUrl: callback.url, clientName: `e2e SDK (${username})`, clientInformation });
   const first = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
   const firstClient = new Client(CLIENT_INFO);
   await step(`${who}: connect without a token must end in a redirect to sign in`, () =>
@@ -238,6 +238,77 @@ test("TypeScript SDK + OAuth as bob: list_clients is refused with 403 insufficie
     const r = await client.callTool({ name: "echo", arguments: { message: "still here" } });
     assert.equal(text(r), "Echo: still here");
   });
+});
+
+/**
+ * Step-up (MCP 2025-11-25 "Step-Up Authorization Flow", SEP-835): alice holds `admin` but her
+ * first token only `mcp` (the scope of the 401 challenge). list_clients answers 403
+ * insufficient_scope scope="admin"; SDK 1.32.2 "upscopes" by refreshing, which cannot add a
+ * scope, and surfaces the 403. The app then re-authorizes with `mcp admin` through the SDK's
+ * auth(); alice is still signed in, so the browser only sees the consent page.
+ */
+async function stepUp(who, { clientInformation }) {
+  const { client, provider, rec, callback } = await connectWithOAuth(who, { username: "alice", context: browser, clientInformation });
+  await step(`${who}: list_clients with an mcp-only token is refused with 403`, async () => {
+    assert.deepEqual(jwtClaims(provider.savedTokens.access_token).scope.split(" "), ["mcp"]);
+    const before = rec.log.length;
+    await assert.rejects(client.callTool({ name: "list_clients", arguments: {} }));
+    const refused = rec.log.slice(before).find((e) => e.status === 403);
+    assert.match(refused?.wwwAuthenticate ?? "", /error="insufficient_scope"/);
+    assert.match(refused.wwwAuthenticate, /scope="admin"/);
+  });
+  const url = await step(`${who}: auth() with scope "mcp admin" redirects to authorize`, async () => {
+    provider.invalidateCredentials("tokens");
+    const result = await auth(provider, { serverUrl: MCP, scope: "mcp admin", fetchFn: rec });
+    assert.equal(result, "REDIRECT");
+    const u = provider.authorizationUrls.at(-1);
+    assert.equal(u.searchParams.get("scope"), "mcp admin");
+    return u;
+  });
+  const query = await step(`${who}: consent to admin in Chromium (already signed in)`, async () => {
+    const arrived = callback.next(30_000);
+    arrived.catch(() => {});
+    await signIn(url.href, { username: "alice", follow: true, context: browser });
+    const q = await arrived;
+    assert.equal(q.get("error"), null, `the server answered error=${q.get("error")}: ${q.get("error_description")}`);
+    return q;
+  });
+  const upgraded = await step(`${who}: exchange the code and reconnect`, async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
+    await transport.finishAuth(query.get("code"));
+    assert.deepEqual(jwtClaims(provider.savedTokens.access_token).scope.split(" ").sort(), ["admin", "mcp"]);
+    const c = new Client(CLIENT_INFO);
+    await c.connect(transport);
+    cleanups.push(() => c.close());
+    return c;
+  });
+  await step(`${who}: list_clients with the admin token`, async () => {
+    const name = `e2e step-up marker ${Date.now()}`;
+    const reg = await fetch(`${BASE}/register`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_name: name, redirect_uris: ["http://127.0.0.1/cb"] }),
+    });
+    assert.equal(reg.status, 201);
+    const { client_id } = await reg.json();
+    const r = await upgraded.callTool({ name: "list_clients", arguments: {} });
+    assert.ok(!r.isError, text(r));
+    const listed = r.structuredContent?.clients?.find((c) => c.client_id === client_id);
+    assert.equal(listed?.client_name, name, `the client just registered is not listed: ${text(r)}`);
+  });
+}
+
+test("TypeScript SDK + OAuth as alice: step-up to admin with a pre-registered client (mcp_console)", { timeout: 90_000 }, async () => {
+  await stepUp("sdk/alice step-up (mcp_console)", { clientInformation: { client_id: "mcp_console" } });
+});
+
+// Known worker limit (see the report): DCR stores the `scope` the SDK registers with (the
+// challenge's "mcp") and /authorize then refuses any other scope for that client, so a
+// dynamically registered client can never step up. Marked todo until the worker changes.
+test("TypeScript SDK + OAuth as alice: step-up to admin with a dynamically registered client", {
+  timeout: 90_000,
+  todo: "worker: /authorize refuses scopes outside the DCR-registered scope (invalid_scope), which blocks step-up",
+}, async () => {
+  await stepUp("sdk/alice step-up (DCR)", {});
 });
 
 test("TypeScript SDK without auth against the conformance environment", { timeout: 30_000 }, async () => {

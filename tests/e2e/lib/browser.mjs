@@ -25,8 +25,9 @@ export async function launch() {
 export async function signIn(authorizeUrl, { username = "alice", password = username, approve = true, redirectPrefix, follow = false, context } = {}) {
   const own = !context;
   context ??= await launch();
+  let page;
   try {
-    const page = await context.newPage();
+    page = await context.newPage();
     let captured;
     const prefix = redirectPrefix ?? "";
     if (prefix && !follow) {
@@ -36,6 +37,10 @@ export async function signIn(authorizeUrl, { username = "alice", password = user
       });
     }
     await page.goto(authorizeUrl);
+    const authorizePage = `${new URL(authorizeUrl).origin}/authorize`;
+    const leftEarly = () => !page.url().startsWith(authorizePage)
+      && new Error(`expected the sign-in or consent page, but the browser was sent to ${captured ?? page.url()}`);
+    if (leftEarly()) throw leftEarly();
     if (await page.locator("input[name=username]").count()) {
       await page.fill("input[name=username]", username);
       await page.fill("input[name=password]", password);
@@ -43,16 +48,16 @@ export async function signIn(authorizeUrl, { username = "alice", password = user
       // sign-in page itself, before the POST's answer (the consent page) has replaced it.
       await Promise.all([page.waitForEvent("load"), page.click("button[type=submit]")]);
     }
-    const heading = await page.locator("h1").textContent();
-    if (heading !== "Allow access?") throw new Error(`expected the consent page, got "${heading}": ${await page.locator("main").textContent()}`);
+    if (leftEarly()) throw leftEarly();
+    const heading = await page.locator("h1").first().textContent({ timeout: 10000 });
+    if (heading !== "Allow access?") throw new Error(`expected the consent page, got "${heading}": ${await page.locator("body").innerText()}`);
     const button = approve ? "button[value=approve]" : "button[value=deny]";
     const nav = page.waitForURL((url) => !url.href.includes("/authorize"), { timeout: 15000 }).catch(() => {});
     await page.click(button);
     await nav;
-    const final = captured ?? page.url();
-    await page.close();
-    return final;
+    return captured ?? page.url();
   } finally {
+    await page?.close().catch(() => {});
     if (own) await context.close();
   }
 }

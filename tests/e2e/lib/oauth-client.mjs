@@ -17,8 +17,9 @@ export async function step(label, fn) {
       // stack, which is what the test reporter prints.
       const original = e.message;
       try {
+        const stack = e.stack; // read first: V8 formats it lazily from the current message
         e.message = `${label}: ${original}`;
-        if (typeof e.stack === "string") e.stack = e.stack.replace(original, e.message);
+        if (typeof stack === "string") e.stack = stack.replace(original, e.message);
       } catch {
         throw new Error(`${label}: ${original}`, { cause: e });
       }

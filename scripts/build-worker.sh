@@ -14,4 +14,11 @@ export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
 export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 "$TOOLS/bin/worker-build" --release >&2
+# worker-build keeps the wasm name section (~136 KB of function names, for readable stack
+# traces). Drop it from the deploy bundle unless KEEP_WASM_NAMES is set.
+if [ -z "${KEEP_WASM_NAMES:-}" ]; then
+  "$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling
+fi
 touch "$stamp"

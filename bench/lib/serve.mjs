@@ -19,6 +19,8 @@ export const WORKERD = require("workerd").default ?? require("workerd");
 export const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 export const WRANGLER_ENV = {
   ...process.env,
+  // wrangler needs Node >= 22.12: the one npm installed under node_modules/.bin.
+  PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`,
   CI: "true",
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",

@@ -123,10 +123,7 @@ fn index() -> &'static Index {
 }
 
 fn build_index() -> Index {
-    let mut names: Vec<String> = tz::db()
-        .available()
-        .map(|n| n.as_str().to_owned())
-        .collect();
+    let mut names: Vec<String> = tz::db().available().map(|n| n.as_str().to_owned()).collect();
     names.sort();
     let mut zones = HashMap::new();
     let mut places = HashMap::new();
@@ -147,25 +144,16 @@ fn build_index() -> Index {
                 places.insert(key, place(&city.replace('_', " "), name));
             }
             let full = normalize(name);
-            places
-                .entry(full)
-                .or_insert_with(|| place(&city.replace('_', " "), name));
+            places.entry(full).or_insert_with(|| place(&city.replace('_', " "), name));
         }
     }
     cities.sort();
     cities.dedup();
-    Index {
-        zones,
-        places,
-        cities,
-    }
+    Index { zones, places, cities }
 }
 
 fn place(name: &str, zone: &str) -> Place {
-    Place {
-        name: name.to_owned(),
-        zone: zone.to_owned(),
-    }
+    Place { name: name.to_owned(), zone: zone.to_owned() }
 }
 
 /// Lowercase, accents stripped, apostrophes and periods dropped, every other run of

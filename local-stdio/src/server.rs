@@ -7,9 +7,9 @@ use mcp_edge::mcp::app_ui::GET_TIME_URI;
 use mcp_edge::mcp::resources;
 use mcp_edge::mcp::tools::Tool;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
@@ -34,8 +34,9 @@ impl LocalServer {
         let listed = tools
             .iter()
             .map(|t| {
-                serde_json::from_value((t.definition)())
-                    .map_err(|e| format!("tool {}: definition is not a valid MCP Tool: {e}", t.name))
+                serde_json::from_value((t.definition)()).map_err(|e| {
+                    format!("tool {}: definition is not a valid MCP Tool: {e}", t.name)
+                })
             })
             .collect::<Result<_, _>>()?;
         Ok(LocalServer { tools, listed })
@@ -79,7 +80,9 @@ impl ServerHandler for LocalServer {
         let (result, emitted) =
             tokio::task::spawn_blocking(move || tools::run(tool, &args, now, token.as_ref()))
                 .await
-                .map_err(|e| McpError::internal_error(format!("{} failed: {e}", tool.name), None))?;
+                .map_err(|e| {
+                    McpError::internal_error(format!("{} failed: {e}", tool.name), None)
+                })?;
         for (method, params) in emitted {
             forward(&context.peer, &method, params).await;
         }
@@ -106,7 +109,9 @@ impl ServerHandler for LocalServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         match resources::read(&request.uri).filter(|_| request.uri == GET_TIME_URI) {
-            Some(contents) => Ok(ReadResourceResult::new(from_json(Value::Array(contents))?).into()),
+            Some(contents) => {
+                Ok(ReadResourceResult::new(from_json(Value::Array(contents))?).into())
+            }
             None => Err(McpError::resource_not_found(
                 "Resource not found",
                 Some(json!({ "uri": request.uri })),
@@ -120,6 +125,9 @@ fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, McpError
 }
 
 /// Sends a notification a tool emitted (progress, log message) to the client.
+// `notifications/message` is deprecated from protocol 2026-07-28 (SEP-2577) but is what the
+// versions hosts negotiate today carry; the shared tools may emit it.
+#[allow(deprecated)]
 async fn forward(peer: &Peer<RoleServer>, method: &str, params: Value) {
     let sent = match method {
         "notifications/progress" => match serde_json::from_value(params) {

@@ -17,12 +17,8 @@ pub const GET_CURRENT_TIME: Tool = Tool {
 };
 
 /// `get_guid`: a new random UUID v4.
-pub const GET_GUID: Tool = Tool {
-    name: "get_guid",
-    definition: get_guid_definition,
-    scope: None,
-    call: get_guid_call,
-};
+pub const GET_GUID: Tool =
+    Tool { name: "get_guid", definition: get_guid_definition, scope: None, call: get_guid_call };
 
 const STDIO_ONLY: &[Tool] = &[GET_CURRENT_TIME, GET_GUID];
 
@@ -48,13 +44,7 @@ pub fn run(
         let notify = |method: &str, params: Value| {
             emitted.borrow_mut().push((method.to_owned(), params));
         };
-        let ctx = ToolContext {
-            identity: None,
-            store: None,
-            now,
-            notify: &notify,
-            progress_token,
-        };
+        let ctx = ToolContext { identity: None, store: None, now, notify: &notify, progress_token };
         futures::executor::block_on((tool.call)(args, &ctx))
     };
     (result.to_json(), emitted.into_inner())
@@ -92,7 +82,10 @@ fn get_current_time_definition() -> Value {
     })
 }
 
-fn get_current_time_call<'a>(args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+fn get_current_time_call<'a>(
+    args: &'a Map<String, Value>,
+    ctx: &'a ToolContext<'a>,
+) -> ToolFuture<'a> {
     Box::pin(std::future::ready(current_time(args, ctx.now)))
 }
 
@@ -132,7 +125,7 @@ impl LocalTime {
         let secs = i64::try_from(now).map_err(|e| e.to_string())?;
         let ts = Timestamp::from_second(secs).map_err(|e| e.to_string())?;
         let info = zone.to_offset_info(ts);
-        let zoned = ts.to_zoned(zone.clone());
+        let zoned = ts.to_zoned_datetime(zone.clone());
         Ok(LocalTime {
             place: place.clone(),
             datetime: zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
@@ -262,8 +255,10 @@ mod tests {
 
     #[test]
     fn guids_are_fresh_v4() {
-        let a = guid().structured.unwrap_or_default()["guid"].as_str().unwrap_or_default().to_owned();
-        let b = guid().structured.unwrap_or_default()["guid"].as_str().unwrap_or_default().to_owned();
+        let a =
+            guid().structured.unwrap_or_default()["guid"].as_str().unwrap_or_default().to_owned();
+        let b =
+            guid().structured.unwrap_or_default()["guid"].as_str().unwrap_or_default().to_owned();
         assert_ne!(a, b);
         let u = uuid::Uuid::parse_str(&a).unwrap();
         assert_eq!(u.get_version_num(), 4);

@@ -2,25 +2,31 @@
 //! `@modelcontextprotocol/conformance` scenarios expect). Served only in the `conformance`
 //! environment.
 
-use super::tools::{Tool, ToolContext, ToolFuture, ToolResult};
+use super::tools::{parse_static, Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{json, Map, Value};
 
 pub const TEST_IMAGE_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
 pub const TEST_AUDIO_BASE64: &str = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA=";
 
 macro_rules! fixture_tool {
-    ($name:literal, $desc:literal, $schema:expr, $body:expr) => {
+    ($name:literal, $desc:literal, $schema:literal, $body:expr) => {
         Tool {
             name: $name,
-            definition: || json!({ "name": $name, "description": $desc, "inputSchema": $schema }),
+            definition: || {
+                parse_static(concat!(
+                    r#"{"name":""#,
+                    $name,
+                    r#"","description":""#,
+                    $desc,
+                    r#"","inputSchema":"#,
+                    $schema,
+                    "}"
+                ))
+            },
             scope: None,
             call: $body,
         }
     };
-}
-
-fn empty_schema() -> Value {
-    json!({ "type": "object", "properties": {} })
 }
 
 fn done(result: ToolResult) -> ToolFuture<'static> {
@@ -28,19 +34,36 @@ fn done(result: ToolResult) -> ToolFuture<'static> {
 }
 
 pub const TOOLS: &[Tool] = &[
-    fixture_tool!("test_simple_text", "Returns simple text content", empty_schema(), |_, _| {
-        done(ToolResult::text("This is a simple text response for testing."))
-    }),
-    fixture_tool!("test_image_content", "Returns image content", empty_schema(), |_, _| {
-        done(content(vec![json!({"type":"image","data":TEST_IMAGE_BASE64,"mimeType":"image/png"})]))
-    }),
-    fixture_tool!("test_audio_content", "Returns audio content", empty_schema(), |_, _| {
-        done(content(vec![json!({"type":"audio","data":TEST_AUDIO_BASE64,"mimeType":"audio/wav"})]))
-    }),
+    fixture_tool!(
+        "test_simple_text",
+        "Returns simple text content",
+        r#"{"type":"object","properties":{}}"#,
+        |_, _| { done(ToolResult::text("This is a simple text response for testing.")) }
+    ),
+    fixture_tool!(
+        "test_image_content",
+        "Returns image content",
+        r#"{"type":"object","properties":{}}"#,
+        |_, _| {
+            done(content(vec![
+                json!({"type":"image","data":TEST_IMAGE_BASE64,"mimeType":"image/png"}),
+            ]))
+        }
+    ),
+    fixture_tool!(
+        "test_audio_content",
+        "Returns audio content",
+        r#"{"type":"object","properties":{}}"#,
+        |_, _| {
+            done(content(vec![
+                json!({"type":"audio","data":TEST_AUDIO_BASE64,"mimeType":"audio/wav"}),
+            ]))
+        }
+    ),
     fixture_tool!(
         "test_embedded_resource",
         "Returns an embedded resource",
-        empty_schema(),
+        r#"{"type":"object","properties":{}}"#,
         |_, _| {
             done(content(vec![
                 json!({"type":"resource","resource":{"uri":"test://embedded-resource","mimeType":"text/plain","text":"This is an embedded resource content."}}),
@@ -50,7 +73,7 @@ pub const TOOLS: &[Tool] = &[
     fixture_tool!(
         "test_multiple_content_types",
         "Returns text, image and resource content",
-        empty_schema(),
+        r#"{"type":"object","properties":{}}"#,
         |_, _| {
             done(content(vec![
                 json!({"type":"text","text":"Multiple content types test:"}),
@@ -62,25 +85,25 @@ pub const TOOLS: &[Tool] = &[
     fixture_tool!(
         "test_tool_with_logging",
         "Emits log messages while it runs",
-        empty_schema(),
+        r#"{"type":"object","properties":{}}"#,
         logging
     ),
     fixture_tool!(
         "test_tool_with_progress",
         "Reports progress while it runs",
-        empty_schema(),
+        r#"{"type":"object","properties":{}}"#,
         progress
     ),
     fixture_tool!(
         "test_error_handling",
         "Always fails, as a result with isError",
-        empty_schema(),
+        r#"{"type":"object","properties":{}}"#,
         |_, _| { done(ToolResult::error("This tool intentionally returns an error for testing",)) }
     ),
     fixture_tool!(
         "test_sampling",
         "Would ask the client to sample (needs server-to-client requests)",
-        json!({"type":"object","properties":{"prompt":{"type":"string"}},"required":["prompt"]}),
+        r#"{"type":"object","properties":{"prompt":{"type":"string"}},"required":["prompt"]}"#,
         |_, _| {
             done(ToolResult::error(
                 "Sampling needs server-to-client requests, which this server does not send yet.",
@@ -90,7 +113,7 @@ pub const TOOLS: &[Tool] = &[
     fixture_tool!(
         "test_elicitation",
         "Would elicit input (needs server-to-client requests)",
-        json!({"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}),
+        r#"{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}"#,
         |_, _| {
             done(ToolResult::error(
                 "Elicitation needs server-to-client requests, which this server does not send yet.",
@@ -118,24 +141,32 @@ fn logging<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFutur
 fn progress<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
     Box::pin(async move {
         for step in [0.0, 50.0, 100.0] {
-            ctx.progress(step, Some(100.0), Some(&format!("Completed step {step} of 100")));
+            ctx.progress(step, Some(100.0), None);
         }
         ToolResult::text("Progress tool completed")
     })
 }
 
 pub fn resources() -> Vec<Value> {
-    vec![
-        json!({"uri":"test://static-text","name":"static-text","mimeType":"text/plain","description":"A static text resource for testing"}),
-        json!({"uri":"test://static-binary","name":"static-binary","mimeType":"image/png","description":"A static binary resource for testing"}),
-        json!({"uri":"test://watched-resource","name":"watched-resource","mimeType":"text/plain","description":"A resource clients can subscribe to"}),
-    ]
+    list(
+        r#"[
+        {"uri":"test://static-text","name":"static-text","mimeType":"text/plain","description":"A static text resource for testing"},
+        {"uri":"test://static-binary","name":"static-binary","mimeType":"image/png","description":"A static binary resource for testing"},
+        {"uri":"test://watched-resource","name":"watched-resource","mimeType":"text/plain","description":"A resource clients can subscribe to"}]"#,
+    )
 }
 
 pub fn templates() -> Vec<Value> {
-    vec![
-        json!({"uriTemplate":"test://template/{id}/data","name":"template","mimeType":"application/json","description":"A templated resource for testing"}),
-    ]
+    list(
+        r#"[{"uriTemplate":"test://template/{id}/data","name":"template","mimeType":"application/json","description":"A templated resource for testing"}]"#,
+    )
+}
+
+fn list(text: &'static str) -> Vec<Value> {
+    match parse_static(text) {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    }
 }
 
 pub fn read(uri: &str) -> Option<Vec<Value>> {
@@ -163,14 +194,15 @@ pub fn read(uri: &str) -> Option<Vec<Value>> {
 }
 
 pub fn prompts() -> Vec<Value> {
-    vec![
-        json!({"name":"test_simple_prompt","description":"A simple prompt without arguments"}),
-        json!({"name":"test_prompt_with_arguments","description":"A prompt with required arguments",
-               "arguments":[{"name":"arg1","description":"First test argument","required":true},{"name":"arg2","description":"Second test argument","required":true}]}),
-        json!({"name":"test_prompt_with_embedded_resource","description":"A prompt with an embedded resource",
-               "arguments":[{"name":"resourceUri","description":"URI of the resource to embed","required":true}]}),
-        json!({"name":"test_prompt_with_image","description":"A prompt with an image"}),
-    ]
+    list(
+        r#"[
+        {"name":"test_simple_prompt","description":"A simple prompt without arguments"},
+        {"name":"test_prompt_with_arguments","description":"A prompt with required arguments",
+         "arguments":[{"name":"arg1","description":"First test argument","required":true},{"name":"arg2","description":"Second test argument","required":true}]},
+        {"name":"test_prompt_with_embedded_resource","description":"A prompt with an embedded resource",
+         "arguments":[{"name":"resourceUri","description":"URI of the resource to embed","required":true}]},
+        {"name":"test_prompt_with_image","description":"A prompt with an image"}]"#,
+    )
 }
 
 pub fn get_prompt(name: &str, args: &Map<String, Value>) -> Result<Option<Value>, String> {

@@ -240,6 +240,30 @@ test("TypeScript SDK + OAuth as bob: list_clients is refused with 403 insufficie
   });
 });
 
+test("TypeScript SDK + OAuth: the user denies consent → access_denied at the redirect URI", { timeout: 60_000 }, async () => {
+  const who = "sdk/deny";
+  const callback = await startCallbackServer();
+  cleanups.push(callback.close);
+  const provider = new MemoryOAuthProvider({ redirectUrl: callback.url });
+  const transport = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider });
+  const client = new Client(CLIENT_INFO);
+  await step(`${who}: connect without a token`, () => assert.rejects(client.connect(transport), UnauthorizedError));
+  await client.close().catch(() => {});
+  const query = await step(`${who}: deny in Chromium`, async () => {
+    const arrived = callback.next(30_000);
+    arrived.catch(() => {});
+    await signIn(provider.authorizationUrls[0].href, { username: "alice", approve: false, follow: true, context: browser });
+    return arrived;
+  });
+  await step(`${who}: error response`, () => {
+    assert.equal(query.get("error"), "access_denied");
+    assert.equal(query.get("code"), null, "a code was issued although the user denied");
+    assert.equal(query.get("state"), provider.lastState);
+    assert.equal(query.get("iss"), BASE);
+  });
+  assert.equal(provider.savedTokens, undefined, `${who}: tokens were saved`);
+});
+
 /**
  * Step-up (MCP 2025-11-25 "Step-Up Authorization Flow", SEP-835): alice holds `admin` but her
  * first token only `mcp` (the scope of the 401 challenge). list_clients answers 403

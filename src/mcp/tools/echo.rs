@@ -1,22 +1,14 @@
 //! `echo`: returns its message. The smallest complete tool, and the benchmark's hot path.
 
 use super::{string_arg, Tool, ToolContext, ToolFuture, ToolResult};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const TOOL: Tool = Tool { name: "echo", definition, scope: None, call };
 
 fn definition() -> Value {
-    json!({
-        "name": "echo",
-        "title": "Echo",
-        "description": "Echoes the message back, prefixed with \"Echo: \".",
-        "inputSchema": {
-            "type": "object",
-            "properties": { "message": { "type": "string", "description": "Text to echo back" } },
-            "required": ["message"]
-        },
-        "annotations": { "readOnlyHint": true, "idempotentHint": true, "openWorldHint": false }
-    })
+    super::parse_static(
+        r#"{"name": "echo", "title": "Echo", "description": "Echoes the message back, prefixed with \"Echo: \".", "inputSchema": {"type": "object", "properties": {"message": {"type": "string", "description": "Text to echo back"}}, "required": ["message"]}, "annotations": {"readOnlyHint": true, "idempotentHint": true, "openWorldHint": false}}"#,
+    )
 }
 
 fn call<'a>(args: &'a Map<String, Value>, _ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {

@@ -2,28 +2,19 @@
 //! (SEP-1865) that hosts supporting the extension render from `ui://get-time/mcp-app.html`.
 
 use super::{Tool, ToolContext, ToolFuture, ToolResult};
-use crate::mcp::app_ui::GET_TIME_URI;
 use serde_json::{json, Map, Value};
 
 pub const TOOL: Tool = Tool { name: "get_time", definition, scope: None, call };
 
 fn definition() -> Value {
-    json!({
-        "name": "get_time",
-        "title": "Get time",
-        "description": "Returns the current time in UTC (ISO 8601).",
-        "inputSchema": { "type": "object", "properties": {} },
-        "outputSchema": {
-            "type": "object",
-            "properties": {
-                "utc": { "type": "string", "description": "ISO 8601 UTC timestamp" },
-                "unix": { "type": "integer" }
-            },
-            "required": ["utc", "unix"]
-        },
-        "annotations": { "readOnlyHint": true, "idempotentHint": false, "openWorldHint": false },
-        "_meta": { "ui": { "resourceUri": GET_TIME_URI }, "ui/resourceUri": GET_TIME_URI }
-    })
+    // `_meta.ui.resourceUri` links the MCP App (`ui/resourceUri` is the older key some hosts read).
+    super::parse_static(
+        r#"{"name":"get_time","title":"Get time","description":"Returns the current time in UTC (ISO 8601).",
+        "inputSchema":{"type":"object","properties":{}},
+        "outputSchema":{"type":"object","properties":{"utc":{"type":"string","description":"ISO 8601 UTC timestamp"},"unix":{"type":"integer"}},"required":["utc","unix"]},
+        "annotations":{"readOnlyHint":true,"idempotentHint":false,"openWorldHint":false},
+        "_meta":{"ui":{"resourceUri":"ui://get-time/mcp-app.html"},"ui/resourceUri":"ui://get-time/mcp-app.html"}}"#,
+    )
 }
 
 fn call<'a>(_args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {

@@ -1,22 +1,14 @@
 //! `get_vibe`: greets the signed-in user by name, so a client can see whose token it holds.
 
 use super::{string_arg, Tool, ToolContext, ToolFuture, ToolResult};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const TOOL: Tool = Tool { name: "get_vibe", definition, scope: None, call };
 
 fn definition() -> Value {
-    json!({
-        "name": "get_vibe",
-        "title": "Get vibe",
-        "description": "Tells the signed-in user the vibe of a location.",
-        "inputSchema": {
-            "type": "object",
-            "properties": { "location": { "type": "string", "description": "A place, e.g. Berlin" } },
-            "required": ["location"]
-        },
-        "annotations": { "readOnlyHint": true, "openWorldHint": false }
-    })
+    super::parse_static(
+        r#"{"name": "get_vibe", "title": "Get vibe", "description": "Tells the signed-in user the vibe of a location.", "inputSchema": {"type": "object", "properties": {"location": {"type": "string", "description": "A place, e.g. Berlin"}}, "required": ["location"]}, "annotations": {"readOnlyHint": true, "openWorldHint": false}}"#,
+    )
 }
 
 fn call<'a>(args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {

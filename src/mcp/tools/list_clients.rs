@@ -12,13 +12,9 @@ pub const TOOL: Tool =
 const MAX_LISTED: usize = 200;
 
 fn definition() -> Value {
-    json!({
-        "name": "list_clients",
-        "title": "List OAuth clients",
-        "description": "Lists dynamically registered OAuth clients (id, name, redirect hosts, created). Requires the admin scope.",
-        "inputSchema": { "type": "object", "properties": {} },
-        "annotations": { "readOnlyHint": true, "openWorldHint": false }
-    })
+    super::parse_static(
+        r#"{"name": "list_clients", "title": "List OAuth clients", "description": "Lists dynamically registered OAuth clients (id, name, redirect hosts, created). Requires the admin scope.", "inputSchema": {"type": "object", "properties": {}}, "annotations": {"readOnlyHint": true, "openWorldHint": false}}"#,
+    )
 }
 
 fn call<'a>(_args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {

@@ -87,6 +87,12 @@ impl ToolResult {
     }
 }
 
+/// Parses JSON written into the binary as text. Static catalogue entries are kept as JSON text
+/// rather than `json!` literals: the text compresses well, the builder code did not (bundle size).
+pub fn parse_static(text: &'static str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
 /// A required string argument, or the `isError` result naming it.
 pub fn string_arg<'a>(args: &'a Map<String, Value>, name: &str) -> Result<&'a str, ToolResult> {
     match args.get(name) {

@@ -1,7 +1,7 @@
 // Headless Chromium (Debian's, driven by playwright-core) completing the worker's sign-in and
 // consent pages the way a person would.
 import { chromium } from "playwright-core";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -9,11 +9,19 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 export async function launch() {
-  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "mcp-edge-chromium-")), {
+  const profile = mkdtempSync(join(tmpdir(), "mcp-edge-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     args: FLAGS,
   });
+  // Remove the throwaway profile once the browser is gone.
+  // Chromium's helper processes may still be writing to it as it closes: retry, and never let a
+  // leftover temp directory throw from this event handler (it would be an uncaught exception).
+  context.on("close", () => {
+    try { rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch {}
+  });
+  return context;
 }
 
 /**

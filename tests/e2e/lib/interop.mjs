@@ -4,7 +4,7 @@
 // Every failure names the client and the step, so a red test says who broke where.
 import { createHash, randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
-import { signIn } from "./browser.mjs";
+import { launch, signIn } from "./browser.mjs";
 
 export const BASE = process.env.E2E_URL;
 export const MCP_URL = `${BASE}/mcp`;
@@ -67,13 +67,43 @@ export function authorizeUrl({ endpoint = `${BASE}/authorize`, clientId, redirec
 }
 
 /**
+ * Runs the sign-in and consent pages in Chromium (lib/browser.mjs `signIn`) and returns the URL
+ * the worker redirected to, without loading it (claude.ai, or a loopback port nobody listens on).
+ *
+ * The redirect is read from the worker's own 302 answer to the consent POST, which the browser
+ * context fetches on the page's behalf; the page is then sent to the worker's root instead.
+ * (Routing the redirect *target* — signIn's `redirectPrefix` mode — proved racy with Debian's
+ * Chromium: the first attempt at the target bypasses the route, fails, and signIn returns early.)
+ */
+export async function signInCapture(url, { username = "alice", redirectPrefix, base = BASE } = {}) {
+  const context = await launch();
+  let captured;
+  try {
+    await context.route((u) => u.href.startsWith(`${base}/authorize`), async (route) => {
+      if (route.request().method() !== "POST") return route.continue();
+      const res = await route.fetch({ maxRedirects: 0 });
+      const location = res.headers().location;
+      if (res.status() >= 300 && res.status() < 400 && location && (!redirectPrefix || location.startsWith(redirectPrefix))) {
+        captured = location;
+        return route.fulfill({ status: 303, headers: { location: `${base}/?redirect-captured-by-test` } });
+      }
+      return route.fulfill({ response: res });
+    });
+    const final = await signIn(url, { username, follow: true, context });
+    return captured ?? final;
+  } finally {
+    await context.close();
+  }
+}
+
+/**
  * Signs in (Chromium) on the authorization URL and returns the redirect's query parameters,
  * checking that it went back to `redirectUri` with a code, the same state and our issuer.
  */
-export async function authorizeInBrowser(who, url, redirectUri, { username = "alice", state, context } = {}) {
+export async function authorizeInBrowser(who, url, redirectUri, { username = "alice", state } = {}) {
   let final;
   try {
-    final = await signIn(url, { username, redirectPrefix: redirectUri, context });
+    final = await signInCapture(url, { username, redirectPrefix: redirectUri });
   } catch (e) {
     fail(who, "sign-in and consent in Chromium", e.message);
   }
@@ -204,4 +234,28 @@ export async function waitFor(who, step, check, ms = 30_000, every = 100) {
     if (Date.now() > deadline) fail(who, step, `timed out after ${ms} ms`);
     await new Promise((r) => setTimeout(r, every));
   }
+}
+
+/**
+ * A loopback callback listener like the ones native clients (Claude Code, the Inspector CLI,
+ * mcp-remote) run: answers `path` with a small page and resolves `received` with the full URL.
+ */
+export async function callbackServer(path = "/callback") {
+  const { createServer } = await import("node:http");
+  let resolve;
+  const received = new Promise((r) => { resolve = r; });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, `http://${req.headers.host}`);
+    if (url.pathname !== path) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "content-type": "text/plain" }).end("You can close this window.");
+    resolve(url);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  return {
+    port,
+    received,
+    uri: (host = "127.0.0.1") => `http://${host}:${port}${path}`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
 }

@@ -1,0 +1,331 @@
+// `make bench`: mcp-edge against Cloudflare's TypeScript stack (bench/baseline-ts), side by side.
+// See docs/benchmarks.md for the method. Environment:
+//   BENCH_DURATION   seconds per measured wrk run (default 10; use 3 for development runs)
+//   BENCH_WARMUP     seconds of wrk warm-up before each measured run (default 2)
+//   BENCH_COLD_RUNS  cold starts per worker, median reported (default 5)
+//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,dcr,token,cold)
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import * as F from "./lib/flow.mjs";
+import * as S from "./lib/serve.mjs";
+import { runWrk, wrkScript } from "./lib/wrk.mjs";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+const THREADS = 2, CONNECTIONS = 16;
+const OUT = join(S.ROOT, "bench/.out");
+const want = (id) => !ONLY || ONLY.includes(id);
+const log = (...a) => console.error("[bench]", ...a);
+
+// ---------------------------------------------------------------------------------------- setup
+function setup() {
+  if (spawnSync("wrk", ["-v"]).error) {
+    log("installing wrk (Debian package)");
+    const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
+    const sh = (cmd) => {
+      const r = spawnSync(sudo.length ? "sudo" : "sh", sudo.length ? ["sh", "-c", cmd] : ["-c", cmd], { stdio: "inherit" });
+      if (r.status !== 0) throw new Error(`failed: ${cmd}`);
+    };
+    sh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null");
+  }
+  const base = join(S.ROOT, "bench/baseline-ts");
+  const stamp = join(base, "node_modules/.package-lock.json");
+  if (!existsSync(stamp) || statSync(join(base, "package-lock.json")).mtimeMs > statSync(stamp).mtimeMs) {
+    log("installing the baseline's npm packages (npm ci in bench/baseline-ts)");
+    const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: base, stdio: "inherit", env: S.WRANGLER_ENV });
+    if (r.status !== 0) throw new Error("npm ci failed in bench/baseline-ts");
+  }
+}
+
+// -------------------------------------------------------------------------------------- targets
+const TARGETS = [
+  {
+    key: "ours", label: "mcp-edge (Rust/wasm)", name: "mcp-edge", cwd: S.ROOT,
+    deployArgs: ["--env", "production"], compatibilityDate: "2025-09-01",
+    // Served with the development settings (demo user alice, keys generated into KV): the same
+    // code as production; only configuration differs.
+    vars: { MCP_EDGE_ENV: "development" }, kvBinding: "KV", authorize: F.authorizeOurs,
+  },
+  {
+    key: "base", label: "baseline-ts (workers-oauth-provider + agents + MCP SDK)", name: "baseline-ts",
+    cwd: join(S.ROOT, "bench/baseline-ts"), deployArgs: [], compatibilityDate: "2025-09-01",
+    compatibilityFlags: ["nodejs_compat"], vars: {}, kvBinding: "OAUTH_KV", authorize: F.authorizeBaseline,
+  },
+];
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const failures = [];
+function check(what, r) {
+  const problems = [];
+  if (r.bad) problems.push(`${r.bad} unexpected responses (first: ${r.sample})`);
+  if (r.connect_errors || r.read_errors || r.write_errors || r.timeouts)
+    problems.push(`socket errors connect=${r.connect_errors} read=${r.read_errors} write=${r.write_errors} timeout=${r.timeouts}`);
+  if (r.ok === 0) problems.push("no successful response");
+  if (problems.length) {
+    failures.push(`${what}: ${problems.join("; ")}`);
+    log(`FAIL ${what}: ${problems.join("; ")}`);
+  }
+}
+
+/** Warm-up, then a measured run with the workerd process's CPU time read around it. */
+async function measure(t, id, spec) {
+  const script = wrkScript({ ...spec, threads: THREADS });
+  const scriptFile = join(t.work, `${id}.lua`);
+  const url = `${t.w.url}${spec.path}`;
+  if (WARMUP > 0 && !spec.codesFile) {
+    const wu = await runWrk({ url, scriptFile, script, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
+    check(`${t.key} ${id} (warm-up)`, wu);
+  }
+  const cpu0 = S.cpuSeconds(t.w.pid);
+  const r = await runWrk({ url, scriptFile, script, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
+  const cpu1 = S.cpuSeconds(t.w.pid);
+  r.cpuSeconds = cpu1 - cpu0;
+  r.cpuPerReqUs = (r.cpuSeconds / Math.max(1, r.requests)) * 1e6;
+  log(`${t.key.padEnd(4)} ${id.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.p50_us / 1000).toFixed(2)} ms  p99 ${(r.p99_us / 1000).toFixed(2)} ms  cpu ${r.cpuPerReqUs.toFixed(0)} µs/req  ok ${r.ok} bad ${r.bad}${r.exhausted ? ` exhausted ${r.exhausted}` : ""}`);
+  return r;
+}
+
+/** Pre-mints `n` authorization codes through the server's own /authorize. */
+async function mintCodes(t, n) {
+  const codes = [];
+  let started = 0;
+  // 8 flows in flight, each with its own cookie jar copied from the signed-in one.
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    const jar = new F.Jar();
+    for (const [k, v] of t.jar.map) jar.map.set(k, v);
+    while (started < n) {
+      started++;
+      codes.push((await t.authorize(t.meta, t.clientId, jar)).code);
+    }
+  }));
+  return codes;
+}
+
+async function codeExchange(t) {
+  const tokenPath = new URL(t.meta.as.token_endpoint).pathname;
+  const body = F.tokenBody("CODE", t.clientId);
+  const [prefix, suffix] = body.split("CODE");
+  // Pilot: a few hundred exchanges from Node at the same concurrency warm the path and estimate
+  // how many codes the measured run will consume.
+  const pilotN = 200;
+  const pilotCodes = await mintCodes(t, pilotN);
+  const p0 = performance.now();
+  await F.pool(pilotN, CONNECTIONS, (i) => F.exchange(t.meta, pilotCodes[i], t.clientId));
+  const pilotRate = pilotN / ((performance.now() - p0) / 1000);
+  let n = Math.ceil(pilotRate * DURATION * 2.5) + 200;
+  for (let attempt = 1; ; attempt++) {
+    const m0 = performance.now();
+    const codes = await mintCodes(t, n);
+    log(`${t.key} token: minted ${n} codes in ${((performance.now() - m0) / 1000).toFixed(1)} s (pilot ${pilotRate.toFixed(0)} exchanges/s)`);
+    const codesFile = join(t.work, "codes.txt");
+    writeFileSync(codesFile, codes.map(encodeURIComponent).join("\n") + "\n");
+    const r = await measure(t, "token", {
+      method: "POST", path: tokenPath, headers: { "content-type": "application/x-www-form-urlencoded" },
+      expect: 200, bodyMust: "access_token", codesFile, codeBody: [prefix, suffix],
+    });
+    if (!r.exhausted) return { ...r, codesMinted: n };
+    if (attempt >= 3) {
+      failures.push(`${t.key} token: ran out of pre-minted codes (${r.exhausted} requests without one) after ${attempt} attempts`);
+      return { ...r, codesMinted: n };
+    }
+    log(`${t.key} token: ran out of codes (${r.exhausted} over); again with more`);
+    n = Math.ceil((r.requests + r.exhausted) * 1.5);
+  }
+}
+
+async function coldStarts(targets) {
+  const out = Object.fromEntries(targets.map((t) => [t.key, []]));
+  for (let i = 0; i < COLD_RUNS; i++) {
+    for (const t of i % 2 ? [...targets].reverse() : targets) {
+      // Same port as before: tokens are bound to the resource URL, origin included.
+      const t0 = performance.now();
+      const w = S.startWorkerd(t.cap, t.port);
+      try {
+        for (;;) {
+          try {
+            await F.echoCall(w.url, t.headers);
+            break;
+          } catch (e) {
+            if (e?.cause?.code !== "ECONNREFUSED" && e?.cause?.code !== "ECONNRESET") throw e;
+          }
+          if (w.child.exitCode !== null) throw new Error(`workerd exited:\n${w.logs()}`);
+          if (performance.now() - t0 > 60_000) throw new Error("cold start: no answer within 60 s");
+          await S.sleep(2);
+        }
+        out[t.key].push(performance.now() - t0);
+      } finally {
+        await w.stop();
+      }
+    }
+  }
+  for (const t of targets) log(`${t.key} cold starts (ms): ${out[t.key].map((x) => x.toFixed(0)).join(", ")}`);
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------ main
+function machine() {
+  const model = cpus()[0]?.model ?? "?";
+  const v = (cmd, args) => (spawnSync(cmd, args, { encoding: "utf8", env: S.WRANGLER_ENV }).stdout ?? "").trim().split("\n")[0];
+  return {
+    nproc: cpus().length, cpu: model,
+    node: process.version, wrangler: v(S.WRANGLER, ["--version"]).replace(/^\D*/, ""), workerd: v(S.WORKERD, ["--version"]),
+    wrk: (spawnSync("wrk", ["-v"], { encoding: "utf8" }).stdout ?? "").split("\n")[0].split(" Copyright")[0],
+    duration: DURATION, warmup: WARMUP, threads: THREADS, connections: CONNECTIONS,
+    date: new Date().toISOString(),
+  };
+}
+
+async function main() {
+  setup();
+  mkdirSync(OUT, { recursive: true });
+  const results = { machine: machine(), targets: {} };
+  log(`machine: ${JSON.stringify(results.machine)}`);
+
+  for (const t of TARGETS) {
+    t.work = join(OUT, t.key);
+    rmSync(t.work, { recursive: true, force: true });
+    mkdirSync(t.work, { recursive: true });
+    t.bundle = S.dryRun(t, t.work);
+    log(`${t.key} bundle: ${t.bundle.rawKiB} KiB raw, ${t.bundle.gzipKiB} KiB gzip (${t.bundle.files.join(", ")})`);
+    t.cap = await S.captureConfig(t, t.work, join(t.work, "kv"));
+  }
+
+  for (const t of TARGETS) {
+    t.port = await S.freePort();
+    t.w = S.startWorkerd(t.cap, t.port);
+    await S.waitListening(t.w);
+  }
+  const scen = {};
+  try {
+    // The real flow, once per server: a token, a session, a checked echo.
+    for (const t of TARGETS) {
+      t.meta = await F.discover(t.w.url);
+      t.clientId = await F.register(t.meta);
+      const a = await t.authorize(t.meta, t.clientId);
+      t.jar = a.jar;
+      t.token = (await F.exchange(t.meta, a.code, t.clientId)).access_token;
+      t.session = await F.initialize(t.w.url, t.token);
+      t.headers = F.authHeaders(t.token, t.session);
+      await F.echoCall(t.w.url, t.headers);
+      log(`${t.key}: token and session ok (metadata ${new URL(t.meta.prmUrl).pathname})`);
+    }
+
+    const specs = {
+      metadata: (t) => ({ method: "GET", path: new URL(t.meta.prmUrl).pathname, expect: 200, bodyMust: '"resource"' }),
+      unauth: () => ({ method: "POST", path: "/mcp", headers: F.MCP_HEADERS, body: F.ECHO_BODY, expect: 401 }),
+      echo: (t) => ({ method: "POST", path: "/mcp", headers: t.headers, body: F.ECHO_BODY, expect: 200, bodyMust: "Echo: hello" }),
+      dcr: (t) => ({ method: "POST", path: new URL(t.meta.as.registration_endpoint).pathname, headers: { "content-type": "application/json" }, body: F.DCR_BODY, expect: 201, bodyMust: "client_id" }),
+    };
+    let flip = false;
+    for (const [id, spec] of Object.entries(specs)) {
+      if (!want(id)) continue;
+      scen[id] = {};
+      // Alternate which server goes first, so drift on a shared machine is spread over both.
+      for (const t of flip ? [...TARGETS].reverse() : TARGETS) scen[id][t.key] = await measure(t, id, spec(t));
+      flip = !flip;
+    }
+    if (want("token")) {
+      scen.token = {};
+      for (const t of TARGETS) scen.token[t.key] = await codeExchange(t);
+    }
+  } catch (e) {
+    for (const t of TARGETS) console.error(`\n----- workerd log (${t.key}) -----\n${t.w.logs().slice(-4000)}`);
+    throw e;
+  } finally {
+    for (const t of TARGETS) await t.w.stop();
+  }
+  const cold = want("cold") && COLD_RUNS > 0 ? await coldStarts(TARGETS) : null;
+
+  for (const t of TARGETS) {
+    results.targets[t.key] = {
+      label: t.label, bundle: { rawKiB: t.bundle.rawKiB, gzipKiB: t.bundle.gzipKiB, files: t.bundle.files },
+      coldStartMs: cold ? { median: median(cold[t.key]), runs: cold[t.key] } : null,
+      scenarios: Object.fromEntries(Object.entries(scen).map(([id, r]) => {
+        const { raw, ...rest } = r[t.key];
+        return [id, rest];
+      })),
+    };
+  }
+  const table = render(results);
+  results.table = table;
+  writeFileSync(join(OUT, "results.json"), JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(join(OUT, "table.md"), table + "\n");
+  console.log(table);
+  if (failures.length) {
+    console.error(`\nbench: FAILED checks:\n  ${failures.join("\n  ")}`);
+    process.exit(1);
+  }
+}
+
+// ----------------------------------------------------------------------------------------- table
+const NAMES = {
+  metadata: "resource metadata GET",
+  unauth: "unauthenticated POST /mcp (401)",
+  echo: "authenticated tools/call echo",
+  dcr: "DCR POST /register",
+  token: "authorization-code exchange",
+};
+const TARGET = { echo: 2, metadata: 1, unauth: 1, dcr: 1, token: 1 };
+
+function render(results) {
+  const o = results.targets.ours, b = results.targets.base, m = results.machine;
+  const rows = [];
+  const verdicts = [];
+  // adv > 1 means mcp-edge is better, whichever way the figure goes.
+  const row = (name, ov, bv, fmt, higherBetter, target) => {
+    const adv = higherBetter ? ov / bv : bv / ov;
+    let t = "";
+    if (target !== undefined) {
+      const met = adv >= target;
+      t = `${met ? "met" : "MISSED"} (≥ ${target}×)`;
+      verdicts.push(`${met ? "met   " : "MISSED"} ${name}: ${adv.toFixed(2)}× (target ≥ ${target}×)`);
+    }
+    rows.push(`| ${name} | ${fmt(ov)} | ${fmt(bv)} | ${adv.toFixed(2)}× | ${t} |`);
+  };
+  const kib = (x) => `${x.toFixed(1)} KiB`;
+  const ms = (x) => `${x.toFixed(2)} ms`;
+  const rps = (x) => `${x.toFixed(0)}/s`;
+  const us = (x) => `${x.toFixed(0)} µs`;
+  row("bundle, raw", o.bundle.rawKiB, b.bundle.rawKiB, kib, false);
+  row("bundle, gzip", o.bundle.gzipKiB, b.bundle.gzipKiB, kib, false, 1);
+  if (o.coldStartMs) row(`cold start → first authenticated tools/call (median of ${o.coldStartMs.runs.length})`, o.coldStartMs.median, b.coldStartMs.median, (x) => `${x.toFixed(0)} ms`, false, 1);
+  for (const id of Object.keys(NAMES)) {
+    const os = o.scenarios[id], bs = b.scenarios[id];
+    if (!os) continue;
+    row(`${NAMES[id]}: requests/s`, os.rps, bs.rps, rps, true, TARGET[id]);
+    row(`${NAMES[id]}: p50 latency`, os.p50_us / 1000, bs.p50_us / 1000, ms, false);
+    row(`${NAMES[id]}: p99 latency`, os.p99_us / 1000, bs.p99_us / 1000, ms, false, id === "echo" ? 1 : undefined);
+    row(`${NAMES[id]}: workerd CPU per request`, os.cpuPerReqUs, bs.cpuPerReqUs, us, false);
+  }
+  if (o.scenarios.echo) {
+    const cpu = o.scenarios.echo.cpuPerReqUs;
+    verdicts.push(`${cpu <= 500 ? "met   " : "MISSED"} mcp-edge workerd CPU per authenticated tools/call: ${cpu.toFixed(0)} µs (target ≤ 500 µs)`);
+  }
+  return [
+    `Machine: ${m.nproc} cores, ${m.cpu}; Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}, ${m.wrk}`,
+    `Load: wrk -t${m.threads} -c${m.connections} -d${m.duration}s after ${m.warmup}s warm-up, 127.0.0.1; ${m.date}`,
+    "",
+    "| figure | mcp-edge | baseline-ts | advantage (>1× = mcp-edge better) | target |",
+    "| --- | ---: | ---: | ---: | --- |",
+    ...rows,
+    "",
+    "advantage = mcp-edge ÷ baseline for requests/s; baseline ÷ mcp-edge for sizes, times and CPU.",
+    "",
+    "Targets:",
+    ...verdicts.map((v) => `  ${v}`),
+  ].join("\n");
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -9,7 +9,7 @@ export CI ?= true
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: setup build dev test fmt lint unit wasm deploy-dry-run e2e conformance bench keygen hash-password clean
+.PHONY: setup build dev test fmt lint unit wasm deploy-dry-run e2e bench fuzz keygen hash-password clean
 
 setup:
 	@./scripts/setup.sh
@@ -48,6 +48,18 @@ e2e: wasm
 ## Benchmarks against Cloudflare's TypeScript stack (not part of `make test`).
 bench: build
 	node bench/run.mjs
+
+## Fuzz each target for FUZZ_SECONDS (stable toolchain via RUSTC_BOOTSTRAP); new corpus entries
+## land in fuzz/corpus/, which `make test` replays. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := jsonrpc form redirect_uri jwt
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && cp -n seeds/$$t/* corpus/$$t/ 2>/dev/null; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t regressions/$$t -- -max_total_time=$(FUZZ_SECONDS) \
+	    || { echo "crash: copy fuzz/artifacts/$$t/crash-* into fuzz/regressions/$$t/ and fix"; exit 1; }; \
+	done
 
 ## Print a fresh JWT_SIGNING_KEYS / COOKIE_SECRET pair for production secrets.
 keygen:

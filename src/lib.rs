@@ -7,6 +7,8 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod env;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mcp;
 pub mod metadata;
 pub mod oauth;

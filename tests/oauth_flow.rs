@@ -688,3 +688,42 @@ async fn the_sign_in_cookie_is_new_at_every_sign_in() {
         .await;
     assert!(text(&res).contains("<h1>Sign in</h1>"));
 }
+
+#[tokio::test]
+async fn a_client_registered_with_one_scope_can_step_up() {
+    let t = TestApp::new().await;
+    let res = t.post_json("/register", &json!({"redirect_uris":[REDIRECT],"scope":"mcp"})).await;
+    let id = json(&res)["client_id"].as_str().unwrap().to_owned();
+    // No scope asked: the registered one is the default.
+    let location = sign_in_and_approve(&t, &id, "alice", "").await;
+    let code = query_param(&location, "code").unwrap();
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", &id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(json(&res)["scope"], "mcp");
+    // Step-up after a 403: the user's scopes, not the registration, decide.
+    let location = sign_in_and_approve(&t, &id, "alice", "&scope=mcp%20admin").await;
+    let code = query_param(&location, "code").unwrap();
+    let res = t
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", VERIFIER),
+                ("client_id", &id),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(json(&res)["scope"], "mcp admin");
+}

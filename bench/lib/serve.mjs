@@ -27,6 +27,11 @@ export const WRANGLER_ENV = {
   FORCE_COLOR: "0",
   // `make bench` has just built the worker; never let wrangler's [build] command rebuild it.
   MCP_EDGE_SKIP_BUILD: "1",
+  // wrangler 4.164's local dev defaults: a streaming tail worker that records a trace of every
+  // request (local observability) and the local explorer. Both are dev-only and cost more CPU
+  // per request than a small worker itself; nothing like them runs in production.
+  X_LOCAL_OBSERVABILITY: "false",
+  X_LOCAL_EXPLORER: "false",
 };
 
 export function freePort() {

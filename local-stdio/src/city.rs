@@ -8,6 +8,7 @@
 //! punctuation (`São Paulo`, `sao-paulo` and `SAO_PAULO` are the same city).
 
 use jiff::tz;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -139,9 +140,9 @@ fn build_index() -> Index {
         let city = name.rsplit('/').next().unwrap_or_default();
         if REGIONS.contains(&region) && city != region {
             let key = normalize(city);
-            if !places.contains_key(&key) {
-                cities.push(key.clone());
-                places.insert(key, place(&city.replace('_', " "), name));
+            if let Entry::Vacant(slot) = places.entry(key) {
+                cities.push(slot.key().clone());
+                slot.insert(place(&city.replace('_', " "), name));
             }
             let full = normalize(name);
             places.entry(full).or_insert_with(|| place(&city.replace('_', " "), name));

@@ -210,12 +210,10 @@ async fn validate(
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(s)) {
         return Err(redirect(ErrorCode::InvalidScope, &format!("unknown scope {bad:?}")));
     }
-    if let Some(bad) = scopes.iter().find(|s| **s != SCOPE_MCP && !allowed.contains(s)) {
-        return Err(redirect(
-            ErrorCode::InvalidScope,
-            &format!("the client did not register for scope {bad:?}"),
-        ));
-    }
+    // A registered `scope` only sets the default. It is not a ceiling: registration is
+    // anonymous (a client could simply register again), and clients register with whatever
+    // scope they first saw, then need to step up (403 insufficient_scope → `mcp admin`). The
+    // user's own scopes bound what is granted, at consent.
     if !scopes.contains(&SCOPE_MCP) {
         scopes.insert(0, SCOPE_MCP);
     }

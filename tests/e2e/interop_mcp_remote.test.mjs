@@ -6,6 +6,7 @@
 // waits for the code on its own callback server (http://localhost:<port>/oauth/callback).
 // Chromium completes sign-in and consent and really loads that callback; then the test speaks
 // MCP to mcp-remote over stdio with the official SDK client, as Claude Desktop would.
+// INTEROP_DEBUG=1 prints mcp-remote's stderr after each passing run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +19,8 @@ import { signIn } from "./lib/browser.mjs";
 import { MCP_URL, fail, text, waitFor } from "./lib/interop.mjs";
 
 const BIN = join(ROOT, "node_modules/.bin");
-const MCP_REMOTE = join(ROOT, "node_modules/mcp-remote/dist/proxy.js");
+// The bin `npx mcp-remote` resolves to (its `#!/usr/bin/env node` finds Node 22 first on PATH).
+const MCP_REMOTE = join(BIN, "mcp-remote");
 
 /** Lists the files mcp-remote stored under its config dir (to check what it registered). */
 function stored(dir, name) {
@@ -46,8 +48,8 @@ async function runMcpRemote(who, extraArgs, check) {
   const port = await freePort();
   const stderr = [];
   const transport = new StdioClientTransport({
-    command: join(BIN, "node"),
-    args: [MCP_REMOTE, MCP_URL, String(port), ...extraArgs],
+    command: MCP_REMOTE,
+    args: [MCP_URL, String(port), ...extraArgs],
     env: {
       PATH: `${BIN}:${process.env.PATH}`,
       HOME: home,
@@ -126,6 +128,18 @@ test("mcp-remote with dynamic client registration (claude_desktop_config.json: n
 test("mcp-remote with the pre-registered client (--static-oauth-client-info '{\"client_id\":\"mcp-remote\"}')", { timeout: 90_000 }, async () => {
   await runMcpRemote("mcp-remote (static client)", ["--static-oauth-client-info", JSON.stringify({ client_id: "mcp-remote" })], {
     authorizeUrl: (u) => assert.equal(u.searchParams.get("client_id"), "mcp-remote", "[mcp-remote (static client)] uses client_id mcp-remote"),
+  });
+});
+
+test("mcp-remote with DCR and the scope pinned (--static-oauth-client-metadata '{\"scope\":\"mcp admin\"}'): admin tools with one sign-in", { timeout: 90_000 }, async () => {
+  const who = "mcp-remote (DCR, scope pinned)";
+  await runMcpRemote(who, ["--static-oauth-client-metadata", JSON.stringify({ scope: "mcp admin" })], {
+    authorizeUrl: (u) => assert.deepEqual(u.searchParams.get("scope")?.split(" ").sort(), ["admin", "mcp"], `[${who}] asks for the pinned scope`),
+    session: async ({ client, log }) => {
+      const result = await client.callTool({ name: "list_clients", arguments: {} })
+        .catch((e) => fail(who, "tools/call list_clients", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
+      assert.equal(result.isError ?? false, false, `[${who}] list_clients without a second sign-in: ${JSON.stringify(result)}`);
+    },
   });
 });
 

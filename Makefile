@@ -9,10 +9,14 @@ export CI ?= true
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: setup build dev test fmt lint unit wasm deploy-dry-run e2e bench fuzz keygen hash-password clean
+.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run e2e bench fuzz keygen hash-password clean
 
 setup:
 	@./scripts/setup.sh
+
+## Tests also need Debian's Chromium for the browser tests.
+setup-test:
+	@WITH_CHROMIUM=1 ./scripts/setup.sh
 
 build: setup
 	@./scripts/build-worker.sh
@@ -22,7 +26,7 @@ dev: build
 	wrangler dev --local --ip 127.0.0.1 --port $(PORT) $(if $(ENV),--env $(ENV))
 
 ## Every test: format, lints, native tests, wasm release build, deploy bundle, end to end.
-test: setup fmt lint unit wasm deploy-dry-run e2e
+test: setup-test fmt lint unit wasm deploy-dry-run e2e
 	@echo "make test: all passed"
 
 fmt:

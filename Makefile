@@ -9,7 +9,7 @@ export CI ?= true
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run e2e bench fuzz keygen hash-password clean
+.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run stdio-bin e2e bench fuzz keygen hash-password clean
 
 setup:
 	@./scripts/setup.sh
@@ -46,7 +46,11 @@ deploy-dry-run: wasm
 	@rm -rf dist && wrangler deploy --dry-run --outdir dist --env production >/dev/null 2>dist.log || { cat dist.log; exit 1; }
 	@rm -f dist.log; node scripts/bundle-size.mjs dist
 
-e2e: wasm
+## The stdio binary, as Claude Desktop starts it (tests/e2e/stdio.test.mjs drives it).
+stdio-bin:
+	cargo build --release -p local-stdio
+
+e2e: wasm stdio-bin
 	node tests/e2e/run.mjs
 
 ## Benchmarks against Cloudflare's TypeScript stack (not part of `make test`).

@@ -25,9 +25,9 @@ function setup(thread)
 end
 
 function init(args)
-  ok = 0; bad = 0; exhausted = 0; sample = ""
+  ok = 0; bad = 0; exhausted = 0; sample = ""; idx = 0
   if CODES_FILE then
-    codes = {}; idx = 0
+    codes = {}
     local i = 0
     for line in io.lines(CODES_FILE) do
       if i % NTHREADS == tid - 1 then codes[#codes + 1] = line end
@@ -58,16 +58,17 @@ local function esc(s)
 end
 
 function done(summary, latency, requests)
-  local tok, tbad, tex, samp = 0, 0, 0, ""
+  local tok, tbad, tex, samp, maxidx = 0, 0, 0, "", 0
   for _, t in ipairs(threads) do
     tok = tok + t:get("ok"); tbad = tbad + t:get("bad"); tex = tex + t:get("exhausted")
+    if t:get("idx") > maxidx then maxidx = t:get("idx") end
     local s = t:get("sample"); if samp == "" and s ~= "" then samp = s end
   end
   local e = summary.errors
-  io.write(string.format('BENCH_JSON {"requests":%d,"duration_us":%d,"ok":%d,"bad":%d,"exhausted":%d,' ..
+  io.write(string.format('BENCH_JSON {"requests":%d,"duration_us":%d,"ok":%d,"bad":%d,"exhausted":%d,"maxidx":%d,' ..
     '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"timeouts":%d,' ..
     '"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d,"sample":"%s"}\\n',
-    summary.requests, summary.duration, tok, tbad, tex, e.connect, e.read, e.write, e.timeout,
+    summary.requests, summary.duration, tok, tbad, tex, maxidx, e.connect, e.read, e.write, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max, esc(samp)))
 end
 `;

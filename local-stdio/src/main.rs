@@ -178,7 +178,10 @@ fn serve() -> Result<ExitCode, String> {
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|e| format!("MCP initialization failed: {e}"))?;
-        running.waiting().await.map_err(|e| format!("MCP session failed: {e}"))?;
+        let client = running.peer_info().map(|i| i.client_info.name.clone()).unwrap_or_default();
+        eprintln!("local-stdio {}: serving MCP on stdio to {client:?}", server::SERVER_VERSION);
+        let reason = running.waiting().await.map_err(|e| format!("MCP session failed: {e}"))?;
+        eprintln!("local-stdio: session ended ({reason:?})");
         Ok(ExitCode::SUCCESS)
     });
     // Tokio's stdin read blocks a thread that cannot be interrupted; don't wait for it.

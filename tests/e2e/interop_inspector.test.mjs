@@ -2,14 +2,15 @@
 //  - with a bearer token obtained by a real flow (DCR + Chromium sign-in + PKCE token exchange)
 //    passed as --header, the way its docs show for CI smoke tests;
 //  - doing its own OAuth (dynamic registration, and the pre-registered `mcp_inspector` client),
-//    with its loopback callback listener receiving the code from Chromium.
+//    with its loopback callback listener receiving the code from Chromium;
+//  - its web UI, clicked through in Chromium (connect, sign in, run a tool).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, freePort } from "./worker.mjs";
-import { signIn } from "./lib/browser.mjs";
+import { launch, signIn } from "./lib/browser.mjs";
 import { MCP_URL, claims, fail, obtainToken, register, start, text, waitFor } from "./lib/interop.mjs";
 
 const NODE = join(ROOT, "node_modules/.bin/node");
@@ -164,4 +165,54 @@ test("Inspector CLI's own OAuth with dynamic client registration", { timeout: 90
 test("Inspector CLI's own OAuth with the pre-registered client (--client-id mcp_inspector)", { timeout: 90_000 }, async () => {
   const who = "MCP Inspector CLI (own OAuth, mcp_inspector)";
   await interactive(who, ["--client-id", "mcp_inspector"], (u) => assert.equal(u.searchParams.get("client_id"), "mcp_inspector"));
+});
+
+// The Inspector's web UI (`npx @modelcontextprotocol/inspector`), driven in Chromium like a
+// person would: a read-only --config with only this server (so no default stdio servers are
+// offered), toggle "connect", sign in on our pages when it navigates there, approve, and run
+// get_vibe from its Tools tab. Its backend performs discovery, DCR and the token exchange.
+test("Inspector web UI: connect → our sign-in and consent → Connected → Tools → get_vibe", { timeout: 90_000 }, async () => {
+  const who = "MCP Inspector web UI";
+  const h = home();
+  writeFileSync(join(h.dir, "mcp.json"), JSON.stringify({ mcpServers: { "mcp-edge": { type: "streamable-http", url: MCP_URL } } }));
+  const port = await freePort();
+  const p = start(NODE, [INSPECTOR, "--web", "--config", join(h.dir, "mcp.json")], {
+    cwd: h.dir,
+    env: { HOME: h.dir, MCP_INSPECTOR_SECRET_STORE: "memory", NO_COLOR: "1", BROWSER: "/bin/true", CLIENT_PORT: String(port), MCP_SANDBOX_PORT: "0", MCP_APP_ORIGIN_PORT: "0" },
+  });
+  const log = () => `--- inspector stdout ---\n${p.stdout()}\n--- stderr ---\n${p.stderr()}`;
+  const context = await launch();
+  try {
+    const apiToken = await waitFor(who, "the web UI starts", () => p.stdout().match(/Auth token: (\w+)/)?.[1], 30_000)
+      .catch((e) => fail(who, "start", `${e.message}\n${log()}`));
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/?MCP_INSPECTOR_API_TOKEN=${apiToken}`);
+    await page.getByText("mcp-edge", { exact: true }).first().waitFor({ timeout: 15_000 });
+    const toggles = page.locator("input[type=checkbox]");
+    assert.equal(await toggles.count(), 1, `[${who}] exactly one server card (ours)`);
+    await toggles.first().click({ force: true });
+    await page.waitForURL((u) => u.href.startsWith(`${new URL(MCP_URL).origin}/authorize`), { timeout: 20_000 })
+      .catch((e) => fail(who, "navigates to /authorize", `${e.message}\n${log()}`));
+    const u = new URL(page.url());
+    assert.equal(u.searchParams.get("redirect_uri"), `http://127.0.0.1:${port}/oauth/callback`, `[${who}] redirect_uri`);
+    assert.equal(u.searchParams.get("resource"), MCP_URL, `[${who}] resource`);
+    assert.equal(u.searchParams.get("code_challenge_method"), "S256");
+    await page.fill("input[name=username]", "alice");
+    await page.fill("input[name=password]", "alice");
+    await Promise.all([page.waitForLoadState(), page.click("button[type=submit]")]);
+    assert.equal(await page.locator("h1").textContent(), "Allow access?", `[${who}] consent page`);
+    await page.click("button[value=approve]");
+    await page.getByText("Connected", { exact: true }).first().waitFor({ timeout: 20_000 })
+      .catch((e) => fail(who, "Connected after the OAuth callback", `${e.message}\n${log()}`));
+    await page.getByText("Tools", { exact: true }).first().click();
+    await page.getByText("get_vibe", { exact: true }).first().click();
+    await page.getByRole("textbox", { name: "location" }).fill("Lima");
+    await page.getByRole("button", { name: "Execute Tool" }).click();
+    await page.getByText("Curious vibes for Alice in Lima.").first().waitFor({ timeout: 15_000 })
+      .catch(async (e) => fail(who, "get_vibe result shown", `${e.message}\n${(await page.locator("body").innerText()).slice(0, 1500)}`));
+  } finally {
+    await context.close();
+    await p.stop();
+    h.cleanup();
+  }
 });

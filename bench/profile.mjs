@@ -20,13 +20,7 @@ const dirs = [...new Set([...text.matchAll(/\/tmp\/miniflare-[0-9a-f]+\/[A-Za-z0
 
 const port = await S.freePort();
 const inspector = await S.freePort();
-const w = S.startWorkerd({ config, dirs }, port);
-// startWorkerd has no inspector option: restart with one.
-await w.stop();
-const { spawn } = await import("node:child_process");
-const child = spawn(S.WORKERD, ["serve", "--binary", "--experimental", `--socket-addr=entry=127.0.0.1:${port}`,
-  "--external-addr=loopback=127.0.0.1:9", `--inspector-addr=127.0.0.1:${inspector}`, config], { stdio: "ignore", detached: true });
-const srv = { child, url: `http://127.0.0.1:${port}`, logs: () => "" };
+const srv = S.startWorkerd({ config, dirs }, port, { inspectorPort: inspector });
 await S.waitListening(srv);
 
 const meta = await F.discover(srv.url);
@@ -63,7 +57,7 @@ await send("Profiler.start");
 const r = await runWrk({ url: srv.url + spec.path, scriptFile, script, seconds: Number(secs) });
 const { result } = await send("Profiler.stop");
 ws.close();
-await S.killGroup(child);
+await srv.stop();
 const profile = result.profile;
 writeFileSync(join(work, `${scenario}.cpuprofile`), JSON.stringify(profile));
 
@@ -74,7 +68,27 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 const hits = new Map();
 for (const s of profile.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
 const total = profile.samples.length;
-const name = (n) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url ? n.callFrame.url.split("/").pop() + ":" + n.callFrame.lineNumber : ""}`.trim();
+// wasm-bindgen's glue functions are anonymous; name them after the import they implement
+// (esbuild wraps each in __name(function ..., "__wbg_...") whose name follows the body).
+let distLines = [];
+try { distLines = readFileSync(join(work, "dist/index.js"), "utf8").split("\n"); } catch {}
+const glueName = (line0) => {
+  for (let i = line0; i < Math.min(distLines.length, line0 + 40); i++) {
+    const m = distLines[i].match(/"(__wbg_[A-Za-z0-9_]+?)(_[0-9a-f]{16})?"\)/);
+    if (m && i > line0) return m[1];
+    if (m && i === line0 && distLines[i].indexOf(m[0]) > distLines[i].indexOf("function")) return m[1];
+  }
+  return null;
+};
+const name = (n) => {
+  const f = n.callFrame;
+  const file = f.url ? f.url.split("/").pop() : "";
+  if (!f.functionName && file === "index.js" && distLines.length) {
+    const g = glueName(f.lineNumber);
+    if (g) return `${g} (glue)`;
+  }
+  return `${f.functionName || "(anonymous)"} ${file ? file + ":" + f.lineNumber : ""}`.trim();
+};
 const self = new Map(), incl = new Map();
 for (const [nid, h] of hits) {
   const n = nodes.get(nid);

@@ -1,7 +1,8 @@
 // `make bench`: mcp-edge against Cloudflare's TypeScript stack (bench/baseline-ts), side by side.
 // See docs/benchmarks.md for the method. Environment:
 //   BENCH_DURATION   seconds per measured wrk run (default 10; use 3 for development runs)
-//   BENCH_WARMUP     seconds of wrk warm-up before each measured run (default 2)
+//   BENCH_WARMUP     seconds of wrk warm-up per server and scenario (default 2)
+//   BENCH_ROUNDS     the measured seconds are run as this many alternating slices (default 5)
 //   BENCH_COLD_RUNS  cold starts per worker, median reported (default 5)
 //   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,dcr,token,cold)
 import { spawnSync } from "node:child_process";
@@ -16,6 +17,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SLICE = Math.max(1, Math.round((DURATION / ROUNDS) * 10) / 10);
 const THREADS = 2, CONNECTIONS = 16;
 const OUT = join(S.ROOT, "bench/.out");
 const want = (id) => !ONLY || ONLY.includes(id);
@@ -78,25 +81,51 @@ function check(what, r) {
   }
 }
 
-/** Warm-up, then a measured run with the workerd process's CPU time read around it. */
-async function measure(t, id, spec) {
+/** One wrk slice against one target, with the workerd process's CPU time read around it. */
+async function slice(t, id, spec, seconds) {
   const script = wrkScript({ ...spec, threads: THREADS });
   const scriptFile = join(t.work, `${id}.lua`);
-  const url = `${t.w.url}${spec.path}`;
-  if (WARMUP > 0 && !spec.codesFile) {
-    const wu = await runWrk({ url, scriptFile, script, threads: THREADS, connections: CONNECTIONS, seconds: WARMUP });
-    check(`${t.key} ${id} (warm-up)`, wu);
-  }
   const cpu0 = S.cpuSeconds(t.w.pid);
-  const r = await runWrk({ url, scriptFile, script, threads: THREADS, connections: CONNECTIONS, seconds: DURATION });
-  const cpu1 = S.cpuSeconds(t.w.pid);
-  r.cpuSeconds = cpu1 - cpu0;
-  r.cpuPerReqUs = (r.cpuSeconds / Math.max(1, r.requests)) * 1e6;
-  log(`${t.key.padEnd(4)} ${id.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.p50_us / 1000).toFixed(2)} ms  p99 ${(r.p99_us / 1000).toFixed(2)} ms  cpu ${r.cpuPerReqUs.toFixed(0)} µs/req  ok ${r.ok} bad ${r.bad}${r.exhausted ? ` exhausted ${r.exhausted}` : ""}`);
+  const r = await runWrk({ url: `${t.w.url}${spec.path}`, scriptFile, script, threads: THREADS, connections: CONNECTIONS, seconds });
+  r.cpuSeconds = S.cpuSeconds(t.w.pid) - cpu0;
   return r;
 }
 
-/** Pre-mints `n` authorization codes through the server's own /authorize. */
+/** Sums slices: requests/s over the summed time, CPU over the summed requests, latency
+ *  percentiles as the median of the slices' (wrk reports percentiles, not histograms). */
+function aggregate(t, id, slices) {
+  const sum = (k) => slices.reduce((a, r) => a + r[k], 0);
+  const r = {
+    slices: slices.length, requests: sum("requests"), ok: sum("ok"), bad: sum("bad"), exhausted: sum("exhausted"),
+    duration_us: sum("duration_us"), cpuSeconds: sum("cpuSeconds"),
+    connect_errors: sum("connect_errors"), read_errors: sum("read_errors"), write_errors: sum("write_errors"), timeouts: sum("timeouts"),
+    p50_us: median(slices.map((x) => x.p50_us)), p90_us: median(slices.map((x) => x.p90_us)), p99_us: median(slices.map((x) => x.p99_us)),
+    max_us: Math.max(...slices.map((x) => x.max_us)),
+    sliceRps: slices.map((x) => Math.round(x.rps)),
+    sample: slices.find((x) => x.sample)?.sample ?? "",
+  };
+  r.rps = r.requests / (r.duration_us / 1e6);
+  r.cpuPerReqUs = (r.cpuSeconds / Math.max(1, r.requests)) * 1e6;
+  check(`${t.key} ${id}`, r);
+  log(`${t.key.padEnd(5)} ${id.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${(r.p50_us / 1000).toFixed(2)} ms  p99 ${(r.p99_us / 1000).toFixed(2)} ms  cpu ${r.cpuPerReqUs.toFixed(0)} µs/req  ok ${r.ok} bad ${r.bad}  slices ${r.sliceRps.join(" ")}`);
+  return r;
+}
+
+/**
+ * Warm-up, then ROUNDS slices per target, alternating which target goes first, so that load from
+ * other work on a shared machine falls on both alike instead of on whichever ran second.
+ */
+async function measureRounds(id, targets, specFor) {
+  const slices = new Map(targets.map((t) => [t.key, []]));
+  if (WARMUP > 0) {
+    for (const t of targets) check(`${t.key} ${id} (warm-up)`, await slice(t, id, specFor(t), WARMUP));
+  }
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const t of i % 2 ? [...targets].reverse() : targets) slices.get(t.key).push(await slice(t, id, specFor(t), SLICE));
+  }
+  return Object.fromEntries(targets.map((t) => [t.key, aggregate(t, id, slices.get(t.key))]));
+}
+
 async function mintCodes(t, n) {
   const codes = [];
   let started = 0;
@@ -112,36 +141,47 @@ async function mintCodes(t, n) {
   return codes;
 }
 
-async function codeExchange(t) {
-  const tokenPath = new URL(t.meta.as.token_endpoint).pathname;
-  const body = F.tokenBody("CODE", t.clientId);
-  const [prefix, suffix] = body.split("CODE");
-  // Pilot: a few hundred exchanges from Node at the same concurrency warm the path and estimate
-  // how many codes the measured run will consume.
-  const pilotN = 200;
-  const pilotCodes = await mintCodes(t, pilotN);
-  const p0 = performance.now();
-  await F.pool(pilotN, CONNECTIONS, (i) => F.exchange(t.meta, pilotCodes[i], t.clientId));
-  const pilotRate = pilotN / ((performance.now() - p0) / 1000);
-  let n = Math.ceil(pilotRate * DURATION * 2.5) + 200;
-  for (let attempt = 1; ; attempt++) {
+/**
+ * The authorization-code exchange needs a fresh code per request: codes are minted through each
+ * server's own /authorize before the load, and wrk's Lua script hands each request the next one.
+ * Slices alternate between the servers like the other scenarios; a slice that ran out of codes
+ * is minted for and run again.
+ */
+async function codeExchange(targets) {
+  const st = new Map();
+  for (const t of targets) {
+    const tokenPath = new URL(t.meta.as.token_endpoint).pathname;
+    const [prefix, suffix] = F.tokenBody("CODE", t.clientId).split("CODE");
+    // Pilot: a few hundred exchanges from Node at the same concurrency warm the path and
+    // estimate how many codes a slice consumes.
+    const pilotN = 200;
+    const pilotCodes = await mintCodes(t, pilotN);
+    const p0 = performance.now();
+    await F.pool(pilotN, CONNECTIONS, (i) => F.exchange(t.meta, pilotCodes[i], t.clientId));
+    const pilotRate = pilotN / ((performance.now() - p0) / 1000);
+    const perSlice = Math.ceil(pilotRate * SLICE * 2.5) + 100;
     const m0 = performance.now();
-    const codes = await mintCodes(t, n);
-    log(`${t.key} token: minted ${n} codes in ${((performance.now() - m0) / 1000).toFixed(1)} s (pilot ${pilotRate.toFixed(0)} exchanges/s)`);
-    const codesFile = join(t.work, "codes.txt");
-    writeFileSync(codesFile, codes.map(encodeURIComponent).join("\n") + "\n");
-    const r = await measure(t, "token", {
-      method: "POST", path: tokenPath, headers: { "content-type": "application/x-www-form-urlencoded" },
-      expect: 200, bodyMust: "access_token", codesFile, codeBody: [prefix, suffix],
-    });
-    if (!r.exhausted) return { ...r, codesMinted: n };
-    if (attempt >= 3) {
-      failures.push(`${t.key} token: ran out of pre-minted codes (${r.exhausted} requests without one) after ${attempt} attempts`);
-      return { ...r, codesMinted: n };
-    }
-    log(`${t.key} token: ran out of codes (${r.exhausted} over); again with more`);
-    n = Math.ceil((r.requests + r.exhausted) * 1.5);
+    const codes = await mintCodes(t, perSlice * ROUNDS);
+    log(`${t.key} token: pilot ${pilotRate.toFixed(0)} exchanges/s; minted ${codes.length} codes in ${((performance.now() - m0) / 1000).toFixed(1)} s`);
+    st.set(t.key, { t, codes, next: 0, perSlice, slices: [], spec: { method: "POST", path: tokenPath, headers: { "content-type": "application/x-www-form-urlencoded" }, expect: 200, bodyMust: "access_token", codeBody: [prefix, suffix] } });
   }
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const t of i % 2 ? [...targets].reverse() : targets) {
+      const s = st.get(t.key);
+      for (let attempt = 1; ; attempt++) {
+        if (s.codes.length - s.next < s.perSlice) s.codes.push(...(await mintCodes(t, s.perSlice * 2)));
+        const codesFile = join(t.work, "codes.txt");
+        writeFileSync(codesFile, s.codes.slice(s.next).map(encodeURIComponent).join("\n") + "\n");
+        const r = await slice(t, "token", { ...s.spec, codesFile }, SLICE);
+        s.next += r.maxidx * THREADS;
+        if (!r.exhausted) { s.slices.push(r); break; }
+        if (attempt >= 3) { failures.push(`${t.key} token: ran out of pre-minted codes three times`); s.slices.push(r); break; }
+        log(`${t.key} token: a slice ran out of codes (${r.exhausted} requests without one); minting more and running it again`);
+        s.perSlice = Math.ceil((r.requests + r.exhausted) * 2);
+      }
+    }
+  }
+  return Object.fromEntries(targets.map((t) => [t.key, { ...aggregate(t, "token", st.get(t.key).slices), codesMinted: st.get(t.key).codes.length }]));
 }
 
 async function coldStarts(targets) {
@@ -181,7 +221,7 @@ function machine() {
     nproc: cpus().length, cpu: model,
     node: process.version, wrangler: v(S.WRANGLER, ["--version"]).replace(/^\D*/, ""), workerd: v(S.WORKERD, ["--version"]),
     wrk: (spawnSync("wrk", ["-v"], { encoding: "utf8" }).stdout ?? "").split("\n")[0].split(" Copyright")[0],
-    duration: DURATION, warmup: WARMUP, threads: THREADS, connections: CONNECTIONS,
+    duration: DURATION, warmup: WARMUP, rounds: ROUNDS, slice: SLICE, threads: THREADS, connections: CONNECTIONS,
     date: new Date().toISOString(),
   };
 }
@@ -237,22 +277,14 @@ async function main() {
       echo: (t) => ({ method: "POST", path: "/mcp", headers: t.headers, body: F.ECHO_BODY, expect: 200, bodyMust: "Echo: hello" }),
       dcr: (t) => ({ method: "POST", path: new URL(t.meta.as.registration_endpoint).pathname, headers: { "content-type": "application/json" }, body: F.DCR_BODY, expect: 201, bodyMust: "client_id" }),
     };
-    let flip = false;
     for (const [id, spec] of Object.entries(specs)) {
-      if (!want(id)) continue;
-      scen[id] = {};
-      // Alternate which server goes first, so drift on a shared machine is spread over both.
-      for (const t of flip ? [...TARGETS].reverse() : TARGETS) scen[id][t.key] = await measure(t, id, spec(t));
-      flip = !flip;
+      if (want(id)) scen[id] = await measureRounds(id, TARGETS, spec);
     }
     if (want("floor")) {
-      scen.floor = await measure(floor, "floor", { method: "GET", path: "/", expect: 200, bodyMust: '"resource"' });
-      scen.floorKv = await measure(floor, "floor+kv", { method: "GET", path: "/kv", expect: 200, bodyMust: '"none"' });
+      scen.floor = (await measureRounds("floor", [floor], () => ({ method: "GET", path: "/", expect: 200, bodyMust: '"resource"' }))).floor;
+      scen.floorKv = (await measureRounds("floor+kv", [floor], () => ({ method: "GET", path: "/kv", expect: 200, bodyMust: '"none"' }))).floor;
     }
-    if (want("token")) {
-      scen.token = {};
-      for (const t of TARGETS) scen.token[t.key] = await codeExchange(t);
-    }
+    if (want("token")) scen.token = await codeExchange(TARGETS);
   } catch (e) {
     for (const t of [...TARGETS, floor]) console.error(`\n----- workerd log (${t.key}) -----\n${t.w.logs().slice(-4000)}`);
     throw e;
@@ -347,13 +379,13 @@ function render(results) {
   }
   return [
     `Machine: ${m.nproc} cores, ${m.cpu}; Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}, ${m.wrk}`,
-    `Load: wrk -t${m.threads} -c${m.connections} -d${m.duration}s after ${m.warmup}s warm-up, 127.0.0.1; ${m.date}`,
+    `Load: wrk -t${m.threads} -c${m.connections}, ${m.rounds} alternating slices of ${m.slice} s per server (${(m.rounds * m.slice).toFixed(0)} s measured) after ${m.warmup} s warm-up, 127.0.0.1; ${m.date}`,
     "",
     "| figure | mcp-edge | baseline-ts | advantage (>1× = mcp-edge better) | target |",
     "| --- | ---: | ---: | ---: | --- |",
     ...rows,
     "",
-    "advantage = mcp-edge ÷ baseline for requests/s; baseline ÷ mcp-edge for sizes, times and CPU.",
+    "advantage = mcp-edge ÷ baseline for requests/s; baseline ÷ mcp-edge for sizes, times and CPU. Latency percentiles are the median of the slices'; CPU is the workerd process's user+system time over the requests served.",
     "",
     ...extra,
     "",

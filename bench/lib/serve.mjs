@@ -147,12 +147,14 @@ export function killGroup(child, signal = "SIGTERM") {
 }
 
 /** Starts one workerd on the captured config; resolves once spawned (not yet listening). */
-export function startWorkerd(cap, port) {
+export function startWorkerd(cap, port, { inspectorPort } = {}) {
   for (const d of cap.dirs) mkdirSync(d, { recursive: true });
   const child = spawn(WORKERD, [
     "serve", "--binary", "--experimental", `--socket-addr=entry=127.0.0.1:${port}`,
     // miniflare's Node-side loopback service is not running; nothing on the benchmarked paths uses it.
-    "--external-addr=loopback=127.0.0.1:9", cap.config,
+    "--external-addr=loopback=127.0.0.1:9",
+    ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : []),
+    cap.config,
   ], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const logs = [];
   child.stdout.on("data", (d) => logs.push(d.toString()));

@@ -186,6 +186,10 @@ test("Inspector web UI: connect → our sign-in and consent → Connected → To
     const apiToken = await waitFor(who, "the web UI starts", () => p.stdout().match(/Auth token: (\w+)/)?.[1], 30_000)
       .catch((e) => fail(who, "start", `${e.message}\n${log()}`));
     const page = await context.newPage();
+    // Which of our endpoints the page itself calls (the rest goes through the Inspector's backend).
+    const origin = new URL(MCP_URL).origin;
+    const fromPage = new Set();
+    page.on("request", (r) => { if (r.url().startsWith(origin)) fromPage.add(new URL(r.url()).pathname); });
     await page.goto(`http://127.0.0.1:${port}/?MCP_INSPECTOR_API_TOKEN=${apiToken}`);
     await page.getByText("mcp-edge", { exact: true }).first().waitFor({ timeout: 15_000 });
     const toggles = page.locator("input[type=checkbox]");
@@ -210,6 +214,9 @@ test("Inspector web UI: connect → our sign-in and consent → Connected → To
     await page.getByRole("button", { name: "Execute Tool" }).click();
     await page.getByText("Curious vibes for Alice in Lima.").first().waitFor({ timeout: 15_000 })
       .catch(async (e) => fail(who, "get_vibe result shown", `${e.message}\n${(await page.locator("body").innerText()).slice(0, 1500)}`));
+    // Inspector 2.12 sends discovery, registration, token and MCP requests from its backend; the
+    // page only visits /authorize (so the CORS replays in replay_clients cover other browsers).
+    assert.deepEqual([...fromPage], ["/authorize"], `[${who}] the page itself called only /authorize`);
   } finally {
     await context.close();
     await p.stop();

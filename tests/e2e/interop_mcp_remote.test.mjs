@@ -21,6 +21,9 @@ import { MCP_URL, fail, text, waitFor } from "./lib/interop.mjs";
 const BIN = join(ROOT, "node_modules/.bin");
 // The bin `npx mcp-remote` resolves to (its `#!/usr/bin/env node` finds Node 22 first on PATH).
 const MCP_REMOTE = join(BIN, "mcp-remote");
+// The pre-registered public client, and the scope pinned for the authorization request.
+const STATIC = ["--static-oauth-client-info", JSON.stringify({ client_id: "mcp-remote" })];
+const PIN = ["--static-oauth-client-metadata", JSON.stringify({ scope: "mcp admin" })];
 
 /** Lists the files mcp-remote stored under its config dir (to check what it registered). */
 function stored(dir, name) {
@@ -63,12 +66,12 @@ async function runMcpRemote(who, extraArgs, check) {
   transport.stderr.on("data", (d) => stderr.push(d.toString()));
   const log = () => stderr.join("");
   const client = new Client({ name: "claude-desktop-replay", version: "1.0.0" });
-  let pid;
+  let child;
   try {
     // Claude Desktop sends initialize straight away; mcp-remote answers once it is signed in.
     const connected = client.connect(transport, { timeout: 75_000 });
     connected.catch(() => {});
-    pid = transport.pid;
+    child = transport._process; // the mcp-remote ChildProcess, to be sure it is gone afterwards
     // The n-th authorization URL mcp-remote opened (its browser script appends one per line).
     const nthAuthorizeUrl = (n, step) => waitFor(who, step, () => {
       if (existsSync(urlFile)) return readFileSync(urlFile, "utf8").trim().split("\n")[n];
@@ -108,7 +111,7 @@ async function runMcpRemote(who, extraArgs, check) {
     if (process.env.INTEROP_DEBUG) console.error(`--- ${who} stderr ---\n${log()}\nurlfile: ${existsSync(urlFile)}`);
   } finally {
     await client.close().catch(() => {});
-    if (pid) try { process.kill(pid, "SIGKILL"); } catch {}
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -126,21 +129,36 @@ test("mcp-remote with dynamic client registration (claude_desktop_config.json: n
 });
 
 test("mcp-remote with the pre-registered client (--static-oauth-client-info '{\"client_id\":\"mcp-remote\"}')", { timeout: 90_000 }, async () => {
-  await runMcpRemote("mcp-remote (static client)", ["--static-oauth-client-info", JSON.stringify({ client_id: "mcp-remote" })], {
+  await runMcpRemote("mcp-remote (static client)", STATIC, {
     authorizeUrl: (u) => assert.equal(u.searchParams.get("client_id"), "mcp-remote", "[mcp-remote (static client)] uses client_id mcp-remote"),
   });
 });
 
-test("mcp-remote with DCR and the scope pinned (--static-oauth-client-metadata '{\"scope\":\"mcp admin\"}'): admin tools with one sign-in", { timeout: 90_000 }, async () => {
-  const who = "mcp-remote (DCR, scope pinned)";
-  await runMcpRemote(who, ["--static-oauth-client-metadata", JSON.stringify({ scope: "mcp admin" })], {
+// The scope pinned with --static-oauth-client-metadata: the first authorization asks for
+// "mcp admin", so admin tools work after one sign-in.
+function pinned(who) {
+  return {
     authorizeUrl: (u) => assert.deepEqual(u.searchParams.get("scope")?.split(" ").sort(), ["admin", "mcp"], `[${who}] asks for the pinned scope`),
     session: async ({ client, log }) => {
       const result = await client.callTool({ name: "list_clients", arguments: {} })
         .catch((e) => fail(who, "tools/call list_clients", `${e.message}\n--- mcp-remote stderr ---\n${log()}`));
       assert.equal(result.isError ?? false, false, `[${who}] list_clients without a second sign-in: ${JSON.stringify(result)}`);
     },
-  });
+  };
+}
+
+test("mcp-remote with the pre-registered client and the scope pinned ('{\"scope\":\"mcp admin\"}'): admin tools with one sign-in", { timeout: 90_000 }, async () => {
+  await runMcpRemote("mcp-remote (static client, scope pinned)", [...STATIC, ...PIN], pinned("mcp-remote (static client, scope pinned)"));
+});
+
+// Known worker bug (reported): the SDK inside mcp-remote registers with the 401 challenge's
+// scope ("mcp") even when the scope is pinned, then authorizes for "mcp admin"; the worker holds
+// the client to its registered scope and answers invalid_scope.
+test("mcp-remote with DCR and the scope pinned", {
+  timeout: 90_000,
+  todo: "worker bug: /authorize refuses scopes beyond the DCR-registered scope (src/oauth/authorize.rs); mcp-remote registers scope \"mcp\"",
+}, async () => {
+  await runMcpRemote("mcp-remote (DCR, scope pinned)", PIN, pinned("mcp-remote (DCR, scope pinned)"));
 });
 
 // Step-up (MCP 2025-11-25 "Step-Up Authorization Flow"): the first sign-in asks only for the
@@ -171,7 +189,7 @@ function stepUp(who) {
 }
 
 test("mcp-remote step-up with the pre-registered client: 403 insufficient_scope → re-authorize for mcp+admin → list_clients", { timeout: 90_000 }, async () => {
-  await runMcpRemote("mcp-remote (static client, step-up)", ["--static-oauth-client-info", JSON.stringify({ client_id: "mcp-remote" })], stepUp("mcp-remote (static client, step-up)"));
+  await runMcpRemote("mcp-remote (static client, step-up)", STATIC, stepUp("mcp-remote (static client, step-up)"));
 });
 
 // Known worker bug (reported): a dynamically registered client is held to the `scope` it

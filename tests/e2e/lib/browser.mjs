@@ -15,12 +15,14 @@ export async function launch() {
     headless: true,
     args: FLAGS,
   });
-  // Remove the throwaway profile once the browser is gone.
-  // Chromium's helper processes may still be writing to it as it closes: retry, and never let a
-  // leftover temp directory throw from this event handler (it would be an uncaught exception).
-  context.on("close", () => {
+  // Remove the throwaway profile once the browser is gone: after close() resolves, not in the
+  // "close" event, where Chromium is still writing to it (rmSync then fails with ENOTEMPTY —
+  // thrown from an event handler, an uncaught exception). A leftover never fails a test.
+  const close = context.close.bind(context);
+  context.close = async (...args) => {
+    await close(...args);
     try { rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch {}
-  });
+  };
   return context;
 }
 

@@ -3,7 +3,8 @@
 
 use crate::config::{Config, Mode};
 use crate::env::{random_token, Services};
-use crate::oauth::jwt::{decode_seed, KeySet};
+use crate::memo::Memo;
+use crate::oauth::jwt::{decode_seed, AccessClaims, KeySet};
 use crate::store::{get_json, put_json, StoreError};
 use crate::web::{log_warn, request_origin, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,11 @@ pub struct App {
     pub keys: KeySet,
     /// The MCP catalogue (with the conformance fixtures only in the conformance environment).
     pub server: crate::mcp::server::Server,
+    /// Access tokens already verified in this isolate, until their `exp` (+ leeway): repeat
+    /// calls skip the Ed25519 check, the main CPU cost of an authenticated MCP call.
+    pub verified_tokens: Memo<AccessClaims>,
+    /// MCP sessions seen alive (no tombstone in KV) in the last [`SESSION_RECHECK_SECS`].
+    pub live_sessions: Memo<()>,
     /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
     pub secret: Vec<u8>,
 }
@@ -26,6 +32,10 @@ struct DevSecretsRecord {
 }
 
 const DEV_SECRETS_KEY: &str = "dev:secrets";
+
+/// How long an isolate trusts that a session it saw alive has not been terminated elsewhere.
+/// Shorter than KV's own propagation delay (up to 60 s), so it adds no new staleness.
+pub const SESSION_RECHECK_SECS: u64 = 30;
 
 impl App {
     /// Builds the app. In development, missing secrets are generated once and kept in KV, with
@@ -66,6 +76,8 @@ impl App {
             keys: KeySet::from_seeds(&seeds),
             secret: secret.unwrap_or_default(),
             server,
+            verified_tokens: Memo::new(1024),
+            live_sessions: Memo::new(4096),
             config,
         })
     }

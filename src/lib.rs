@@ -10,6 +10,7 @@ pub mod env;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mcp;
+pub mod memo;
 pub mod metadata;
 pub mod oauth;
 pub mod routes;

@@ -288,3 +288,20 @@ async fn a_failing_store_gives_503_on_the_mcp_endpoint() {
     let res = t.send(mcp_request(&call(2, "ping", json!({})), None, Some(&session))).await;
     assert_eq!(res.status(), 503);
 }
+
+#[tokio::test]
+async fn cached_verification_still_expires_tokens_and_checks_the_audience() {
+    let t = TestApp::new().await;
+    let (_, tokens) = tokens_for(&t, "alice").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let session = initialize(&t, Some(&access)).await; // verified and cached
+    let ping = || mcp_request(&call(2, "ping", json!({})), Some(&access), Some(&session));
+    assert_eq!(t.send(ping()).await.status(), 200);
+    // Same token, another host: the cached claims do not cover that audience.
+    let mut req = ping();
+    *req.uri_mut() = "http://localhost:8787/mcp".parse().unwrap();
+    assert_eq!(t.send(req).await.status(), 401);
+    // Past exp + leeway: refused although cached.
+    t.clock.advance(3600 + 31);
+    assert_eq!(t.send(ping()).await.status(), 401);
+}

@@ -4,6 +4,8 @@
 use crate::app::{App, Urls};
 use crate::config::SCOPE_MCP;
 use crate::mcp::Identity;
+use crate::oauth::jwt::LEEWAY_SECS;
+use crate::oauth::resource::audience_covers;
 use crate::web::{self, header, Request, Response};
 use http::{HeaderValue, StatusCode};
 
@@ -32,15 +34,29 @@ pub fn authenticate(
             )))
         }
     };
-    let claims = app.keys.verify(token, now, &urls.issuer, &urls.resource).map_err(|e| {
-        web::log_warn(&format!("bearer token refused: {e:?}"));
-        Box::new(challenge(
-            urls,
-            StatusCode::UNAUTHORIZED,
-            Some("invalid_token"),
-            "the access token is invalid or expired",
-        ))
-    })?;
+    let cached = app
+        .verified_tokens
+        .get(token, now)
+        .filter(|c| c.iss == urls.issuer && audience_covers(&c.aud, &urls.resource));
+    let claims = match cached {
+        Some(claims) => claims,
+        None => {
+            let (claims, exp) = app
+                .keys
+                .verify_with_expiry(token, now, &urls.issuer, &urls.resource)
+                .map_err(|e| {
+                    web::log_warn(&format!("bearer token refused: {e:?}"));
+                    Box::new(challenge(
+                        urls,
+                        StatusCode::UNAUTHORIZED,
+                        Some("invalid_token"),
+                        "the access token is invalid or expired",
+                    ))
+                })?;
+            app.verified_tokens.insert(token, claims.clone(), exp + LEEWAY_SECS as u64);
+            claims
+        }
+    };
     let scopes: Vec<String> =
         claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == SCOPE_MCP) {

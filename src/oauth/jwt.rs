@@ -103,6 +103,17 @@ impl KeySet {
         issuer: &str,
         resource: &str,
     ) -> Result<AccessClaims, TokenError> {
+        self.verify_with_expiry(token, now, issuer, resource).map(|(claims, _)| claims)
+    }
+
+    /// [`KeySet::verify`], also returning `exp` (Unix seconds), for callers that cache.
+    pub fn verify_with_expiry(
+        &self,
+        token: &str,
+        now: u64,
+        issuer: &str,
+        resource: &str,
+    ) -> Result<(AccessClaims, u64), TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
         if untrusted.header().token_type.as_deref() != Some("at+jwt") {
             return Err(TokenError::Malformed);
@@ -137,7 +148,8 @@ impl KeySet {
         if !crate::oauth::resource::audience_covers(&custom.aud, resource) {
             return Err(TokenError::WrongAudience);
         }
-        Ok(custom.clone())
+        let exp = claims.expiration.map(|e| e.timestamp().max(0) as u64).unwrap_or(0);
+        Ok((custom.clone(), exp))
     }
 }
 

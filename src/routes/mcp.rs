@@ -1,7 +1,7 @@
 //! The MCP endpoint over Streamable HTTP (MCP 2025-11-25 §Transports): header rules, sessions,
 //! bearer authentication, and JSON or SSE responses around the transport-free [`Server`].
 
-use crate::app::{App, Urls};
+use crate::app::{App, Urls, SESSION_RECHECK_SECS};
 use crate::crypto::sha256_b64;
 use crate::env::Services;
 use crate::mcp::jsonrpc::{self, ErrorObject, Message, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR};
@@ -174,10 +174,16 @@ async fn check_session(
             "Session not found: initialize a new session",
         ))
     };
-    session::verify(&app.secret, id, services.clock.now(), app.config.session_ttl, sub)
-        .map_err(|_| not_found())?;
+    let now = services.clock.now();
+    session::verify(&app.secret, id, now, app.config.session_ttl, sub).map_err(|_| not_found())?;
+    if app.live_sessions.get(id, now).is_some() {
+        return Ok(id.to_owned());
+    }
     match services.store.get(&dead_session_key(&sha256_b64(id))).await {
-        Ok(None) => Ok(id.to_owned()),
+        Ok(None) => {
+            app.live_sessions.insert(id, (), now + SESSION_RECHECK_SECS);
+            Ok(id.to_owned())
+        }
         Ok(Some(_)) => Err(not_found()),
         Err(e) => Err(Box::new(web::unavailable(&e.to_string()))),
     }
@@ -381,6 +387,8 @@ async fn delete(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) 
             Ok(id) => id,
             Err(res) => return *res,
         };
+    app.live_sessions.remove(&id);
+    app.live_sessions.remove(&id);
     let ttl = app.config.session_ttl.max(crate::store::MIN_TTL_SECS);
     match services.store.put(&dead_session_key(&sha256_b64(&id)), "1", Some(ttl)).await {
         Ok(()) => web::empty(StatusCode::NO_CONTENT),

@@ -151,13 +151,9 @@ test("mcp-remote with the pre-registered client and the scope pinned ('{\"scope\
   await runMcpRemote("mcp-remote (static client, scope pinned)", [...STATIC, ...PIN], pinned("mcp-remote (static client, scope pinned)"));
 });
 
-// Known worker bug (reported): the SDK inside mcp-remote registers with the 401 challenge's
-// scope ("mcp") even when the scope is pinned, then authorizes for "mcp admin"; the worker holds
-// the client to its registered scope and answers invalid_scope.
-test("mcp-remote with DCR and the scope pinned", {
-  timeout: 90_000,
-  todo: "worker bug: /authorize refuses scopes beyond the DCR-registered scope (src/oauth/authorize.rs); mcp-remote registers scope \"mcp\"",
-}, async () => {
+// The SDK inside mcp-remote registers with the 401 challenge's scope ("mcp") even when the
+// scope is pinned, then authorizes for "mcp admin": the registered scope must not be a ceiling.
+test("mcp-remote with DCR and the scope pinned", { timeout: 90_000 }, async () => {
   await runMcpRemote("mcp-remote (DCR, scope pinned)", PIN, pinned("mcp-remote (DCR, scope pinned)"));
 });
 
@@ -192,12 +188,8 @@ test("mcp-remote step-up with the pre-registered client: 403 insufficient_scope 
   await runMcpRemote("mcp-remote (static client, step-up)", STATIC, stepUp("mcp-remote (static client, step-up)"));
 });
 
-// Known worker bug (reported): a dynamically registered client is held to the `scope` it
-// registered with, and mcp-remote (like every SDK client) registers with the 401 challenge's
-// scope, "mcp" — so its step-up request for "mcp admin" is bounced with invalid_scope.
-test("mcp-remote step-up with a dynamically registered client", {
-  timeout: 90_000,
-  todo: "worker bug: /authorize refuses scopes beyond the DCR-registered scope (src/oauth/authorize.rs), which breaks step-up for SDK clients",
-}, async () => {
+// mcp-remote (like every SDK client) registers with the challenge's scope, "mcp", and later
+// steps up to "mcp admin" after a 403.
+test("mcp-remote step-up with a dynamically registered client", { timeout: 90_000 }, async () => {
   await runMcpRemote("mcp-remote (DCR, step-up)", [], stepUp("mcp-remote (DCR, step-up)"));
 });

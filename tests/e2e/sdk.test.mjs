@@ -325,13 +325,9 @@ test("TypeScript SDK + OAuth as alice: step-up to admin with a pre-registered cl
   await stepUp("sdk/alice step-up (mcp_console)", { clientInformation: { client_id: "mcp_console" } });
 });
 
-// Known worker limit (see the report): DCR stores the `scope` the SDK registers with (the
-// challenge's "mcp") and /authorize then refuses any other scope for that client, so a
-// dynamically registered client can never step up. Marked todo until the worker changes.
-test("TypeScript SDK + OAuth as alice: step-up to admin with a dynamically registered client", {
-  timeout: 90_000,
-  todo: "worker: /authorize refuses scopes outside the DCR-registered scope (invalid_scope), which blocks step-up",
-}, async () => {
+// The SDK registers with the challenge's scope ("mcp"); the registered scope is only a default,
+// so the same client can step up to "mcp admin".
+test("TypeScript SDK + OAuth as alice: step-up to admin with a dynamically registered client", { timeout: 90_000 }, async () => {
   await stepUp("sdk/alice step-up (DCR)", {});
 });
 

@@ -216,19 +216,7 @@ async fn expired_code_is_refused() {
     let client_id = register(&t).await;
     let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
     t.clock.advance(301);
-    let code = query_param(&location, "code").unwrap();
-    let res = t
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("client_id", &client_id),
-            ],
-            "",
-        )
-        .await;
+    let res = exchange_code(&t, &client_id, &location).await;
     assert_eq!(json(&res)["error"], "invalid_grant");
 }
 
@@ -696,34 +684,10 @@ async fn a_client_registered_with_one_scope_can_step_up() {
     let id = json(&res)["client_id"].as_str().unwrap().to_owned();
     // No scope asked: the registered one is the default.
     let location = sign_in_and_approve(&t, &id, "alice", "").await;
-    let code = query_param(&location, "code").unwrap();
-    let res = t
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("client_id", &id),
-            ],
-            "",
-        )
-        .await;
+    let res = exchange_code(&t, &id, &location).await;
     assert_eq!(json(&res)["scope"], "mcp");
     // Step-up after a 403: the user's scopes, not the registration, decide.
     let location = sign_in_and_approve(&t, &id, "alice", "&scope=mcp%20admin").await;
-    let code = query_param(&location, "code").unwrap();
-    let res = t
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("client_id", &id),
-            ],
-            "",
-        )
-        .await;
+    let res = exchange_code(&t, &id, &location).await;
     assert_eq!(json(&res)["scope"], "mcp admin");
 }

@@ -187,6 +187,18 @@ pub async fn sign_in_and_approve(t: &TestApp, client_id: &str, user: &str, extra
     header(&approved, "location").to_owned()
 }
 
+/// Redeems the code in an authorization redirect `location` (public client, PKCE).
+pub async fn exchange_code(t: &TestApp, client_id: &str, location: &str) -> Response {
+    let code = query_param(location, "code").expect("a code in the redirect");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id),
+    ];
+    t.post_form("/token", &form, "").await
+}
+
 /// A full flow for `user`: returns the token response.
 pub async fn tokens_for(t: &TestApp, user: &str) -> (String, Value) {
     let client_id = register(t).await;

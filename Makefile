@@ -9,7 +9,7 @@ export CI ?= true
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run stdio-bin e2e bench fuzz keygen hash-password clean
+.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run stdio-bin rmcp-client-bin e2e bench fuzz keygen hash-password clean
 
 setup:
 	@./scripts/setup.sh
@@ -50,7 +50,11 @@ deploy-dry-run: wasm
 stdio-bin:
 	cargo build --release -p local-stdio
 
-e2e: wasm stdio-bin
+## rmcp's own OAuth client, as a Rust binary the e2e suite runs against workerd.
+rmcp-client-bin:
+	cargo build --release --manifest-path tests/rmcp-oauth/Cargo.toml
+
+e2e: wasm stdio-bin rmcp-client-bin
 	node tests/e2e/run.mjs
 
 ## Benchmarks against Cloudflare's TypeScript stack (not part of `make test`).

@@ -2,7 +2,7 @@
 //! responses, CORS, forms, query strings and the request's public origin.
 
 use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 pub type Request = http::Request<Vec<u8>>;
@@ -71,14 +71,8 @@ pub fn no_store(mut res: Response) -> Response {
 
 /// Adds permissive CORS headers: metadata, registration and token endpoints are called from
 /// browser-based clients (MCP Inspector) on other origins, and carry no ambient credentials.
-pub fn cors(mut res: Response, expose: &str) -> Response {
-    let h = res.headers_mut();
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    if let Ok(v) = HeaderValue::from_str(expose) {
-        if !expose.is_empty() {
-            h.insert("access-control-expose-headers", v);
-        }
-    }
+pub fn cors(mut res: Response) -> Response {
+    res.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
     res
 }
 
@@ -98,11 +92,6 @@ pub fn preflight(methods: &str) -> Response {
     );
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));
     res
-}
-
-/// Routes a method for endpoints that accept exactly `allowed` (plus OPTIONS preflight).
-pub fn method_is(method: &Method, allowed: &[Method]) -> bool {
-    allowed.contains(method)
 }
 
 /// The origin (`scheme://host[:port]`) the request was addressed to.

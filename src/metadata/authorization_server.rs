@@ -27,7 +27,7 @@ pub fn document(urls: &Urls) -> serde_json::Value {
 }
 
 pub fn get(urls: &Urls) -> Response {
-    let mut res = cors(json(StatusCode::OK, &document(urls)), "");
+    let mut res = cors(json(StatusCode::OK, &document(urls)));
     res.headers_mut()
         .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=300"));
     res

@@ -73,10 +73,11 @@ impl OAuthError {
 
     /// The JSON error response, uncacheable and readable cross-origin.
     pub fn response(&self) -> Response {
-        let mut res = web::no_store(web::cors(
-            web::error(self.code.status(), self.code.as_str(), &self.description),
-            "",
-        ));
+        let mut res = web::no_store(web::cors(web::error(
+            self.code.status(),
+            self.code.as_str(),
+            &self.description,
+        )));
         if self.code == ErrorCode::InvalidClient {
             res.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,

@@ -32,14 +32,11 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response
         match limit.exceeded(services.store, now).await {
             Ok(false) => {}
             Ok(true) => {
-                let mut res = web::cors(
-                    web::error(
-                        http::StatusCode::TOO_MANY_REQUESTS,
-                        "too_many_requests",
-                        "too many client registrations from this address; retry later",
-                    ),
-                    "",
-                );
+                let mut res = web::cors(web::error(
+                    http::StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "too many client registrations from this address; retry later",
+                ));
                 res.headers_mut().insert("retry-after", http::HeaderValue::from_static("3600"));
                 return res;
             }
@@ -53,7 +50,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response
         }
     }
     match result {
-        Ok(body) => web::no_store(web::cors(web::json(StatusCode::CREATED, &body), "")),
+        Ok(body) => web::no_store(web::cors(web::json(StatusCode::CREATED, &body))),
         Err(e) => e.response(),
     }
 }

@@ -14,7 +14,7 @@ use http::StatusCode;
 
 pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
     match revoke(app, req, services).await {
-        Ok(()) => web::no_store(web::cors(web::empty(StatusCode::OK), "")),
+        Ok(()) => web::no_store(web::cors(web::empty(StatusCode::OK))),
         Err(e) => e.response(),
     }
 }

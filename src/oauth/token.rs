@@ -24,7 +24,7 @@ const CLIENT_RENEW_INTERVAL: u64 = 86400;
 
 pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     match token(app, req, services, urls).await {
-        Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body), "")),
+        Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body))),
         Err(e) => e.response(),
     }
 }

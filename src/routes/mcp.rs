@@ -258,7 +258,7 @@ async fn post(
         if let Err(res) = check_session(app, req, services, sub).await {
             return *res;
         }
-        return run_batch(app, server, batch, identity.as_ref(), services, urls).await;
+        return run_batch(server, batch, identity.as_ref(), services, urls).await;
     }
 
     let message = match Message::classify(body) {
@@ -317,7 +317,6 @@ async fn post(
 }
 
 async fn run_batch(
-    app: &App,
     server: &Server,
     batch: Vec<Value>,
     identity: Option<&Identity>,
@@ -351,7 +350,6 @@ async fn run_batch(
             Ok(_) => {}
         }
     }
-    let _ = app;
     let mut messages = notes.into_inner();
     if responses.is_empty() && messages.is_empty() {
         return web::empty(StatusCode::ACCEPTED);

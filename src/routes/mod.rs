@@ -47,7 +47,7 @@ pub async fn route(app: &App, req: Request, services: &Services<'_>) -> Response
     match path {
         JWKS | "/jwks" => match *method {
             Method::GET | Method::HEAD => {
-                let mut res = web::cors(web::json(StatusCode::OK, &app.keys.jwks()), "");
+                let mut res = web::cors(web::json(StatusCode::OK, &app.keys.jwks()));
                 res.headers_mut().insert(
                     http::header::CACHE_CONTROL,
                     http::HeaderValue::from_static("public, max-age=300"),

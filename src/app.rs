@@ -19,6 +19,8 @@ pub struct App {
     pub verified_tokens: Memo<AccessClaims>,
     /// MCP sessions seen alive (no tombstone in KV) in the last [`SESSION_RECHECK_SECS`].
     pub live_sessions: Memo<()>,
+    /// Serialized discovery documents per origin.
+    pub documents: Memo<Vec<u8>>,
     /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
     pub secret: Vec<u8>,
 }
@@ -78,6 +80,7 @@ impl App {
             server,
             verified_tokens: Memo::new(1024),
             live_sessions: Memo::new(4096),
+            documents: Memo::new(64),
             config,
         })
     }

@@ -49,17 +49,7 @@ async fn fetch(
     env: Env,
     _ctx: Context,
 ) -> worker::Result<web_sys::Response> {
-    let store = match env.kv("KV") {
-        Ok(kv) => kv::KvAdapter(kv),
-        Err(e) => {
-            console_error(&format!("KV binding missing: {e}"));
-            return into_web(web::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the KV namespace binding `KV` is not configured (see wrangler.toml)",
-            ));
-        }
-    };
+    let store = kv::KvAdapter::new(&env);
     let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
 
     let app = match APP.with(|cell| cell.get().cloned()) {
@@ -76,6 +66,14 @@ async fn fetch(
                     ));
                 }
             };
+            if let Err(e) = env.kv("KV") {
+                console_error(&format!("KV binding missing: {e}"));
+                return into_web(web::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_misconfigured",
+                    "the KV namespace binding `KV` is not configured (see wrangler.toml)",
+                ));
+            }
             match App::new(config, &services).await {
                 Ok(app) => APP.with(|cell| cell.get_or_init(|| Rc::new(app)).clone()),
                 Err(e) => return into_web(web::unavailable(&e.to_string())),
@@ -94,14 +92,11 @@ async fn fetch(
 async fn from_web(req: &web_sys::Request, limit: usize) -> Result<web::Request, Box<Response>> {
     let bad = |why: &str| Box::new(web::error(StatusCode::BAD_REQUEST, "invalid_request", why));
     let mut builder = http::Request::builder().method(req.method().as_str()).uri(req.url());
-    let headers = req.headers();
-    let entries =
-        js_sys::try_iter(&headers).ok().flatten().ok_or_else(|| bad("unreadable headers"))?;
-    for entry in entries {
-        let pair = js_sys::Array::from(&entry.map_err(|_| bad("unreadable headers"))?);
-        if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-            builder = builder.header(k, v);
-        }
+    // All headers in one crossing ("name\nvalue\n…"; header values cannot contain newlines).
+    let flat = glue::header_lines(req.headers().as_ref());
+    let mut lines = flat.split('\n');
+    while let (Some(k), Some(v)) = (lines.next(), lines.next()) {
+        builder = builder.header(k, v);
     }
     let mut request =
         builder.body(Vec::new()).map_err(|_| bad("malformed request line or headers"))?;
@@ -157,22 +152,43 @@ async fn read_stream(mut body: worker::Body, limit: usize) -> Result<Vec<u8>, Bo
     Ok(out)
 }
 
-/// `http::Response<Vec<u8>>` → `web_sys::Response` with a fixed-length body.
+/// `http::Response<Vec<u8>>` → `web_sys::Response` with a fixed-length body, built in one
+/// crossing into JS (status, "name\nvalue\n…", bytes).
 fn into_web(res: Response) -> worker::Result<web_sys::Response> {
-    let (parts, mut body) = res.into_parts();
-    let headers = web_sys::Headers::new()?;
+    let (parts, body) = res.into_parts();
+    let mut flat = String::with_capacity(256);
     for (name, value) in &parts.headers {
         if let Ok(v) = value.to_str() {
-            headers.append(name.as_str(), v)?;
+            flat.push_str(name.as_str());
+            flat.push('\n');
+            flat.push_str(v);
+            flat.push('\n');
         }
     }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(parts.status.as_u16());
-    init.set_headers(&headers);
-    let res = if body.is_empty() {
-        web_sys::Response::new_with_opt_str_and_init(None, &init)?
-    } else {
-        web_sys::Response::new_with_opt_u8_array_and_init(Some(&mut body), &init)?
-    };
-    Ok(res)
+    Ok(glue::response(parts.status.as_u16(), &flat, &body))
+}
+
+/// Small JS helpers that replace per-header calls across the wasm boundary.
+mod glue {
+    use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
+    use worker::web_sys;
+
+    #[wasm_bindgen(inline_js = "
+export function header_lines(headers) {
+  let out = '';
+  for (const [k, v] of headers) out += k + '\\n' + v + '\\n';
+  return out;
+}
+export function response(status, flat, body) {
+  const headers = new Headers();
+  const parts = flat.split('\\n');
+  for (let i = 0; i + 1 < parts.length; i += 2) headers.append(parts[i], parts[i + 1]);
+  const nullBody = status === 204 || status === 205 || status === 304 || body.length === 0;
+  return new Response(nullBody ? null : body.slice(), { status, headers });
+}
+")]
+    extern "C" {
+        pub fn header_lines(headers: &JsValue) -> String;
+        pub fn response(status: u16, flat: &str, body: &[u8]) -> web_sys::Response;
+    }
 }

@@ -3,8 +3,6 @@
 
 use crate::app::Urls;
 use crate::config::SCOPES;
-use crate::web::{cors, json, Response};
-use http::StatusCode;
 
 pub fn document(urls: &Urls) -> serde_json::Value {
     serde_json::json!({
@@ -24,11 +22,4 @@ pub fn document(urls: &Urls) -> serde_json::Value {
         "authorization_response_iss_parameter_supported": true,
         "client_id_metadata_document_supported": false,
     })
-}
-
-pub fn get(urls: &Urls) -> Response {
-    let mut res = cors(json(StatusCode::OK, &document(urls)));
-    res.headers_mut()
-        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=300"));
-    res
 }

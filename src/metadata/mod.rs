@@ -3,3 +3,27 @@
 
 pub mod authorization_server;
 pub mod protected_resource;
+
+use crate::app::{App, Urls};
+use crate::web::{self, Response};
+use http::{HeaderValue, StatusCode};
+
+/// A discovery document as a cacheable, CORS-readable JSON response. The serialized document
+/// is kept per isolate and origin: it only depends on configuration and the origin.
+pub fn respond(
+    app: &App,
+    urls: &Urls,
+    kind: &str,
+    document: fn(&Urls) -> serde_json::Value,
+) -> Response {
+    let key = format!("{kind}|{}", urls.origin);
+    let body = app.documents.get(&key, 0).unwrap_or_else(|| {
+        let body = serde_json::to_vec(&document(urls)).unwrap_or_default();
+        app.documents.insert(&key, body.clone(), u64::MAX);
+        body
+    });
+    let mut res = web::cors(web::respond(StatusCode::OK, web::JSON, body));
+    res.headers_mut()
+        .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res
+}

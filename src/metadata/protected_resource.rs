@@ -2,8 +2,6 @@
 
 use crate::app::Urls;
 use crate::config::SCOPES;
-use crate::web::{cors, json, Response};
-use http::StatusCode;
 
 pub fn document(urls: &Urls) -> serde_json::Value {
     serde_json::json!({
@@ -14,11 +12,4 @@ pub fn document(urls: &Urls) -> serde_json::Value {
         "resource_name": "mcp-edge",
         "jwks_uri": urls.jwks,
     })
-}
-
-pub fn get(urls: &Urls) -> Response {
-    let mut res = cors(json(StatusCode::OK, &document(urls)));
-    res.headers_mut()
-        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=300"));
-    res
 }

@@ -30,15 +30,15 @@ pub async fn route(app: &App, req: Request, services: &Services<'_>) -> Response
         path == doc || path.strip_prefix(doc) == Some(mcp) || path.strip_suffix(doc) == Some(mcp)
     };
     let document = if under(PRM) {
-        Some(protected_resource::get as fn(&crate::app::Urls) -> Response)
+        Some(("prm", protected_resource::document as fn(&crate::app::Urls) -> serde_json::Value))
     } else if under(ASM) || under(OIDC) {
-        Some(authorization_server::get as fn(&crate::app::Urls) -> Response)
+        Some(("asm", authorization_server::document as fn(&crate::app::Urls) -> serde_json::Value))
     } else {
         None
     };
-    if let Some(document) = document {
+    if let Some((kind, document)) = document {
         return match *method {
-            Method::GET | Method::HEAD => document(&urls),
+            Method::GET | Method::HEAD => crate::metadata::respond(app, &urls, kind, document),
             Method::OPTIONS => preflight("GET, HEAD, OPTIONS"),
             _ => method_not_allowed("GET, HEAD, OPTIONS"),
         };

@@ -86,12 +86,37 @@ impl App {
     }
 
     pub async fn handle(&self, req: Request, services: &Services<'_>) -> Response {
+        // Development and conformance settings (demo users, generated keys, or no auth at all)
+        // only answer on loopback or an explicitly configured host: an accidental
+        // `wrangler deploy` without `--env production` must not expose alice/alice.
+        if self.config.mode != Mode::Production && !self.host_allowed(&req) {
+            return crate::web::error(
+                http::StatusCode::FORBIDDEN,
+                "development_settings",
+                "this deployment runs development settings (demo users) and only answers on localhost; deploy with `wrangler deploy --env production`",
+            );
+        }
         if self.config.mode == Mode::Conformance {
             log_warn(
                 "AUTHORIZATION IS OFF (MCP_EDGE_ENV=conformance): never expose this deployment",
             );
         }
         crate::routes::route(self, req, services).await
+    }
+
+    /// Is the request's Host one this deployment serves? Always true in production without
+    /// `PUBLIC_BASE_URL` (Cloudflare only routes our own hostnames to us); otherwise loopback,
+    /// the public host and the hosts of `ALLOWED_ORIGINS` (DNS-rebinding protection).
+    pub fn host_allowed(&self, req: &Request) -> bool {
+        use crate::web::{host_of, is_loopback};
+        let public_host = self.config.public_base_url.as_deref().map(host_of);
+        if self.config.mode == Mode::Production && public_host.is_none() {
+            return true;
+        }
+        let host = host_of(&request_origin(req));
+        is_loopback(&host)
+            || public_host.as_deref() == Some(host.as_str())
+            || self.config.allowed_origins.iter().any(|o| host_of(o) == host)
     }
 
     /// The URLs this deployment publishes, for the origin the request came to.

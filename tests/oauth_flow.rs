@@ -691,3 +691,31 @@ async fn a_client_registered_with_one_scope_can_step_up() {
     let res = exchange_code(&t, &id, &location).await;
     assert_eq!(json(&res)["scope"], "mcp admin");
 }
+
+#[tokio::test]
+async fn development_settings_refuse_public_hosts() {
+    let t = TestApp::new().await;
+    let req = http::Request::builder()
+        .uri("https://mcp-edge.example.workers.dev/authorize")
+        .body(Vec::new())
+        .unwrap();
+    let res = t.send(req).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(json(&res)["error"], "development_settings");
+    // Production settings serve any host Cloudflare routes to them.
+    let prod = mcp_edge::config::Config::from_lookup(|k| match k {
+        "USERS" => Some(r#"[{"username":"a","password_hash":"pbkdf2-sha256$1000$WOFSdwrcuNuORaFg8TO5FQ$PdoCBgTOelh7fRkXfajJPaOPrYUfv0bvNqI2ZwWLDpo","sub":"a","name":"A","scopes":["mcp"]}]"#.into()),
+        "JWT_SIGNING_KEYS" => Some(r#"[{"kid":"k","seed":"7W2y4CDZgIctbKxepUXu0E_7igZqMLMvOP8a6IJ5ljs"}]"#.into()),
+        "COOKIE_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+        _ => None,
+    })
+    .unwrap();
+    let p = TestApp::with_config(prod).await;
+    let req = http::Request::builder()
+        .uri("https://mcp-edge.example.workers.dev/.well-known/oauth-protected-resource")
+        .body(Vec::new())
+        .unwrap();
+    let res = p.send(req).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(&res)["resource"], "https://mcp-edge.example.workers.dev/mcp");
+}

@@ -56,18 +56,10 @@ fn check_host_and_origin(
         ))
     };
     let config = &app.config;
-    let request_host = web::request_origin(req);
-    let request_host = host_of(&request_host);
-    let public_host = config.public_base_url.as_deref().map(host_of);
-    let enforce_host = config.mode != crate::config::Mode::Production || public_host.is_some();
-    let allowed_host = |host: &str| {
-        is_loopback(host)
-            || public_host.as_deref() == Some(host)
-            || config.allowed_origins.iter().any(|o| host_of(o) == host)
-    };
-    if enforce_host && !allowed_host(&request_host) {
+    if !app.host_allowed(req) {
         return Err(forbidden("unknown Host"));
     }
+    let request_host = web::host_of(&web::request_origin(req));
     let Some(origin) = header(req.headers(), "origin") else {
         return Ok(None);
     };
@@ -75,29 +67,13 @@ fn check_host_and_origin(
     let ok = origin == urls.origin
         || config.allowed_origins.iter().any(|o| o == origin || o == "*")
         || (config.mode != crate::config::Mode::Production
-            && is_loopback(&host_of(origin))
-            && is_loopback(&request_host));
+            && web::is_loopback(&web::host_of(origin))
+            && web::is_loopback(&request_host));
     if ok {
         Ok(Some(origin.to_owned()))
     } else {
         Err(forbidden("Origin not allowed"))
     }
-}
-
-/// `example.com` from `https://example.com:8443/x`, lowercased, without port.
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or("").to_owned()
-    };
-    host.to_ascii_lowercase()
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
 }
 
 fn with_cors(mut res: Response, origin: Option<&str>, preflight: bool) -> Response {
@@ -396,7 +372,7 @@ async fn delete(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) 
 
 #[cfg(test)]
 mod tests {
-    use super::host_of;
+    use crate::web::host_of;
 
     #[test]
     fn hosts_are_extracted() {

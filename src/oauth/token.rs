@@ -29,6 +29,13 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
     }
 }
 
+/// A form parameter that must be present and non-empty.
+fn required<'a>(form: &'a Params, name: &str) -> OAuthResult<&'a str> {
+    form.get(name)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| invalid_request(format!("{name} is required")))
+}
+
 fn invalid_grant(why: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, why)
 }
@@ -91,10 +98,7 @@ async fn authorization_code(
     form: &Params,
     client: &ClientRecord,
 ) -> OAuthResult<Value> {
-    let code = form
-        .get("code")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| invalid_request("code is required"))?;
+    let code = required(form, "code")?;
     let verifier = form
         .get("code_verifier")
         .ok_or_else(|| invalid_request("code_verifier is required (PKCE)"))?;
@@ -157,10 +161,7 @@ async fn refresh(
     form: &Params,
     client: &ClientRecord,
 ) -> OAuthResult<Value> {
-    let token = form
-        .get("refresh_token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| invalid_request("refresh_token is required"))?;
+    let token = required(form, "refresh_token")?;
     let (grant_id, secret) =
         token.split_once('.').ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
     if grant_id.is_empty() || grant_id.len() > 64 {

@@ -28,28 +28,22 @@ export async function launch() {
 
 /**
  * Opens `authorizeUrl`, signs in as `username` (password = username for the demo users unless
- * given), then approves (or denies). Resolves with the URL the browser was redirected to.
- * Redirects to `redirectPrefix` are captured and not loaded, unless `follow` is set (a real
- * callback server is listening, as for the SDK and mcp-remote).
+ * given), then approves (or denies). Resolves with the URL the browser was redirected to: the
+ * browser follows the redirect, so a callback server must be listening (as for the SDK and
+ * mcp-remote). To capture a redirect to a host that is not there (claude.ai, chatgpt.com) use
+ * `signInCapture` in lib/interop.mjs, which intercepts the worker's 302 instead: routing the
+ * redirect target itself proved racy with Debian's Chromium.
  */
-export async function signIn(authorizeUrl, { username = "alice", password = username, approve = true, redirectPrefix, follow = false, context } = {}) {
+export async function signIn(authorizeUrl, { username = "alice", password = username, approve = true, context } = {}) {
   const own = !context;
   context ??= await launch();
   let page;
   try {
     page = await context.newPage();
-    let captured;
-    const prefix = redirectPrefix ?? "";
-    if (prefix && !follow) {
-      await page.route((url) => url.href.startsWith(prefix), (route) => {
-        captured = route.request().url();
-        route.fulfill({ status: 200, contentType: "text/plain", body: "captured" });
-      });
-    }
     await page.goto(authorizeUrl);
     const authorizePage = `${new URL(authorizeUrl).origin}/authorize`;
     const leftEarly = () => !page.url().startsWith(authorizePage)
-      && new Error(`expected the sign-in or consent page, but the browser was sent to ${captured ?? page.url()}`);
+      && new Error(`expected the sign-in or consent page, but the browser was sent to ${page.url()}`);
     if (leftEarly()) throw leftEarly();
     if (await page.locator("input[name=username]").count()) {
       await page.fill("input[name=username]", username);
@@ -65,7 +59,7 @@ export async function signIn(authorizeUrl, { username = "alice", password = user
     const nav = page.waitForURL((url) => !url.href.includes("/authorize"), { timeout: 15000 }).catch(() => {});
     await page.click(button);
     await nav;
-    return captured ?? page.url();
+    return page.url();
   } finally {
     await page?.close().catch(() => {});
     if (own) await context.close();

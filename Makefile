@@ -9,7 +9,7 @@ export CI ?= true
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run stdio-bin rmcp-client-bin e2e bench fuzz keygen hash-password clean
+.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run stdio-bin rmcp-client-bin e2e deploy bench fuzz keygen hash-password clean
 
 setup:
 	@./scripts/setup.sh
@@ -56,6 +56,10 @@ rmcp-client-bin:
 
 e2e: wasm stdio-bin rmcp-client-bin
 	node tests/e2e/run.mjs
+
+## Deploy the production environment (secrets and KV id first: see README "Deploy").
+deploy: build
+	wrangler deploy --env production
 
 ## Benchmarks against Cloudflare's TypeScript stack (not part of `make test`).
 bench: build

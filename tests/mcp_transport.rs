@@ -305,3 +305,22 @@ async fn cached_verification_still_expires_tokens_and_checks_the_audience() {
     t.clock.advance(3600 + 31);
     assert_eq!(t.send(ping()).await.status(), 401);
 }
+
+#[tokio::test]
+async fn production_with_a_public_base_url_refuses_other_hosts_on_mcp() {
+    let cfg = Config::from_lookup(|k| match k {
+        "USERS" => Some(r#"[{"username":"a","password_hash":"pbkdf2-sha256$1000$WOFSdwrcuNuORaFg8TO5FQ$PdoCBgTOelh7fRkXfajJPaOPrYUfv0bvNqI2ZwWLDpo","sub":"a","name":"A","scopes":["mcp"]}]"#.into()),
+        "JWT_SIGNING_KEYS" => Some(r#"[{"kid":"k","seed":"7W2y4CDZgIctbKxepUXu0E_7igZqMLMvOP8a6IJ5ljs"}]"#.into()),
+        "COOKIE_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+        "PUBLIC_BASE_URL" => Some("https://mcp.example.com".into()),
+        _ => None,
+    })
+    .unwrap();
+    let t = TestApp::with_config(cfg).await;
+    let mut req = mcp_request(&call(1, "initialize", json!({})), None, None);
+    *req.uri_mut() = "https://rebound.example.net/mcp".parse().unwrap();
+    assert_eq!(t.send(req).await.status(), 403);
+    let mut req = mcp_request(&call(1, "initialize", json!({})), None, None);
+    *req.uri_mut() = "https://mcp.example.com/mcp".parse().unwrap();
+    assert_eq!(t.send(req).await.status(), 401, "our own host reaches authentication");
+}

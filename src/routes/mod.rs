@@ -20,7 +20,7 @@ pub async fn route(app: &App, req: Request, services: &Services<'_>) -> Response
     let urls = app.urls(&req);
     let method = req.method();
 
-    if path == mcp || path == format!("{mcp}/") {
+    if path == mcp || path.strip_suffix('/') == Some(mcp) {
         return mcp::handle(app, &app.server, req, services, &urls).await;
     }
 

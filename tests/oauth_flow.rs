@@ -419,50 +419,15 @@ async fn csrf_wrong_password_deny_and_static_clients() {
         .await;
     assert_eq!(res.status(), 403);
     let other = t.get(&authorize_path(&client_id, "")).await;
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &sealed),
-                ("csrf", &hidden(&text(&other), "csrf")),
-                ("action", "signin"),
-                ("username", "alice"),
-                ("password", "alice"),
-            ],
-            &jar,
-        )
-        .await;
+    let foreign = hidden(&text(&other), "csrf");
+    let res = post_sign_in(&t, &sealed, &foreign, "alice", "alice", &jar).await;
     assert_eq!(res.status(), 403);
     // Wrong password: 401 page with a message, no session cookie.
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &sealed),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "signin"),
-                ("username", "alice"),
-                ("password", "nope"),
-            ],
-            &jar,
-        )
-        .await;
+    let res = post_sign_in(&t, &sealed, &hidden(&html, "csrf"), "alice", "nope", &jar).await;
     assert_eq!(res.status(), 401);
     assert!(text(&res).contains("Wrong username or password"));
     // Deny: access_denied back to the client.
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &sealed),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "signin"),
-                ("username", "bob"),
-                ("password", "bob"),
-            ],
-            &jar,
-        )
-        .await;
+    let res = post_sign_in(&t, &sealed, &hidden(&html, "csrf"), "bob", "bob", &jar).await;
     let jar2 = cookies(&res, &jar);
     assert!(jar2.contains("mcp_edge_session="));
     let res = t
@@ -645,19 +610,15 @@ async fn the_sign_in_cookie_is_new_at_every_sign_in() {
         let page = t.get(&authorize_path(&client_id, "")).await;
         let jar = cookies(&page, "mcp_edge_session=attacker-fixed-value");
         let html = text(&page);
-        let res = t
-            .post_form(
-                "/authorize",
-                &[
-                    ("request", &hidden(&html, "request")),
-                    ("csrf", &hidden(&html, "csrf")),
-                    ("action", "signin"),
-                    ("username", "alice"),
-                    ("password", "alice"),
-                ],
-                &jar,
-            )
-            .await;
+        let res = post_sign_in(
+            &t,
+            &hidden(&html, "request"),
+            &hidden(&html, "csrf"),
+            "alice",
+            "alice",
+            &jar,
+        )
+        .await;
         let jar = cookies(&res, &jar);
         let session =
             jar.split("; ").find(|c| c.starts_with("mcp_edge_session=")).unwrap().to_owned();

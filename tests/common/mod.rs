@@ -150,25 +150,33 @@ pub fn authorize_path(client_id: &str, extra: &str) -> String {
     )
 }
 
+/// Posts the sign-in form of a page (its sealed `request` and `csrf` fields) with these credentials.
+pub async fn post_sign_in(
+    t: &TestApp,
+    request: &str,
+    csrf: &str,
+    user: &str,
+    password: &str,
+    cookies: &str,
+) -> Response {
+    let form = [
+        ("request", request),
+        ("csrf", csrf),
+        ("action", "signin"),
+        ("username", user),
+        ("password", password),
+    ];
+    t.post_form("/authorize", &form, cookies).await
+}
+
 /// Runs authorize → sign-in → approve as `user`; returns the redirect Location.
 pub async fn sign_in_and_approve(t: &TestApp, client_id: &str, user: &str, extra: &str) -> String {
     let page = t.get(&authorize_path(client_id, extra)).await;
     assert_eq!(page.status(), 200, "{}", text(&page));
     let jar = cookies(&page, "");
     let html = text(&page);
-    let signed = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "signin"),
-                ("username", user),
-                ("password", user),
-            ],
-            &jar,
-        )
-        .await;
+    let signed =
+        post_sign_in(t, &hidden(&html, "request"), &hidden(&html, "csrf"), user, user, &jar).await;
     assert_eq!(signed.status(), 200, "{}", text(&signed));
     let jar = cookies(&signed, &jar);
     let html = text(&signed);

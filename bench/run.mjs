@@ -18,7 +18,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SLICE = Math.max(1, Math.round((DURATION / ROUNDS) * 10) / 10);
+const SLICE = Math.max(1, Math.round(DURATION / ROUNDS)); // wrk takes whole seconds
 const THREADS = 2, CONNECTIONS = 16;
 const OUT = join(S.ROOT, "bench/.out");
 const want = (id) => !ONLY || ONLY.includes(id);

@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Builds the worker bundle (build/worker/shim.mjs + wasm) with locally installed tools, offline.
+# Builds the worker bundle (build/index.js + build/index_bg.wasm) offline, with the tools that
+# scripts/setup.sh installed:
+#   1. cargo builds the crate for wasm32-unknown-unknown (release profile, Cargo.toml);
+#   2. wasm-bindgen (the CLI matching Cargo.lock) writes the JS glue, as an ES module that
+#      instantiates the wasm itself, with the reset function used to recover from a panic;
+#   3. wasm-opt optimizes the wasm and drops the name section (KEEP_WASM_NAMES=1 keeps it);
+#   4. esbuild bundles src/edge/entry.mjs, our small Workers entry, with the glue.
+# This is what worker-build does, minus its per-request `Proxy` wrapper (docs/benchmarks.md).
 # Skips the build when nothing under src/ or the manifests changed since the last one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,15 +17,36 @@ if [ -n "${MCP_EDGE_SKIP_BUILD:-}" ] && [ -f "$stamp" ]; then exit 0; fi
 if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
   exit 0
 fi
-export WASM_BINDGEN_BIN="$TOOLS/bin/wasm-bindgen"
-export WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
-export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
-"$TOOLS/bin/worker-build" --release >&2
-# worker-build keeps the wasm name section (~136 KB of function names, for readable stack
-# traces). Drop it from the deploy bundle unless KEEP_WASM_NAMES is set.
-if [ -z "${KEEP_WASM_NAMES:-}" ]; then
-  "$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm --strip-debug --strip-producers \
-    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-    --enable-multivalue --enable-reference-types --enable-exception-handling
+for tool in "$TOOLS/bin/wasm-bindgen" node_modules/.bin/wasm-opt node_modules/.bin/esbuild; do
+  [ -x "$tool" ] || { echo "build-worker: $tool is missing; run scripts/setup.sh (make setup)" >&2; exit 1; }
+done
+
+# wasm-bindgen's macro: exported async functions use js_sys's futures (as worker-build sets it).
+WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --target wasm32-unknown-unknown >&2
+
+gen=build/gen
+rm -rf "$gen" && mkdir -p "$gen"
+"$TOOLS/bin/wasm-bindgen" target/wasm32-unknown-unknown/release/mcp_edge.wasm \
+  --out-dir "$gen" --out-name index --target module --no-typescript \
+  --experimental-reset-state-function --force-enable-abort-handler
+
+# The features workerd supports, listed explicitly so wasm-opt never emits newer encodings.
+features=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+strip=(--strip-debug --strip-producers)
+if [ -n "${KEEP_WASM_NAMES:-}" ]; then strip=(--debuginfo); fi
+node_modules/.bin/wasm-opt "$gen/index_bg.wasm" -O "${features[@]}" "${strip[@]}" -o build/index_bg.wasm
+
+cp src/edge/entry.mjs "$gen/entry.mjs"
+minify=(--minify)
+if [ -n "${NO_MINIFY:-}" ]; then minify=(); fi
+node_modules/.bin/esbuild "$gen/entry.mjs" --bundle --format=esm "${minify[@]}" \
+  --external:./index_bg.wasm '--external:cloudflare:*' --outfile=build/index.js --log-level=warning >&2
+# wasm-bindgen writes a source-phase import (`import source m from "./index_bg.wasm"`); Workers
+# takes the plain default import of a .wasm module as the compiled module.
+sed -i 's/import source \([A-Za-z_$][A-Za-z0-9_$]*\) from"\.\/index_bg\.wasm"/import \1 from".\/index_bg.wasm"/; s/import source \([A-Za-z_$][A-Za-z0-9_$]*\) from "\.\/index_bg\.wasm"/import \1 from ".\/index_bg.wasm"/' build/index.js
+if grep -q 'import source' build/index.js; then
+  echo "build-worker: could not rewrite the wasm import in build/index.js" >&2; exit 1
 fi
+rm -rf "$gen" build/worker build/package.json
 touch "$stamp"

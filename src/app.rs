@@ -85,22 +85,40 @@ impl App {
         })
     }
 
+    /// Answers a request: [`App::respond_now`] if it can, else [`App::respond_later`].
+    /// `respond_now` sees only the request's head, exactly as on Workers.
     pub async fn handle(&self, req: Request, services: &Services<'_>) -> Response {
+        match self.respond_now(&crate::web::head_only(&req), services.clock.now()) {
+            Some(res) => res,
+            None => self.respond_later(req, services).await,
+        }
+    }
+
+    /// The answer to a request that needs neither its body nor the store (see
+    /// [`crate::routes::route_now`]), from its method, URI and [`crate::web::HEAD_HEADERS`]
+    /// (a [`crate::web::head_only`] request). `None`: call [`App::respond_later`] with the whole
+    /// request.
+    pub fn respond_now(&self, req: &Request, now: u64) -> Option<Response> {
         // Development and conformance settings (demo users, generated keys, or no auth at all)
         // only answer on loopback or an explicitly configured host: an accidental
         // `wrangler deploy` without `--env production` must not expose alice/alice.
-        if self.config.mode != Mode::Production && !self.host_allowed(&req) {
-            return crate::web::error(
+        if self.config.mode != Mode::Production && !self.host_allowed(req) {
+            return Some(crate::web::error(
                 http::StatusCode::FORBIDDEN,
                 "development_settings",
                 "this deployment runs development settings (demo users) and only answers on localhost; deploy with `wrangler deploy --env production`",
-            );
+            ));
         }
         if self.config.mode == Mode::Conformance {
             log_warn(
                 "AUTHORIZATION IS OFF (MCP_EDGE_ENV=conformance): never expose this deployment",
             );
         }
+        crate::routes::route_now(self, req, now)
+    }
+
+    /// The answer to a request [`App::respond_now`] returned `None` for.
+    pub async fn respond_later(&self, req: Request, services: &Services<'_>) -> Response {
         crate::routes::route(self, req, services).await
     }
 

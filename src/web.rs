@@ -101,7 +101,7 @@ pub fn request_origin(req: &Request) -> String {
     let host = uri
         .authority()
         .map(|a| a.as_str().to_owned())
-        .or_else(|| header(req.headers(), "host").map(str::to_owned))
+        .or_else(|| request_header(req, "host").map(str::to_owned))
         .unwrap_or_else(|| "localhost".into());
     format!("{scheme}://{host}")
 }
@@ -124,6 +124,60 @@ pub fn is_loopback(host: &str) -> bool {
 
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request headers the application reads. The Workers adapter (src/edge) copies only these
+/// into the `http::Request`: walking every header of a request costs more than the rest of a
+/// metadata GET (docs/benchmarks.md). A handler that reads another header must add it here;
+/// [`request_header`] checks that in debug builds, so every test would catch the omission.
+pub const REQUEST_HEADERS: &[&str] = &[
+    "accept",
+    "authorization",
+    "cf-connecting-ip",
+    "content-length",
+    "content-type",
+    "cookie",
+    "host",
+    "mcp-protocol-version",
+    "mcp-session-id",
+    "origin",
+];
+
+/// The headers [`crate::app::App::respond_now`] may read: it sees a [`head_only`] copy of the
+/// request, and the rest of [`REQUEST_HEADERS`] is copied only for requests it leaves.
+pub const HEAD_HEADERS: &[&str] = &["authorization", "host", "origin"];
+
+/// Marks a request that carries only [`HEAD_HEADERS`] and no body (see [`head_only`]).
+#[derive(Clone, Copy, Debug)]
+pub struct HeadOnly;
+
+/// The method, URI and [`HEAD_HEADERS`] of `req`, marked [`HeadOnly`]: what the Workers adapter
+/// gives [`crate::app::App::respond_now`].
+pub fn head_only(req: &Request) -> Request {
+    let mut head = http::Request::new(Vec::new());
+    *head.method_mut() = req.method().clone();
+    *head.uri_mut() = req.uri().clone();
+    for name in HEAD_HEADERS {
+        for value in req.headers().get_all(*name) {
+            head.headers_mut().append(*name, value.clone());
+        }
+    }
+    head.extensions_mut().insert(HeadOnly);
+    head
+}
+
+/// A request header the application reads (one of [`REQUEST_HEADERS`], or of [`HEAD_HEADERS`]
+/// on a [`HeadOnly`] request), if valid UTF-8.
+pub fn request_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    debug_assert!(
+        REQUEST_HEADERS.contains(&name),
+        "request header {name:?} is not listed in web::REQUEST_HEADERS"
+    );
+    debug_assert!(
+        req.extensions().get::<HeadOnly>().is_none() || HEAD_HEADERS.contains(&name),
+        "request header {name:?} is read before the body (App::respond_now) but is not listed in web::HEAD_HEADERS"
+    );
+    header(req.headers(), name)
 }
 
 /// Decodes `application/x-www-form-urlencoded` (also used for query strings). Later duplicates
@@ -205,7 +259,7 @@ impl Params {
 
 /// The caller's address as Cloudflare reports it (`CF-Connecting-IP`), for rate limits.
 pub fn client_address(req: &Request) -> String {
-    header(req.headers(), "cf-connecting-ip").unwrap_or("unknown").chars().take(64).collect()
+    request_header(req, "cf-connecting-ip").unwrap_or("unknown").chars().take(64).collect()
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.

@@ -6,7 +6,7 @@ use crate::config::SCOPE_MCP;
 use crate::mcp::Identity;
 use crate::oauth::jwt::LEEWAY_SECS;
 use crate::oauth::resource::audience_covers;
-use crate::web::{self, header, Request, Response};
+use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, StatusCode};
 
 /// The verified identity behind the request's bearer token, or the 401/403 to send back.
@@ -16,7 +16,7 @@ pub fn authenticate(
     urls: &Urls,
     now: u64,
 ) -> Result<Identity, Box<Response>> {
-    let Some(auth) = header(req.headers(), "authorization") else {
+    let Some(auth) = request_header(req, "authorization") else {
         return Err(Box::new(challenge(urls, StatusCode::UNAUTHORIZED, None, "no bearer token")));
     };
     let token = match auth.split_once(' ') {

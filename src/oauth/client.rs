@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::crypto::{constant_time_eq, sha256_b64, unb64};
 use crate::store::records::ClientRecord;
 use crate::store::{get_json, Store};
-use crate::web::{header, Params, Request};
+use crate::web::{request_header, Params, Request};
 
 pub const MAX_REDIRECT_URIS: usize = 10;
 pub const MAX_URI_LEN: usize = 2000;
@@ -164,7 +164,7 @@ pub async fn authenticate(
     form: &Params,
 ) -> OAuthResult<ClientRecord> {
     let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidClient, why);
-    let (client_id, secret) = match header(req.headers(), "authorization") {
+    let (client_id, secret) = match request_header(req, "authorization") {
         Some(auth) if auth.len() > 6 && auth[..6].eq_ignore_ascii_case("basic ") => {
             let decoded =
                 base64_std(&auth[6..]).ok_or_else(|| invalid("malformed Basic credentials"))?;

@@ -13,7 +13,7 @@ use crate::crypto::sha256_b64;
 use crate::env::{random_token, Services};
 use crate::store::put_json;
 use crate::store::records::ClientRecord;
-use crate::web::{self, header, Request, Response};
+use crate::web::{self, request_header, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
@@ -101,7 +101,7 @@ fn https_url(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<String
 }
 
 async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthResult<Value> {
-    let is_json = header(req.headers(), "content-type")
+    let is_json = request_header(req, "content-type")
         .and_then(|c| c.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {

@@ -15,7 +15,7 @@ use crate::crypto::{constant_time_eq, sha256_b64};
 use crate::env::{random_token, Services};
 use crate::store::records::{ClientRecord, CodeRecord, GrantRecord, CODE_RECORD_TTL};
 use crate::store::{get_json, put_json};
-use crate::web::{self, header, Params, Request, Response};
+use crate::web::{self, request_header, Params, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Value};
 
@@ -41,7 +41,7 @@ fn invalid_grant(why: &str) -> OAuthError {
 }
 
 pub fn form_params(req: &Request) -> OAuthResult<Params> {
-    let is_form = header(req.headers(), "content-type")
+    let is_form = request_header(req, "content-type")
         .and_then(|c| c.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !is_form {

@@ -9,7 +9,7 @@ use crate::mcp::server::{CallContext, Server};
 use crate::mcp::{session, version, Identity};
 use crate::oauth::bearer;
 use crate::store::records::dead_session_key;
-use crate::web::{self, header, Request, Response};
+use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -38,6 +38,25 @@ pub async fn handle(
     with_cors(res, origin.as_deref(), req.method() == Method::OPTIONS)
 }
 
+/// The answers that need neither the body nor the store: Host/Origin refusals, preflights,
+/// 405, and 401/403 for a missing or invalid bearer token. `None`: authenticated (or
+/// authorization is off), so [`handle`] must read the body.
+pub fn handle_now(app: &App, req: &Request, urls: &Urls, now: u64) -> Option<Response> {
+    let origin = match check_host_and_origin(app, req, urls) {
+        Ok(origin) => origin,
+        Err(res) => return Some(*res),
+    };
+    let res = match *req.method() {
+        Method::OPTIONS => web::empty(StatusCode::NO_CONTENT),
+        Method::POST | Method::DELETE => match identity(app, req, urls, now) {
+            Ok(_) => return None,
+            Err(res) => *res,
+        },
+        _ => web::method_not_allowed(ALLOW),
+    };
+    Some(with_cors(res, origin.as_deref(), req.method() == Method::OPTIONS))
+}
+
 /// DNS-rebinding protection: the Host must be one we serve (enforced where the set of hosts is
 /// known: local development, conformance, or a configured public URL), and a browser Origin
 /// must be our own or allow-listed. Requests without Origin (non-browser clients) pass.
@@ -61,7 +80,7 @@ fn check_host_and_origin(
         return Err(forbidden("unknown Host"));
     }
     let request_host = web::host_of(&web::request_origin(req));
-    let Some(origin) = header(req.headers(), "origin") else {
+    let Some(origin) = request_header(req, "origin") else {
         return Ok(None);
     };
     let origin = origin.trim_end_matches('/');
@@ -118,7 +137,7 @@ fn identity(
 
 /// Checks the `MCP-Protocol-Version` header: unsupported → 400; absent → the assumed default.
 fn protocol_version(req: &Request) -> Result<&'static str, Box<Response>> {
-    match header(req.headers(), "mcp-protocol-version") {
+    match request_header(req, "mcp-protocol-version") {
         None => Ok(version::ASSUMED_WITHOUT_HEADER),
         Some(v) => version::find(v.trim()).ok_or_else(|| {
             Box::new(rpc_error(
@@ -137,7 +156,7 @@ async fn check_session(
     services: &Services<'_>,
     sub: Option<&str>,
 ) -> Result<String, Box<Response>> {
-    let Some(id) = header(req.headers(), SESSION_HEADER) else {
+    let Some(id) = request_header(req, SESSION_HEADER) else {
         return Err(Box::new(rpc_error(
             StatusCode::BAD_REQUEST,
             SERVER_ERROR,
@@ -167,14 +186,14 @@ async fn check_session(
 }
 
 fn accepts_json_and_sse(req: &Request) -> bool {
-    let accept = header(req.headers(), "accept").unwrap_or("").to_ascii_lowercase();
+    let accept = request_header(req, "accept").unwrap_or("").to_ascii_lowercase();
     let has =
         |t: &str| accept.split(',').any(|p| p.split(';').next().is_some_and(|m| m.trim() == t));
     (has("application/json") && has("text/event-stream")) || has("*/*")
 }
 
 fn is_json_content(req: &Request) -> bool {
-    header(req.headers(), "content-type")
+    request_header(req, "content-type")
         .and_then(|ct| ct.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
@@ -244,7 +263,7 @@ async fn post(
     };
     if let Message::Request { id, method, params } = &message {
         if method == "initialize" {
-            if let Some(v) = header(req.headers(), "mcp-protocol-version") {
+            if let Some(v) = request_header(req, "mcp-protocol-version") {
                 if version::find(v.trim()).is_none() {
                     return rpc_error(
                         StatusCode::BAD_REQUEST,
@@ -362,7 +381,6 @@ async fn delete(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) 
             Ok(id) => id,
             Err(res) => return *res,
         };
-    app.live_sessions.remove(&id);
     app.live_sessions.remove(&id);
     let ttl = app.config.session_ttl.max(crate::store::MIN_TTL_SECS);
     match services.store.put(&dead_session_key(&sha256_b64(&id)), "1", Some(ttl)).await {

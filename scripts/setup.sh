@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, idempotently, on a fresh machine:
-# the wasm target, worker-build, the wasm-bindgen CLI matching Cargo.lock, and the npm tools
-# (wrangler, Node 22, wasm-opt, test clients). Safe to run again: finished steps are skipped.
+# the wasm target, the wasm-bindgen CLI matching Cargo.lock, and the npm tools
+# (wrangler, Node 22, wasm-opt, esbuild, test clients). Safe to run again: finished steps are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -13,12 +13,6 @@ log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
   log "adding rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
-fi
-
-WORKER_BUILD_VERSION=0.8.7
-if [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
-  log "installing worker-build $WORKER_BUILD_VERSION (first run only, ~2.5 min)"
-  cargo install --quiet --root "$TOOLS" worker-build --version "$WORKER_BUILD_VERSION" --force
 fi
 
 # The CLI must be exactly the wasm-bindgen version in Cargo.lock (pinned with "=" in Cargo.toml).

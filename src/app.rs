@@ -19,6 +19,8 @@ pub struct App {
     pub verified_tokens: Memo<AccessClaims>,
     /// MCP sessions seen alive (no tombstone in KV) in the last [`SESSION_RECHECK_SECS`].
     pub live_sessions: Memo<()>,
+    /// Registered clients recently read from KV ([`crate::oauth::client::CLIENT_CACHE_SECS`]).
+    pub clients: Memo<crate::store::records::ClientRecord>,
     /// Serialized discovery documents per origin.
     pub documents: Memo<Vec<u8>>,
     /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
@@ -81,6 +83,7 @@ impl App {
             verified_tokens: Memo::new(1024),
             live_sessions: Memo::new(4096),
             documents: Memo::new(64),
+            clients: Memo::new(1024),
             config,
         })
     }

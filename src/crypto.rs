@@ -45,6 +45,13 @@ pub fn seal(secret: &[u8], purpose: &str, data: &str) -> String {
     format!("{data}.{}", b64(&mac(secret, purpose, data)))
 }
 
+/// A 128-bit identifier derived from `data` under the secret (base64url, 22 characters): only
+/// the server can compute it, so publishing `data` reveals nothing about the identifier.
+pub fn keyed_id(secret: &[u8], purpose: &str, data: &str) -> String {
+    let tag = mac(secret, purpose, data);
+    b64(tag.get(..16).unwrap_or(&tag))
+}
+
 /// The data inside a sealed value, if its MAC is valid for `purpose`.
 pub fn unseal<'a>(secret: &[u8], purpose: &str, sealed: &'a str) -> Option<&'a str> {
     let (data, tag) = sealed.rsplit_once('.')?;

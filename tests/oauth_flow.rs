@@ -568,7 +568,7 @@ async fn registration_floods_are_throttled_per_address() {
 }
 
 #[tokio::test]
-async fn a_write_failing_half_way_through_a_code_exchange_is_safe_to_retry() {
+async fn a_failed_write_during_a_code_exchange_is_safe_to_retry() {
     let t = TestApp::new().await;
     let client_id = register(&t).await;
     let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
@@ -579,13 +579,12 @@ async fn a_write_failing_half_way_through_a_code_exchange_is_safe_to_retry() {
         ("code_verifier", VERIFIER),
         ("client_id", client_id.as_str()),
     ];
-    for prefix in ["grant:", "code:"] {
-        *t.store.failing_puts.borrow_mut() = Some(prefix.into());
-        let res = t.post_form("/token", &form, "").await;
-        assert_eq!(res.status(), 503, "failing {prefix}");
-        assert_eq!(json(&res)["error"], "temporarily_unavailable");
-        assert!(json(&res).get("access_token").is_none());
-    }
+    // Redeeming is one write (the grant, code spent and refresh token set together).
+    *t.store.failing_puts.borrow_mut() = Some("grant:".into());
+    let res = t.post_form("/token", &form, "").await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(json(&res)["error"], "temporarily_unavailable");
+    assert!(json(&res).get("access_token").is_none());
     *t.store.failing_puts.borrow_mut() = None;
     let res = t.post_form("/token", &form, "").await;
     assert_eq!(res.status(), 200, "the retry succeeds: {}", text(&res));
@@ -679,4 +678,61 @@ async fn development_settings_refuse_public_hosts() {
     let res = p.send(req).await;
     assert_eq!(res.status(), 200);
     assert_eq!(json(&res)["resource"], "https://mcp-edge.example.workers.dev/mcp");
+}
+
+#[tokio::test]
+async fn a_failed_client_renewal_does_not_fail_the_exchange() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    // Renewal is due a day after registration; the exchange must not depend on it.
+    t.clock.advance(2 * 86400);
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    *t.store.failing_puts.borrow_mut() = Some("client:".into());
+    let res = exchange_code(&t, &client_id, &location).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert!(json(&res)["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn a_code_exchange_is_one_read_and_one_write() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    let (reads, writes) = (t.store.reads(), t.store.writes());
+    let res = exchange_code(&t, &client_id, &location).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    // The client was read moments ago by /authorize: the isolate's cache serves it.
+    assert_eq!((t.store.reads() - reads, t.store.writes() - writes), (1, 1));
+    // The code does not reveal the grant id that refresh tokens carry.
+    let code = query_param(&location, "code").unwrap();
+    let grant_id =
+        json(&res)["refresh_token"].as_str().unwrap().split('.').next().unwrap().to_owned();
+    assert!(!code.contains(&grant_id));
+    assert_ne!(mcp_edge::crypto::sha256_b64(&code), grant_id);
+    assert!(t.store.keys().contains(&format!("grant:{grant_id}")));
+}
+
+#[tokio::test]
+async fn a_pending_grant_cannot_be_refreshed_or_revoked_by_guessing() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    let grant_key = t.store.keys().into_iter().find(|k| k.starts_with("grant:")).unwrap();
+    let grant_id = grant_key.trim_start_matches("grant:").to_owned();
+    // A made-up refresh token naming the pending grant: refused, and the grant survives.
+    let fake = format!("{grant_id}.made-up");
+    let res = t
+        .post_form(
+            "/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", &fake), ("client_id", &client_id)],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(json(&res)["error"], "invalid_grant");
+    let res = t.post_form("/revoke", &[("token", &fake), ("client_id", &client_id)], "").await;
+    assert_eq!(res.status(), 200);
+    assert!(t.store.keys().contains(&grant_key));
+    // The code still redeems.
+    assert_eq!(exchange_code(&t, &client_id, &location).await.status(), 200);
 }

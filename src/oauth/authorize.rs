@@ -11,13 +11,14 @@ use super::pages::{self, describe_scope, ClientView};
 use super::password::PasswordHash;
 use super::ratelimit::Limit;
 use super::resource::audience_covers;
+use super::token::grant_id_for_code;
 use crate::app::{App, Urls};
 use crate::config::{User, SCOPES, SCOPE_MCP};
 use crate::crypto::{b64, seal, sha256_b64, unb64, unseal};
 use crate::env::{random_token, Services};
 use crate::store::put_json;
 use crate::store::records::{
-    redirect_host, ClientRecord, CodeRecord, CODE_LIFETIME, CODE_RECORD_TTL,
+    redirect_host, ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL,
 };
 use crate::web::{self, percent_encode, Params, Request, Response};
 use http::{HeaderValue, StatusCode};
@@ -78,7 +79,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
     if !csrf_ok(app, req, form.get("csrf")) {
         return pages::error(StatusCode::FORBIDDEN, "Request refused", "The form could not be verified (missing or foreign CSRF token). Reload the page and try again.");
     }
-    let client = match client::find(app, services.store, &request.client_id).await {
+    let client = match client::find(app, services, &request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return pages::error(
@@ -109,7 +110,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
                     Some("Your sign-in expired. Please sign in again."),
                 );
             };
-            approve(services, urls, &request, user).await
+            approve(app, services, urls, &request, user).await
         }
         Some("deny") => fail(
             Failure::Redirect(
@@ -134,7 +135,7 @@ async fn validate(
         .get("client_id")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| page("The request names no client (client_id is missing)."))?;
-    let client = match client::find(app, services.store, client_id).await {
+    let client = match client::find(app, services, client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(page("This application is not registered with this server (unknown client_id). It may have expired: reconnect from your app to register again.")),
         Err(_) => return Err(Failure::Page(StatusCode::SERVICE_UNAVAILABLE, "The server's storage is temporarily unavailable. Please retry in a moment.".into())),
@@ -499,6 +500,7 @@ const DUMMY_HASH: &str =
     "pbkdf2-sha256$10000$ZHVtbXktc2FsdC0xMjM$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 async fn approve(
+    app: &App,
     services: &Services<'_>,
     urls: &Urls,
     request: &AuthzRequest,
@@ -514,25 +516,26 @@ async fn approve(
     }
     let now = services.clock.now();
     let code = random_token(services.random, 32);
-    let record = CodeRecord {
+    let grant = GrantRecord {
+        grant_id: grant_id_for_code(app, &code),
         client_id: request.client_id.clone(),
-        redirect_uri: request.redirect_uri.clone(),
-        code_challenge: request.code_challenge.clone(),
-        scope: granted.join(" "),
-        resource: request.resource.clone(),
         sub: user.sub.clone(),
         name: Some(user.name.clone()),
-        grant_id: random_token(services.random, 16),
-        expires_at: now + CODE_LIFETIME,
-        used: false,
+        scope: granted.join(" "),
+        resource: request.resource.clone(),
+        created_at: now,
+        refresh_hash: String::new(),
+        previous_refresh_hash: None,
+        code: Some(CodeState {
+            redirect_uri: request.redirect_uri.clone(),
+            code_challenge: request.code_challenge.clone(),
+            expires_at: now + CODE_LIFETIME,
+            used: false,
+        }),
     };
-    if let Err(e) = put_json(
-        services.store,
-        &CodeRecord::key(&sha256_b64(&code)),
-        &record,
-        Some(CODE_RECORD_TTL),
-    )
-    .await
+    if let Err(e) =
+        put_json(services.store, &GrantRecord::key(&grant.grant_id), &grant, Some(CODE_RECORD_TTL))
+            .await
     {
         return fail(
             Failure::Redirect(e.into(), request.redirect_uri.clone(), request.state.clone()),

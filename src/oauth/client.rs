@@ -4,17 +4,25 @@
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::app::App;
 use crate::crypto::{constant_time_eq, sha256_b64, unb64};
+use crate::env::Services;
+use crate::store::get_json;
 use crate::store::records::ClientRecord;
-use crate::store::{get_json, Store};
 use crate::web::{request_header, Params, Request};
 
 pub const MAX_REDIRECT_URIS: usize = 10;
 pub const MAX_URI_LEN: usize = 2000;
 
 /// The client with this id: a configured static client, or a registered one.
+/// How long an isolate reuses a client record it read from KV. KV itself may serve a record up
+/// to 60 s stale at other locations, so this adds no new kind of staleness; it saves the read
+/// that would otherwise start every `/authorize` step and code exchange.
+pub const CLIENT_CACHE_SECS: u64 = 60;
+
+/// A client by id: a static client from configuration, or a registered one (cached per isolate
+/// for [`CLIENT_CACHE_SECS`]).
 pub async fn find(
     app: &App,
-    store: &dyn Store,
+    services: &Services<'_>,
     client_id: &str,
 ) -> OAuthResult<Option<ClientRecord>> {
     if client_id.is_empty() || client_id.len() > 200 {
@@ -36,7 +44,16 @@ pub async fn find(
             renewed_at: u64::MAX,
         }));
     }
-    Ok(get_json(store, &ClientRecord::key(client_id)).await?)
+    let now = services.clock.now();
+    if let Some(client) = app.clients.get(client_id, now) {
+        return Ok(Some(client));
+    }
+    let client: Option<ClientRecord> =
+        get_json(services.store, &ClientRecord::key(client_id)).await?;
+    if let Some(c) = &client {
+        app.clients.insert(client_id, c.clone(), now + CLIENT_CACHE_SECS);
+    }
+    Ok(client)
 }
 
 /// Splits `scheme://authority/path?query` (no fragment) into its parts.
@@ -159,7 +176,7 @@ pub fn redirect_uri_matches(registered: &[String], requested: &str) -> bool {
 /// form `client_secret`, or just `client_id` for public clients.
 pub async fn authenticate(
     app: &App,
-    store: &dyn Store,
+    services: &Services<'_>,
     req: &Request,
     form: &Params,
 ) -> OAuthResult<ClientRecord> {
@@ -186,7 +203,7 @@ pub async fn authenticate(
             (id.to_owned(), form.get("client_secret").filter(|s| !s.is_empty()).map(str::to_owned))
         }
     };
-    let client = find(app, store, &client_id).await?.ok_or_else(|| invalid("unknown client"))?;
+    let client = find(app, services, &client_id).await?.ok_or_else(|| invalid("unknown client"))?;
     match (&client.client_secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             let given = sha256_b64(&secret);

@@ -23,7 +23,7 @@ async fn revoke(app: &App, req: &Request, services: &Services<'_>) -> OAuthResul
     let form = form_params(req)?;
     let token =
         form.get("token").ok_or_else(|| super::error::invalid_request("token is required"))?;
-    let client = client::authenticate(app, services.store, req, &form).await?;
+    let client = client::authenticate(app, services, req, &form).await?;
     // Invalid or unknown tokens are not an error (RFC 7009 §2.2).
     let Some((grant_id, _)) =
         token.split_once('.').filter(|(g, _)| !g.is_empty() && g.len() <= 64 && !g.contains(':'))

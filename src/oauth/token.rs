@@ -11,9 +11,9 @@ use super::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use super::jwt::AccessClaims;
 use super::resource::audience_covers;
 use crate::app::{App, Urls};
-use crate::crypto::{constant_time_eq, sha256_b64};
+use crate::crypto::{constant_time_eq, keyed_id, sha256_b64};
 use crate::env::{random_token, Services};
-use crate::store::records::{ClientRecord, CodeRecord, GrantRecord, CODE_RECORD_TTL};
+use crate::store::records::{ClientRecord, GrantRecord};
 use crate::store::{get_json, put_json};
 use crate::web::{self, request_header, Params, Request, Response};
 use http::StatusCode;
@@ -69,7 +69,7 @@ async fn token(
             format!("grant_type {grant_type:?} is not supported"),
         ));
     }
-    let client = client::authenticate(app, services.store, req, &form).await?;
+    let client = client::authenticate(app, services, req, &form).await?;
     if !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -91,6 +91,14 @@ async fn token(
     }
 }
 
+/// The id of the grant an authorization code creates (see [`GrantRecord`]).
+pub fn grant_id_for_code(app: &App, code: &str) -> String {
+    keyed_id(&app.secret, "code-grant", code)
+}
+
+/// Redeems a code: one read and one write of `grant:{id}` (the client record comes from the
+/// per-isolate cache when recently seen). The write both spends the code and activates the
+/// grant, so there is no half-done state to retry from.
 async fn authorization_code(
     app: &App,
     services: &Services<'_>,
@@ -103,54 +111,38 @@ async fn authorization_code(
         .get("code_verifier")
         .ok_or_else(|| invalid_request("code_verifier is required (PKCE)"))?;
     let now = services.clock.now();
-    let key = CodeRecord::key(&sha256_b64(code));
-    let mut record: CodeRecord = get_json(services.store, &key)
-        .await?
-        .ok_or_else(|| invalid_grant("the authorization code is invalid or expired"))?;
-    if record.used {
+    let invalid_code = || invalid_grant("the authorization code is invalid or expired");
+    if code.len() > 256 {
+        return Err(invalid_code());
+    }
+    let key = GrantRecord::key(&grant_id_for_code(app, code));
+    let mut grant: GrantRecord = get_json(services.store, &key).await?.ok_or_else(invalid_code)?;
+    let Some(state) = grant.code.as_mut() else { return Err(invalid_code()) };
+    if state.used {
         // Replay: the code was redeemed before; revoke what it produced.
-        services.store.delete(&GrantRecord::key(&record.grant_id)).await?;
+        services.store.delete(&key).await?;
         return Err(invalid_grant(
             "the authorization code was already used; the grant it produced is revoked",
         ));
     }
-    if record.expires_at < now {
+    if state.expires_at < now {
         return Err(invalid_grant("the authorization code expired"));
     }
-    if record.client_id != client.client_id {
+    if grant.client_id != client.client_id {
         return Err(invalid_grant("the authorization code was issued to another client"));
     }
-    if form.get("redirect_uri").is_some_and(|r| r != record.redirect_uri) {
+    if form.get("redirect_uri").is_some_and(|r| r != state.redirect_uri) {
         return Err(invalid_grant("redirect_uri does not match the authorization request"));
     }
-    if !pkce_verifies(verifier, &record.code_challenge) {
+    if !pkce_verifies(verifier, &state.code_challenge) {
         return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
-    // Write the grant first (its id was fixed when the code was issued), then spend the code.
-    // A failure between the two leaves an unspent code and a grant a retry overwrites: retries
-    // are safe, and no token is issued unless both writes succeeded.
+    state.used = true;
     let refresh_secret = random_token(services.random, 32);
-    let grant = GrantRecord {
-        grant_id: record.grant_id.clone(),
-        client_id: record.client_id.clone(),
-        sub: record.sub.clone(),
-        name: record.name.clone(),
-        scope: record.scope.clone(),
-        resource: record.resource.clone(),
-        created_at: now,
-        refresh_hash: sha256_b64(&refresh_secret),
-        previous_refresh_hash: None,
-    };
-    put_json(
-        services.store,
-        &GrantRecord::key(&grant.grant_id),
-        &grant,
-        Some(app.config.refresh_token_ttl),
-    )
-    .await?;
-    record.used = true;
-    put_json(services.store, &key, &record, Some(CODE_RECORD_TTL)).await?;
-    renew_client(app, services, client, now).await?;
+    grant.refresh_hash = sha256_b64(&refresh_secret);
+    grant.created_at = now;
+    put_json(services.store, &key, &grant, Some(app.config.refresh_token_ttl)).await?;
+    renew_client(app, services, client, now).await;
     issue(app, services, urls, &grant, &grant.scope, &refresh_secret)
 }
 
@@ -173,6 +165,10 @@ async fn refresh(
         .ok_or_else(|| invalid_grant("the refresh token is invalid, expired or revoked"))?;
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    if grant.is_pending() {
+        // No refresh token was issued from it yet: nothing to rotate, nothing to revoke.
+        return Err(invalid_grant("the refresh token is invalid"));
     }
     let presented = sha256_b64(secret);
     let is_current = constant_time_eq(presented.as_bytes(), grant.refresh_hash.as_bytes());
@@ -205,6 +201,10 @@ async fn refresh(
         grant.previous_refresh_hash = Some(grant.refresh_hash.clone());
     }
     grant.refresh_hash = sha256_b64(&new_secret);
+    // The code's replay record is only needed while the code could still be presented.
+    if grant.code.as_ref().is_some_and(|c| c.expires_at < services.clock.now()) {
+        grant.code = None;
+    }
     put_json(services.store, &key, &grant, Some(app.config.refresh_token_ttl)).await?;
     issue(app, services, urls, &grant, &scope, &new_secret)
 }
@@ -241,25 +241,20 @@ fn issue(
 }
 
 /// Keeps a registered client alive while it is used (registrations expire when unused).
-async fn renew_client(
-    app: &App,
-    services: &Services<'_>,
-    client: &ClientRecord,
-    now: u64,
-) -> OAuthResult<()> {
+/// Best effort: the tokens are already granted, so a failed write is logged, not returned.
+async fn renew_client(app: &App, services: &Services<'_>, client: &ClientRecord, now: u64) {
     if client.renewed_at == u64::MAX
         || now.saturating_sub(client.renewed_at) < CLIENT_RENEW_INTERVAL
     {
-        return Ok(());
+        return;
     }
     let mut renewed = client.clone();
     renewed.renewed_at = now;
-    put_json(
-        services.store,
-        &ClientRecord::key(&client.client_id),
-        &renewed,
-        Some(app.config.client_ttl),
-    )
-    .await?;
-    Ok(())
+    let key = ClientRecord::key(&client.client_id);
+    match put_json(services.store, &key, &renewed, Some(app.config.client_ttl)).await {
+        Ok(()) => {
+            app.clients.insert(&client.client_id, renewed, now + super::client::CLIENT_CACHE_SECS)
+        }
+        Err(e) => web::log_warn(&format!("could not renew client {}: {e}", client.client_id)),
+    }
 }

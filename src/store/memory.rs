@@ -15,6 +15,8 @@ pub struct MemoryStore {
     /// When set, writes to keys with this prefix fail: lets tests break a multi-write operation
     /// half-way and prove nothing inconsistent is left behind.
     pub failing_puts: RefCell<Option<String>>,
+    reads: Cell<u64>,
+    writes: Cell<u64>,
 }
 
 impl MemoryStore {
@@ -24,6 +26,8 @@ impl MemoryStore {
             entries: RefCell::new(BTreeMap::new()),
             failing: Cell::new(false),
             failing_puts: RefCell::new(None),
+            reads: Cell::new(0),
+            writes: Cell::new(0),
         }
     }
 
@@ -45,6 +49,16 @@ impl MemoryStore {
         entries.iter().filter(|(_, (_, exp))| self.live(*exp)).map(|(k, _)| k.clone()).collect()
     }
 
+    /// Gets and lists served so far (KV reads), for tests that pin an endpoint's KV traffic.
+    pub fn reads(&self) -> u64 {
+        self.reads.get()
+    }
+
+    /// Puts and deletes served so far (KV writes).
+    pub fn writes(&self) -> u64 {
+        self.writes.get()
+    }
+
     /// The TTL deadline recorded for `key`, for assertions in tests.
     pub fn expiry(&self, key: &str) -> Option<u64> {
         self.entries.borrow().get(key).and_then(|(_, exp)| *exp)
@@ -54,6 +68,7 @@ impl MemoryStore {
 #[async_trait(?Send)]
 impl Store for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.reads.set(self.reads.get() + 1);
         self.fail_if_asked()?;
         check_key(key)?;
         let entries = self.entries.borrow();
@@ -61,6 +76,7 @@ impl Store for MemoryStore {
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        self.writes.set(self.writes.get() + 1);
         self.fail_if_asked()?;
         if self.failing_puts.borrow().as_deref().is_some_and(|p| key.starts_with(p)) {
             return Err(StoreError(format!("injected write failure for {key}")));
@@ -72,6 +88,7 @@ impl Store for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.writes.set(self.writes.get() + 1);
         self.fail_if_asked()?;
         check_key(key)?;
         self.entries.borrow_mut().remove(key);
@@ -84,6 +101,7 @@ impl Store for MemoryStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<ListPage, StoreError> {
+        self.reads.set(self.reads.get() + 1);
         self.fail_if_asked()?;
         let limit = limit.clamp(1, MAX_LIST_LIMIT);
         let entries = self.entries.borrow();

@@ -64,35 +64,19 @@ pub fn redirect_host(url: &str) -> String {
     }
 }
 
-/// `code:{sha256(code)}`: an authorization code. TTL 600 s; the code itself expires after
-/// [`CODE_LIFETIME`] and is single-use (`used` set on redemption, kept to detect replay).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CodeRecord {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub code_challenge: String,
-    pub scope: String,
-    pub resource: String,
-    pub sub: String,
-    pub name: Option<String>,
-    /// The grant this code creates on redemption (known up front, so a replay can revoke it).
-    pub grant_id: String,
-    pub expires_at: u64,
-    #[serde(default)]
-    pub used: bool,
-}
-
+/// How long an authorization code can be redeemed.
 pub const CODE_LIFETIME: u64 = 300;
+/// KV TTL of a grant that waits for its code (the code's lifetime, with room for replays).
 pub const CODE_RECORD_TTL: u64 = 600;
 
-impl CodeRecord {
-    pub fn key(code_hash: &str) -> String {
-        format!("code:{code_hash}")
-    }
-}
-
-/// `grant:{grant_id}`: what a user approved for a client, and its refresh token state.
-/// TTL: `REFRESH_TOKEN_TTL`, renewed on every rotation.
+/// `grant:{grant_id}`: what a user approved for a client, the authorization code that creates
+/// it, and its refresh token state. Written at approval (pending, TTL [`CODE_RECORD_TTL`]); the
+/// code exchange activates it in the same record (TTL: `REFRESH_TOKEN_TTL`, renewed on every
+/// rotation), so redeeming a code is one read and one write.
+///
+/// For a grant created by a code, `grant_id` is [`crate::crypto::keyed_id`] of the code under
+/// the server secret: the code finds its grant, and a code leaked from a redirect URL does not
+/// reveal the grant id that refresh tokens carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GrantRecord {
     pub grant_id: String,
@@ -102,16 +86,37 @@ pub struct GrantRecord {
     pub scope: String,
     pub resource: String,
     pub created_at: u64,
-    /// base64url(SHA-256(secret part)) of the newest refresh token.
+    /// base64url(SHA-256(secret part)) of the newest refresh token; empty while the grant waits
+    /// for its code to be exchanged.
+    #[serde(default)]
     pub refresh_hash: String,
     /// The previous refresh token: still accepted until the newest one is first used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_refresh_hash: Option<String>,
+    /// The authorization code behind the grant, kept until it expires so a replay is detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeState>,
+}
+
+/// An authorization code (single use, valid [`CODE_LIFETIME`]); the code itself is not stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeState {
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub expires_at: u64,
+    /// Set by the exchange; a second exchange of the same code revokes the grant.
+    #[serde(default)]
+    pub used: bool,
 }
 
 impl GrantRecord {
     pub fn key(grant_id: &str) -> String {
         format!("grant:{grant_id}")
+    }
+
+    /// Still waiting for its code to be exchanged (no refresh token yet).
+    pub fn is_pending(&self) -> bool {
+        self.refresh_hash.is_empty()
     }
 }
 
@@ -128,7 +133,17 @@ pub fn rate_limit_key(bucket: &str, window: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redirect_host;
+    use super::{redirect_host, GrantRecord};
+
+    #[test]
+    fn grants_stored_before_codes_moved_into_them_still_load() {
+        let old = r#"{"grant_id":"g","client_id":"c","sub":"user-alice","name":"Alice","scope":"mcp","resource":"https://x/mcp","created_at":1,"refresh_hash":"h"}"#;
+        let grant: GrantRecord = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(grant.code.is_none());
+        assert!(!grant.is_pending());
+        // And a record without a code serializes without the field.
+        assert!(!serde_json::to_string(&grant).unwrap_or_default().contains("\"code\""));
+    }
 
     #[test]
     fn redirect_hosts_are_extracted() {

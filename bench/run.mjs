@@ -4,7 +4,8 @@
 //   BENCH_WARMUP     seconds of wrk warm-up per server and scenario (default 2)
 //   BENCH_ROUNDS     the measured seconds are run as this many alternating slices (default 5)
 //   BENCH_COLD_RUNS  cold starts per worker, median reported (default 5)
-//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,dcr,token,cold)
+//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,paced,dcr,token,floor,cold)
+//   BENCH_PACE_RPS   the request rate of the paced tools/call scenario (default 400)
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -18,6 +19,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PACE_RPS = Number(process.env.BENCH_PACE_RPS ?? 400);
 const SLICE = Math.max(1, Math.round(DURATION / ROUNDS)); // wrk takes whole seconds
 const THREADS = 2, CONNECTIONS = 16;
 const OUT = join(S.ROOT, "bench/.out");
@@ -275,6 +277,10 @@ async function main() {
       metadata: (t) => ({ method: "GET", path: new URL(t.meta.prmUrl).pathname, expect: 200, bodyMust: '"resource"' }),
       unauth: () => ({ method: "POST", path: "/mcp", headers: F.MCP_HEADERS, body: F.ECHO_BODY, expect: 401 }),
       echo: (t) => ({ method: "POST", path: "/mcp", headers: t.headers, body: F.ECHO_BODY, expect: 200, bodyMust: "Echo: hello" }),
+      // The same call at a fixed pace both servers sustain: under the saturating load above,
+      // p99 is mostly workerd queueing (the static floor worker shows it too) and grows with
+      // the rate a server reaches; at an equal rate it is the servers' own latency.
+      paced: (t) => ({ method: "POST", path: "/mcp", headers: t.headers, body: F.ECHO_BODY, expect: 200, bodyMust: "Echo: hello", delayMs: (CONNECTIONS * 1000) / PACE_RPS }),
       dcr: (t) => ({ method: "POST", path: new URL(t.meta.as.registration_endpoint).pathname, headers: { "content-type": "application/json" }, body: F.DCR_BODY, expect: 201, bodyMust: "client_id" }),
     };
     for (const [id, spec] of Object.entries(specs)) {
@@ -324,10 +330,13 @@ const NAMES = {
   metadata: "resource metadata GET",
   unauth: "unauthenticated POST /mcp (401)",
   echo: "authenticated tools/call echo",
+  paced: `authenticated tools/call echo, paced (≈${PACE_RPS}/s)`,
   dcr: "DCR POST /register",
   token: "authorization-code exchange",
 };
 const TARGET = { echo: 2, metadata: 1, unauth: 1, dcr: 1, token: 1 };
+// "p99 no worse" for tools/call is judged at the same request rate (the paced scenario).
+const P99_TARGET = { paced: 1 };
 
 function render(results) {
   const o = results.targets.ours, b = results.targets.base, m = results.machine;
@@ -356,8 +365,8 @@ function render(results) {
     if (!os) continue;
     row(`${NAMES[id]}: requests/s`, os.rps, bs.rps, rps, true, TARGET[id]);
     row(`${NAMES[id]}: p50 latency`, os.p50_us / 1000, bs.p50_us / 1000, ms, false);
-    row(`${NAMES[id]}: p99 latency`, os.p99_us / 1000, bs.p99_us / 1000, ms, false, id === "echo" ? 1 : undefined);
-    row(`${NAMES[id]}: workerd CPU per request`, os.cpuPerReqUs, bs.cpuPerReqUs, us, false);
+    row(`${NAMES[id]}: p99 latency`, os.p99_us / 1000, bs.p99_us / 1000, ms, false, P99_TARGET[id]);
+    if (id !== "paced") row(`${NAMES[id]}: workerd CPU per request`, os.cpuPerReqUs, bs.cpuPerReqUs, us, false);
   }
   const extra = [];
   if (results.floor) {
@@ -371,10 +380,10 @@ function render(results) {
   if (o.scenarios.echo) {
     const cpu = o.scenarios.echo.cpuPerReqUs;
     verdicts.push(`${cpu <= 500 ? "met   " : "MISSED"} mcp-edge workerd CPU per authenticated tools/call: ${cpu.toFixed(0)} µs, whole process (target ≤ 500 µs)`);
-    if (results.floorKv) {
-      // The authenticated call does one KV read (the session tombstone check), like the floor's /kv.
-      const net = cpu - results.floorKv.cpuPerReqUs;
-      verdicts.push(`${net <= 500 ? "met   " : "MISSED"} ... net of the harness floor and its one KV read: ${net.toFixed(0)} µs (target ≤ 500 µs)`);
+    if (results.floor) {
+      // What the harness itself costs per request (miniflare's entry worker, a static response).
+      const net = cpu - results.floor.cpuPerReqUs;
+      verdicts.push(`${net <= 500 ? "met   " : "MISSED"} ... net of the harness floor: ${net.toFixed(0)} µs (target ≤ 500 µs)`);
     }
   }
   return [

@@ -2,7 +2,7 @@
 //! [`App::handle`], which turns an `http::Request` into an `http::Response`.
 
 use crate::config::{Config, Mode};
-use crate::env::{random_token, Services};
+use crate::env::{random_token, Clock, Services};
 use crate::memo::Memo;
 use crate::oauth::jwt::{decode_seed, AccessClaims, KeySet};
 use crate::store::{get_json, put_json, StoreError};
@@ -21,8 +21,9 @@ pub struct App {
     pub live_sessions: Memo<()>,
     /// Registered clients recently read from KV ([`crate::oauth::client::CLIENT_CACHE_SECS`]).
     pub clients: Memo<crate::store::records::ClientRecord>,
-    /// Serialized discovery documents per origin.
-    pub documents: Memo<Vec<u8>>,
+    /// Responses that depend only on the origin (discovery documents, the 401 challenge),
+    /// built once per origin: see [`App::memo_response`].
+    pub responses: Memo<Response>,
     /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
     pub secret: Vec<u8>,
 }
@@ -82,7 +83,7 @@ impl App {
             server,
             verified_tokens: Memo::new(1024),
             live_sessions: Memo::new(4096),
-            documents: Memo::new(64),
+            responses: Memo::new(64),
             clients: Memo::new(1024),
             config,
         })
@@ -91,7 +92,7 @@ impl App {
     /// Answers a request: [`App::respond_now`] if it can, else [`App::respond_later`].
     /// `respond_now` sees only the request's head, exactly as on Workers.
     pub async fn handle(&self, req: Request, services: &Services<'_>) -> Response {
-        match self.respond_now(&crate::web::head_only(&req), services.clock.now()) {
+        match self.respond_now(&crate::web::head_only(&req), services.clock) {
             Some(res) => res,
             None => self.respond_later(req, services).await,
         }
@@ -101,7 +102,7 @@ impl App {
     /// [`crate::routes::route_now`]), from its method, URI and [`crate::web::HEAD_HEADERS`]
     /// (a [`crate::web::head_only`] request). `None`: call [`App::respond_later`] with the whole
     /// request.
-    pub fn respond_now(&self, req: &Request, now: u64) -> Option<Response> {
+    pub fn respond_now(&self, req: &Request, clock: &dyn Clock) -> Option<Response> {
         // Development and conformance settings (demo users, generated keys, or no auth at all)
         // only answer on loopback or an explicitly configured host: an accidental
         // `wrangler deploy` without `--env production` must not expose alice/alice.
@@ -117,12 +118,22 @@ impl App {
                 "AUTHORIZATION IS OFF (MCP_EDGE_ENV=conformance): never expose this deployment",
             );
         }
-        crate::routes::route_now(self, req, now)
+        crate::routes::route_now(self, req, clock)
     }
 
     /// The answer to a request [`App::respond_now`] returned `None` for.
     pub async fn respond_later(&self, req: Request, services: &Services<'_>) -> Response {
         crate::routes::route(self, req, services).await
+    }
+
+    /// The response cached under `key` (which must name everything the response depends on,
+    /// e.g. the kind and the origin), built by `build` on first use in this isolate.
+    pub fn memo_response(&self, key: &str, build: impl FnOnce() -> Response) -> Response {
+        self.responses.get(key, 0).unwrap_or_else(|| {
+            let res = build();
+            self.responses.insert(key, res.clone(), u64::MAX);
+            res
+        })
     }
 
     /// Is the request's Host one this deployment serves? Always true in production without

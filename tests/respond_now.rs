@@ -19,7 +19,7 @@ fn head(method: &str, path: &str, headers: &[(&str, &str)]) -> Request {
 #[tokio::test]
 async fn answers_what_needs_no_body_and_no_store() {
     let t = TestApp::new().await;
-    let now = |req: &Request| t.app.respond_now(req, NOW).map(|r| r.status());
+    let now = |req: &Request| t.app.respond_now(req, &*t.clock).map(|r| r.status());
     // Discovery, JWKS, preflights, 404/405: always.
     assert_eq!(
         now(&head("GET", "/.well-known/oauth-protected-resource/mcp", &[])),
@@ -55,7 +55,7 @@ async fn leaves_what_needs_the_body_or_the_store() {
     let t = TestApp::new().await;
     let (_, token) = tokens_for(&t, "alice").await;
     let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
-    let later = |req: &Request| t.app.respond_now(req, NOW).is_none();
+    let later = |req: &Request| t.app.respond_now(req, &*t.clock).is_none();
     assert!(later(&head("POST", "/mcp", &[("authorization", &bearer)])));
     assert!(later(&head("DELETE", "/mcp", &[("authorization", &bearer)])));
     for path in ["/token", "/register", "/revoke", "/authorize"] {
@@ -78,7 +78,7 @@ async fn the_answers_are_the_ones_handle_gives() {
         .await;
     let now = t
         .app
-        .respond_now(&head("POST", "/mcp", &[("content-type", "application/json")]), NOW)
+        .respond_now(&head("POST", "/mcp", &[("content-type", "application/json")]), &*t.clock)
         .unwrap();
     assert_eq!(res.status(), now.status());
     assert_eq!(res.headers(), now.headers());

@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { cpus } from "node:os";
 import { join } from "node:path";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -137,16 +138,24 @@ export function killGroup(child, signal = "SIGTERM") {
   });
 }
 
+/**
+ * CPU pinning: on a machine with 2+ cores and taskset, the server runs on core 1 and wrk on
+ * core 0, so the load generator does not preempt the server it measures (which otherwise shows
+ * up as p99 latency that grows with the server's own throughput). BENCH_PIN=0 turns it off.
+ */
+export const PIN = process.env.BENCH_PIN !== "0" && cpus().length >= 2 && !spawnSync("taskset", ["-V"]).error;
+export const pinned = (core, cmd, args) => (PIN ? ["taskset", ["-c", String(core), cmd, ...args]] : [cmd, args]);
+
 /** Starts one workerd on the captured config; resolves once spawned (not yet listening). */
 export function startWorkerd(cap, port, { inspectorPort } = {}) {
   for (const d of cap.dirs) mkdirSync(d, { recursive: true });
-  const child = spawn(WORKERD, [
+  const child = spawn(...pinned(1, WORKERD, [
     "serve", "--binary", "--experimental", `--socket-addr=entry=127.0.0.1:${port}`,
     // miniflare's Node-side loopback service is not running; nothing on the benchmarked paths uses it.
     "--external-addr=loopback=127.0.0.1:9",
     ...(inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : []),
     cap.config,
-  ], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  ]), { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const logs = [];
   child.stdout.on("data", (d) => logs.push(d.toString()));
   child.stderr.on("data", (d) => logs.push(d.toString()));

@@ -5,7 +5,6 @@ mod kv;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::env::Clock;
 use crate::env::{OsRandom, Services, SystemClock};
 use crate::web::{self, Response};
 use http::StatusCode;
@@ -57,7 +56,7 @@ pub fn serve(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
         Ok(head) => head,
         Err(res) => return web_value(*res),
     };
-    if let Some(res) = app.respond_now(&head, SystemClock.now()) {
+    if let Some(res) = app.respond_now(&head, &SystemClock) {
         return web_value(res);
     }
     let request = match with_other_headers(&req, head) {

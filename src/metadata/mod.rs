@@ -16,14 +16,11 @@ pub fn respond(
     kind: &str,
     document: fn(&Urls) -> serde_json::Value,
 ) -> Response {
-    let key = format!("{kind}|{}", urls.origin);
-    let body = app.documents.get(&key, 0).unwrap_or_else(|| {
+    app.memo_response(&format!("{kind}|{}", urls.origin), || {
         let body = serde_json::to_vec(&document(urls)).unwrap_or_default();
-        app.documents.insert(&key, body.clone(), u64::MAX);
-        body
-    });
-    let mut res = web::cors(web::respond(StatusCode::OK, web::JSON, body));
-    res.headers_mut()
-        .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    res
+        let mut res = web::cors(web::respond(StatusCode::OK, web::JSON, body));
+        res.headers_mut()
+            .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+        res
+    })
 }

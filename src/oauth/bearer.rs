@@ -3,6 +3,7 @@
 
 use crate::app::{App, Urls};
 use crate::config::SCOPE_MCP;
+use crate::env::Clock;
 use crate::mcp::Identity;
 use crate::oauth::jwt::LEEWAY_SECS;
 use crate::oauth::resource::audience_covers;
@@ -14,10 +15,16 @@ pub fn authenticate(
     app: &App,
     req: &Request,
     urls: &Urls,
-    now: u64,
+    clock: &dyn Clock,
 ) -> Result<Identity, Box<Response>> {
     let Some(auth) = request_header(req, "authorization") else {
-        return Err(Box::new(challenge(urls, StatusCode::UNAUTHORIZED, None, "no bearer token")));
+        // The most common 401 (every client's first request) is the same for every request to
+        // an origin: built once.
+        return Err(Box::new(
+            app.memo_response(&format!("401|{}", urls.resource_metadata), || {
+                challenge(urls, StatusCode::UNAUTHORIZED, None, "no bearer token")
+            }),
+        ));
     };
     let token = match auth.split_once(' ') {
         Some((scheme, token))
@@ -34,6 +41,7 @@ pub fn authenticate(
             )))
         }
     };
+    let now = clock.now();
     let cached = app
         .verified_tokens
         .get(token, now)

@@ -3,7 +3,7 @@
 
 use crate::app::{App, Urls, SESSION_RECHECK_SECS};
 use crate::crypto::sha256_b64;
-use crate::env::Services;
+use crate::env::{Clock, Services};
 use crate::mcp::jsonrpc::{self, ErrorObject, Message, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR};
 use crate::mcp::server::{CallContext, Server};
 use crate::mcp::{session, version, Identity};
@@ -41,14 +41,14 @@ pub async fn handle(
 /// The answers that need neither the body nor the store: Host/Origin refusals, preflights,
 /// 405, and 401/403 for a missing or invalid bearer token. `None`: authenticated (or
 /// authorization is off), so [`handle`] must read the body.
-pub fn handle_now(app: &App, req: &Request, urls: &Urls, now: u64) -> Option<Response> {
+pub fn handle_now(app: &App, req: &Request, urls: &Urls, clock: &dyn Clock) -> Option<Response> {
     let origin = match check_host_and_origin(app, req, urls) {
         Ok(origin) => origin,
         Err(res) => return Some(*res),
     };
     let res = match *req.method() {
         Method::OPTIONS => web::empty(StatusCode::NO_CONTENT),
-        Method::POST | Method::DELETE => match identity(app, req, urls, now) {
+        Method::POST | Method::DELETE => match identity(app, req, urls, clock) {
             Ok(_) => return None,
             Err(res) => *res,
         },
@@ -126,10 +126,10 @@ fn identity(
     app: &App,
     req: &Request,
     urls: &Urls,
-    now: u64,
+    clock: &dyn Clock,
 ) -> Result<Option<Identity>, Box<Response>> {
     if app.config.auth_enabled() {
-        bearer::authenticate(app, req, urls, now).map(Some)
+        bearer::authenticate(app, req, urls, clock).map(Some)
     } else {
         Ok(None)
     }
@@ -206,7 +206,7 @@ async fn post(
     urls: &Urls,
 ) -> Response {
     let now = services.clock.now();
-    let identity = match identity(app, req, urls, now) {
+    let identity = match identity(app, req, urls, services.clock) {
         Ok(i) => i,
         Err(res) => return *res,
     };
@@ -371,8 +371,7 @@ fn sse(messages: &[Value]) -> Response {
 }
 
 async fn delete(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
-    let now = services.clock.now();
-    let identity = match identity(app, req, urls, now) {
+    let identity = match identity(app, req, urls, services.clock) {
         Ok(i) => i,
         Err(res) => return *res,
     };

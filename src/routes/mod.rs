@@ -3,7 +3,7 @@
 mod mcp;
 
 use crate::app::App;
-use crate::env::Services;
+use crate::env::{Clock, Services};
 use crate::metadata::{authorization_server, protected_resource};
 use crate::oauth::{authorize, register, revoke, token};
 use crate::web::{self, method_not_allowed, not_found, preflight, Request, Response};
@@ -21,13 +21,13 @@ const JWKS: &str = "/.well-known/jwks.json";
 ///
 /// On Workers this runs synchronously, before the body is read and without a `Promise`
 /// (src/edge/entry.mjs), which is what makes these answers cheap.
-pub fn route_now(app: &App, req: &Request, now: u64) -> Option<Response> {
+pub fn route_now(app: &App, req: &Request, clock: &dyn Clock) -> Option<Response> {
     let path = req.uri().path();
     let mcp = app.config.mcp_path.as_str();
     let method = req.method();
 
     if path == mcp || path.strip_suffix('/') == Some(mcp) {
-        return mcp::handle_now(app, req, &app.urls(req), now);
+        return mcp::handle_now(app, req, &app.urls(req), clock);
     }
 
     // Discovery documents, at every location clients are known to probe (RFC 9728 §3.1,

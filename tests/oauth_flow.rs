@@ -524,6 +524,8 @@ async fn revocation_kills_the_grant() {
 async fn failing_store_gives_503_not_500() {
     let t = TestApp::new().await;
     let client_id = register(&t).await;
+    // Past the per-isolate client cache, so the steps below need the store.
+    t.clock.advance(mcp_edge::oauth::client::CLIENT_CACHE_SECS + 1);
     t.store.failing.set(true);
     let res = t.post_json("/register", &json!({"redirect_uris":[REDIRECT]})).await;
     assert_eq!(res.status(), 503);

@@ -1,9 +1,13 @@
 // The Workers entry module, bundled by scripts/build-worker.sh with wasm-bindgen's glue
-// (`./index.js`, which instantiates the wasm).
+// (`./index.js`, which instantiates the wasm). src/edge/mod.rs has the Rust side of each step.
 //
-// `serve` (src/edge/mod.rs) returns a `Response` when the answer needs neither the body nor
-// storage (discovery documents, 401s, preflights), and a `Promise<Response>` otherwise. A plain
-// object export and no per-request wrapper keep the fixed cost per request low
+// A request takes one, two or three steps:
+// 1. `serve(request)` answers from the head alone (discovery documents, 401s, preflights) with a
+//    `Response`, no body read and no `Promise`; or returns `null` until the app is built in this
+//    isolate (`init_app(env)`, then step 1 again); or parks the request and returns its handle.
+// 2. The body is read here, with the native `await` (bounded by MAX_BODY_BYTES also when the
+//    client sends no Content-Length), and `serve_body(handle, …)` returns a `Promise<Response>`.
+// A plain object export and no per-request wrapper keep the fixed cost per request low
 // (docs/benchmarks.md).
 //
 // Recovery after a panic or trap, as worker-build's shim does it: the panic hook in the `worker`
@@ -12,6 +16,8 @@
 import * as wasm from "./index.js";
 
 const state = wasm.__worker_init_state();
+const EMPTY = new Uint8Array(0);
+const READ = 0, TOO_LARGE = 1, UNREADABLE = 2;
 
 function resetIfCritical() {
   if (state.criticalError) {
@@ -34,15 +40,66 @@ addEventListener("error", (e) => {
   if (e.error instanceof WebAssembly.RuntimeError) state.criticalError = true;
 });
 
+/** The body, at most `limit` bytes: [outcome, bytes]. */
+async function readBody(request, limit) {
+  if (request.body === null) return [READ, EMPTY];
+  try {
+    // With Content-Length (already checked against the limit), one native read.
+    if (request.headers.has("content-length")) return [READ, new Uint8Array(await request.arrayBuffer())];
+    const reader = request.body.getReader();
+    const chunks = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        reader.cancel().catch(() => {});
+        return [TOO_LARGE, EMPTY];
+      }
+      chunks.push(value);
+    }
+    const body = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.byteLength;
+    }
+    return [READ, body];
+  } catch {
+    return [UNREADABLE, EMPTY];
+  }
+}
+
+async function withBody(request, env, handle) {
+  const [outcome, body] = await readBody(request, wasm.max_body_bytes());
+  return wasm.serve_body(handle, outcome, body, env);
+}
+
+async function afterInit(request, env) {
+  const failed = await wasm.init_app(env);
+  if (failed) return failed;
+  return step(request, env, true);
+}
+
+function step(request, env, initialized = false) {
+  const out = wasm.serve(request);
+  if (out === null) {
+    if (initialized) throw new Error("mcp-edge: the app was not built");
+    return afterInit(request, env);
+  }
+  if (typeof out === "number") return withBody(request, env, out);
+  return out;
+}
+
 export default {
-  fetch(request, env, ctx) {
+  fetch(request, env) {
     resetIfCritical();
-    let out;
     try {
-      out = wasm.serve(request, env, ctx);
+      const out = step(request, env);
+      return out instanceof Response ? out : out.catch(critical);
     } catch (e) {
       critical(e);
     }
-    return out instanceof Response ? out : out.catch(critical);
   },
 };

@@ -11,7 +11,7 @@ use http::StatusCode;
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
-use worker::{js_sys, wasm_bindgen_futures, web_sys, Env};
+use worker::{wasm_bindgen_futures, web_sys, Env};
 
 thread_local! {
     /// Built on the first request of an isolate and reused: configuration is parsed and keys
@@ -19,6 +19,7 @@ thread_local! {
     static APP: OnceCell<Rc<App>> = const { OnceCell::new() };
     /// Whether the JS side has [`web::REQUEST_HEADERS`] (sent once per instance).
     static HEADER_NAMES_SENT: Cell<bool> = const { Cell::new(false) };
+    static PARKED: std::cell::RefCell<Parked> = std::cell::RefCell::new(Parked::default());
 }
 
 pub(crate) fn now_ms() -> f64 {
@@ -42,73 +43,151 @@ fn config_from(env: &Env) -> Result<Config, crate::config::ConfigError> {
     })
 }
 
-/// The fetch handler, called by src/edge/entry.mjs. Returns a `Response` when the app can answer
-/// from the request head alone ([`App::respond_now`]: no body read, no `Promise`), else a
-/// `Promise<Response>`. It takes the raw `web_sys::Request` and builds the `http::Request`
-/// itself: headers in one crossing, one `arrayBuffer()` for a body, no `request.cf` read, and a
+/// Step 1 of a request (src/edge/entry.mjs drives the steps). Returns
+/// - a `Response` when the app answers from the request head alone ([`App::respond_now`]: no
+///   body read, no `Promise`), or when the declared body is too large;
+/// - a number: the request is parked under that handle, and the caller reads its body (with
+///   the native `await`, cheaper than a Rust future per read) and calls [`serve_body`];
+/// - `null` before the app is built in this isolate: the caller awaits [`init_app`] and retries.
+///
+/// It takes the raw `web_sys::Request` and builds the `http::Request` itself: the headers the
+/// app reads in one crossing (two when the body is needed), no `request.cf` read, and a
 /// fixed-length response (docs/benchmarks.md).
 #[wasm_bindgen]
-pub fn serve(req: web_sys::Request, env: Env, _ctx: JsValue) -> JsValue {
-    let Some(app) = APP.with(|cell| cell.get().cloned()) else {
-        return promise(first_request(req, env));
-    };
-    let head = match head_from_web(&req) {
+pub fn serve(req: &web_sys::Request) -> JsValue {
+    let Some(app) = APP.with(|cell| cell.get().cloned()) else { return JsValue::NULL };
+    let head = match head_from_web(req) {
         Ok(head) => head,
         Err(res) => return web_value(*res),
     };
     if let Some(res) = app.respond_now(&head, &SystemClock) {
         return web_value(res);
     }
-    let request = match with_other_headers(&req, head) {
+    let request = match with_other_headers(req, head) {
         Ok(r) => r,
         Err(res) => return web_value(*res),
     };
+    let limit = app.config.max_body_bytes;
+    if web::header(request.headers(), "content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > limit)
+    {
+        return web_value(too_large(limit));
+    }
+    PARKED.with(|parked| JsValue::from(parked.borrow_mut().park(request)))
+}
+
+/// The largest request body the app accepts (`MAX_BODY_BYTES`), for the caller's body reader.
+#[wasm_bindgen]
+pub fn max_body_bytes() -> u32 {
+    APP.with(|cell| cell.get().map_or(0, |app| app.config.max_body_bytes as u32))
+}
+
+/// How the caller's body read ended (the `outcome` argument of [`serve_body`]).
+const BODY_READ: u8 = 0;
+const BODY_TOO_LARGE: u8 = 1;
+
+/// Step 2: the body of the request parked under `handle` (see [`serve`]) has been read;
+/// returns a `Promise<Response>`.
+#[wasm_bindgen]
+pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue {
+    let request = PARKED.with(|parked| parked.borrow_mut().take(handle));
+    let (Some(app), Some(mut request)) = (APP.with(|cell| cell.get().cloned()), request) else {
+        return web_value(web::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the request was lost between its head and its body; retry",
+        ));
+    };
+    let limit = app.config.max_body_bytes;
+    match outcome {
+        BODY_READ if body.len() <= limit => *request.body_mut() = body,
+        BODY_READ | BODY_TOO_LARGE => return web_value(too_large(limit)),
+        _ => {
+            return web_value(web::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "unreadable request body",
+            ))
+        }
+    }
     promise(async move {
         let store = kv::KvAdapter::new(&env);
         let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
-        match with_body(&req, request, app.config.max_body_bytes).await {
-            Ok(req) => app.respond_later(req, &services).await,
-            Err(res) => *res,
-        }
+        app.respond_later(request, &services).await
     })
 }
 
-/// The first request of an isolate: configuration is parsed and keys are loaded (in development,
-/// generated into KV) once, then the request is answered.
-async fn first_request(req: web_sys::Request, env: Env) -> Response {
-    let store = kv::KvAdapter::new(&env);
-    let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
-    let config = match config_from(&env) {
-        Ok(c) => c,
-        Err(e) => {
-            console_error(&e.to_string());
-            return web::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_misconfigured",
-                &e.to_string(),
-            );
-        }
-    };
-    if let Err(e) = env.kv("KV") {
-        console_error(&format!("KV binding missing: {e}"));
-        return web::error(
+/// Builds the app for this isolate: configuration is parsed and keys are loaded (in
+/// development, generated into KV) once. Resolves to `undefined`, or to the error `Response`
+/// every request gets while the configuration is broken.
+#[wasm_bindgen(js_name = "init_app")]
+pub fn init_app(env: Env) -> JsValue {
+    if APP.with(|cell| cell.get().is_some()) {
+        return JsValue::UNDEFINED;
+    }
+    wasm_bindgen_futures::future_to_promise(async move {
+        Ok(match build_app(&env).await {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(res) => web_value(res),
+        })
+    })
+    .into()
+}
+
+async fn build_app(env: &Env) -> Result<(), Response> {
+    let config = config_from(env).map_err(|e| {
+        console_error(&e.to_string());
+        web::error(StatusCode::INTERNAL_SERVER_ERROR, "server_misconfigured", &e.to_string())
+    })?;
+    if !kv::has_kv(env.as_ref()) {
+        console_error("KV binding missing: the KV namespace binding `KV` is not configured");
+        return Err(web::error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_misconfigured",
             "the KV namespace binding `KV` is not configured (see wrangler.toml)",
-        );
+        ));
     }
-    let app = match App::new(config, &services).await {
-        // Another request may have finished first; the first app built wins.
-        Ok(app) => APP.with(|cell| cell.get_or_init(|| Rc::new(app)).clone()),
-        Err(e) => return web::unavailable(&e.to_string()),
-    };
-    let request = match head_from_web(&req).and_then(|head| with_other_headers(&req, head)) {
-        Ok(r) => r,
-        Err(res) => return *res,
-    };
-    match with_body(&req, request, app.config.max_body_bytes).await {
-        Ok(req) => app.handle(req, &services).await,
-        Err(res) => *res,
+    let store = kv::KvAdapter::new(env);
+    let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
+    let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
+    // Another request may have finished first; the first app built wins.
+    APP.with(|cell| cell.get_or_init(|| Rc::new(app)).clone());
+    Ok(())
+}
+
+fn too_large(limit: usize) -> Response {
+    web::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!("request body exceeds {limit} bytes"),
+    )
+}
+
+/// Requests between [`serve`] and [`serve_body`], by handle.
+#[derive(Default)]
+struct Parked {
+    next: u32,
+    requests: std::collections::HashMap<u32, web::Request>,
+}
+
+impl Parked {
+    /// More parked requests than this means some were abandoned (their client went away
+    /// while the body was read): the oldest are dropped.
+    const LIMIT: usize = 4096;
+
+    fn park(&mut self, request: web::Request) -> u32 {
+        self.next = self.next.wrapping_add(1);
+        if self.requests.len() >= Self::LIMIT {
+            let next = self.next;
+            self.requests.retain(|&h, _| next.wrapping_sub(h) < (Self::LIMIT / 2) as u32);
+        }
+        self.requests.insert(self.next, request);
+        self.next
+    }
+
+    fn take(&mut self, handle: u32) -> Option<web::Request> {
+        self.requests.remove(&handle)
     }
 }
 
@@ -170,65 +249,6 @@ fn with_other_headers(
         head.headers_mut().append(name, value);
     }
     Ok(head)
-}
-
-/// Reads the body of `req` into `head`: at most `limit` bytes (413 past it).
-async fn with_body(
-    req: &web_sys::Request,
-    mut request: web::Request,
-    limit: usize,
-) -> Result<web::Request, Box<Response>> {
-    let bad = |why: &str| Box::new(web::error(StatusCode::BAD_REQUEST, "invalid_request", why));
-    let too_large = || {
-        Box::new(web::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            &format!("request body exceeds {limit} bytes"),
-        ))
-    };
-    let Some(stream) = req.body() else { return Ok(request) };
-    match web::header(request.headers(), "content-length").map(|v| v.trim().parse::<usize>()) {
-        Some(Ok(n)) if n > limit => return Err(too_large()),
-        // Known, acceptable length: one arrayBuffer() call.
-        Some(Ok(_)) => {
-            let buf = wasm_bindgen_futures::JsFuture::from(
-                req.array_buffer().map_err(|_| bad("unreadable body"))?,
-            )
-            .await
-            .map_err(|_| bad("unreadable request body"))?;
-            let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-            if bytes.len() > limit {
-                return Err(too_large());
-            }
-            *request.body_mut() = bytes;
-        }
-        // Unknown length (chunked): stream it, stopping at the limit.
-        _ => *request.body_mut() = read_stream(worker::Body::new(stream), limit).await?,
-    }
-    Ok(request)
-}
-
-async fn read_stream(mut body: worker::Body, limit: usize) -> Result<Vec<u8>, Box<Response>> {
-    use futures_util::StreamExt;
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|_| {
-            Box::new(web::error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "unreadable request body",
-            ))
-        })?;
-        if out.len() + chunk.len() > limit {
-            return Err(Box::new(web::error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!("request body exceeds {limit} bytes"),
-            )));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 /// `http::Response<Vec<u8>>` → `web_sys::Response` with a fixed-length body, built in one

@@ -22,13 +22,13 @@ const MAX_NAME_LEN: usize = 200;
 pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
     // A flood of registrations from one address is throttled; registrations also expire
     // (CLIENT_TTL), so storage stays bounded.
-    let limit = Limit {
+    let limit = (app.config.registration_limit > 0).then(|| Limit {
         bucket: format!("register-ip:{}", sha256_b64(&web::client_address(req))),
         max: app.config.registration_limit,
         window: 3600,
-    };
+    });
     let now = services.clock.now();
-    if app.config.registration_limit > 0 {
+    if let Some(limit) = &limit {
         match limit.exceeded(services.store, now).await {
             Ok(false) => {}
             Ok(true) => {
@@ -44,7 +44,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response
         }
     }
     let result = register(app, req, services).await;
-    if result.is_ok() && app.config.registration_limit > 0 {
+    if let (Ok(_), Some(limit)) = (&result, &limit) {
         if let Err(e) = limit.hit(services.store, now).await {
             web::log_warn(&format!("could not count a registration: {e}"));
         }
@@ -182,6 +182,8 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
     };
     put_json(services.store, &ClientRecord::key(&client_id), &record, Some(app.config.client_ttl))
         .await?;
+    // The client's next step (/authorize) usually lands on this isolate: it needs no KV read.
+    app.clients.insert(&client_id, record.clone(), now + super::client::CLIENT_CACHE_SECS);
 
     let mut body = json!({
         "client_id": client_id,

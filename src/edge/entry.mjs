@@ -6,7 +6,10 @@
 //    `Response`, no body read and no `Promise`; or returns `null` until the app is built in this
 //    isolate (`init_app(env)`, then step 1 again); or parks the request and returns its handle.
 // 2. The body is read here, with the native `await` (bounded by MAX_BODY_BYTES also when the
-//    client sends no Content-Length), and `serve_body(handle, …)` returns a `Promise<Response>`.
+//    client sends no Content-Length), and `serve_body(handle, …)` runs the handler. It returns
+//    a `Response`; or `[response, writes]`: KV writes the handler made, applied here in order
+//    (`commit`) before the response is released (a failed write answers 503 instead; a failed
+//    best-effort write is logged); or a `Promise` of either when the handler reads KV.
 // A plain object export and no per-request wrapper keep the fixed cost per request low
 // (docs/benchmarks.md).
 //
@@ -73,7 +76,31 @@ async function readBody(request, limit) {
 
 async function withBody(request, env, handle) {
   const [outcome, body] = await readBody(request, wasm.max_body_bytes());
-  return wasm.serve_body(handle, outcome, body, env);
+  return finish(wasm.serve_body(handle, outcome, body, env), env);
+}
+
+function finish(out, env) {
+  if (out instanceof Response) return out;
+  if (Array.isArray(out)) return commit(env, out[0], out[1]);
+  return out.then((settled) => finish(settled, env));
+}
+
+/** Applies the handler's KV writes in order, then releases its response. */
+async function commit(env, response, writes) {
+  for (const [op, key, value, ttl, bestEffort] of JSON.parse(writes)) {
+    try {
+      if (op === "put") await env.KV.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
+      else await env.KV.delete(key);
+    } catch (e) {
+      const detail = `KV ${op} ${key}: ${e?.message ?? e}`;
+      if (bestEffort) {
+        console.warn(`mcp-edge: best-effort write failed (${detail})`);
+        continue;
+      }
+      return wasm.storage_failed(detail);
+    }
+  }
+  return response;
 }
 
 async function afterInit(request, env) {

@@ -9,6 +9,7 @@ use crate::env::{OsRandom, Services, SystemClock};
 use crate::web::{self, Response};
 use http::StatusCode;
 use std::cell::{Cell, OnceCell};
+use std::future::Future;
 use std::rc::Rc;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
 use worker::{wasm_bindgen_futures, web_sys, Env};
@@ -87,8 +88,9 @@ pub fn max_body_bytes() -> u32 {
 const BODY_READ: u8 = 0;
 const BODY_TOO_LARGE: u8 = 1;
 
-/// Step 2: the body of the request parked under `handle` (see [`serve`]) has been read;
-/// returns a `Promise<Response>`.
+/// Step 2: the body of the request parked under `handle` (see [`serve`]) has been read.
+/// Returns a `Response`, or `[response, writes]` (see [`finished`]), or a `Promise` of either
+/// when the handler waits for a KV read.
 #[wasm_bindgen]
 pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue {
     let request = PARKED.with(|parked| parked.borrow_mut().take(handle));
@@ -111,11 +113,36 @@ pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue 
             ))
         }
     }
-    promise(async move {
-        let store = kv::KvAdapter::new(&env);
+    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read.
+    let mut handler = Box::pin(async move {
+        let store = kv::KvAdapter::deferred(&env);
         let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
-        app.respond_later(request, &services).await
-    })
+        let res = app.respond_later(request, &services).await;
+        finished(res, store.take_writes())
+    });
+    let noop = std::task::Waker::noop();
+    match handler.as_mut().poll(&mut std::task::Context::from_waker(noop)) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => {
+            wasm_bindgen_futures::future_to_promise(async move { Ok(handler.await) }).into()
+        }
+    }
+}
+
+/// A response, or `[response, writes]` when entry.mjs must apply collected KV writes before
+/// releasing it (see [`kv::KvAdapter::deferred`]).
+fn finished(res: Response, writes: Option<String>) -> JsValue {
+    let res = web_value(res);
+    match writes {
+        None => res,
+        Some(writes) => worker::js_sys::Array::of2(&res, &JsValue::from_str(&writes)).into(),
+    }
+}
+
+/// The response when applying a request's collected KV writes failed.
+#[wasm_bindgen]
+pub fn storage_failed(detail: &str) -> JsValue {
+    web_value(web::unavailable(detail))
 }
 
 /// Builds the app for this isolate: configuration is parsed and keys are loaded (in
@@ -148,7 +175,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
             "the KV namespace binding `KV` is not configured (see wrangler.toml)",
         ));
     }
-    let store = kv::KvAdapter::new(env);
+    let store = kv::KvAdapter::immediate(env);
     let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Another request may have finished first; the first app built wins.
@@ -189,10 +216,6 @@ impl Parked {
     fn take(&mut self, handle: u32) -> Option<web::Request> {
         self.requests.remove(&handle)
     }
-}
-
-fn promise(fut: impl std::future::Future<Output = Response> + 'static) -> JsValue {
-    wasm_bindgen_futures::future_to_promise(async move { Ok(web_value(fut.await)) }).into()
 }
 
 fn bad_head() -> Box<Response> {

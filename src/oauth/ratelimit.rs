@@ -30,4 +30,12 @@ impl Limit {
         let n = self.count(store, now).await? + 1;
         store.put(&self.key(now), &n.to_string(), Some(self.window.max(MIN_TTL_SECS))).await
     }
+
+    /// Records one hit where a lost count must not fail the request (see
+    /// [`Store::put_best_effort`]).
+    pub async fn hit_best_effort(&self, store: &dyn Store, now: u64) -> Result<(), StoreError> {
+        let n = self.count(store, now).await? + 1;
+        let ttl = Some(self.window.max(MIN_TTL_SECS));
+        store.put_best_effort(&self.key(now), &n.to_string(), ttl).await
+    }
 }

@@ -45,7 +45,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response
     }
     let result = register(app, req, services).await;
     if let (Ok(_), Some(limit)) = (&result, &limit) {
-        if let Err(e) = limit.hit(services.store, now).await {
+        if let Err(e) = limit.hit_best_effort(services.store, now).await {
             web::log_warn(&format!("could not count a registration: {e}"));
         }
     }

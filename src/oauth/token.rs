@@ -251,7 +251,11 @@ async fn renew_client(app: &App, services: &Services<'_>, client: &ClientRecord,
     let mut renewed = client.clone();
     renewed.renewed_at = now;
     let key = ClientRecord::key(&client.client_id);
-    match put_json(services.store, &key, &renewed, Some(app.config.client_ttl)).await {
+    let result = match serde_json::to_string(&renewed) {
+        Ok(json) => services.store.put_best_effort(&key, &json, Some(app.config.client_ttl)).await,
+        Err(e) => Err(crate::store::StoreError(e.to_string())),
+    };
+    match result {
         Ok(()) => {
             app.clients.insert(&client.client_id, renewed, now + super::client::CLIENT_CACHE_SECS)
         }

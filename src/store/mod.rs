@@ -41,6 +41,18 @@ pub trait Store {
     /// Writes `value`; with `ttl` (seconds, at least [`MIN_TTL_SECS`]) the key expires.
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// A write the request does not depend on (renewals, counters): callers log its failure
+    /// and carry on. A store that applies writes after the handler (the Workers adapter) may
+    /// report success here and skip it on failure, where a failed [`Store::put`] fails the
+    /// request.
+    async fn put_best_effort(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.put(key, value, ttl).await
+    }
     /// Keys starting with `prefix`, in lexicographic order, at most `limit` per page.
     async fn list(
         &self,

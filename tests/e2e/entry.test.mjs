@@ -22,8 +22,10 @@ export function max_body_bytes() { return script.limit ?? 16; }
 export function serve_body(handle, outcome, body, env) {
   calls.push(["serve_body", handle, outcome, new TextDecoder().decode(body)]);
   if (script.bodyError) return Promise.reject(script.bodyError);
+  if (script.bodyResult) return script.bodyResult();
   return Promise.resolve(new Response("done:" + outcome));
 }
+export function storage_failed(detail) { calls.push(["storage_failed", detail]); return new Response(detail, { status: 503 }); }
 export function init_app(env) { calls.push(["init_app"]); script.ready = true; return Promise.resolve(script.initError); }
 `);
 const listeners = [];
@@ -111,4 +113,55 @@ test("a trap while finishing a request also resets the instance before the next 
   glue.script.serve = () => new Response("ok");
   entry.fetch(post("x"), env);
   assert.deepEqual(glue.calls.map((c) => c[0]), ["serve", "serve_body", "reset", "serve"]);
+});
+
+function fakeKv(failing = []) {
+  const ops = [];
+  return {
+    ops,
+    KV: {
+      async put(key, value, options) {
+        if (failing.includes(key)) throw new Error("injected");
+        ops.push(["put", key, value, options?.expirationTtl]);
+      },
+      async delete(key) {
+        if (failing.includes(key)) throw new Error("injected");
+        ops.push(["delete", key]);
+      },
+    },
+  };
+}
+
+const writes = (...w) => JSON.stringify(w);
+
+test("writes a handler made are applied in order before its response is released", async () => {
+  const kv = fakeKv();
+  glue.script.serve = () => 1;
+  glue.script.bodyResult = () => [new Response("created", { status: 201 }), writes(["put", "a", "1", 60, false], ["delete", "b"], ["put", "c", "3", 0, true])];
+  const res = await entry.fetch(post("x"), kv);
+  assert.equal(res.status, 201);
+  assert.deepEqual(kv.ops, [["put", "a", "1", 60], ["delete", "b"], ["put", "c", "3", undefined]]);
+});
+
+test("a promised result with writes is committed too", async () => {
+  const kv = fakeKv();
+  glue.script.serve = () => 1;
+  glue.script.bodyResult = () => Promise.resolve([new Response("ok"), writes(["put", "g", "v", 600, false])]);
+  assert.equal(await (await entry.fetch(post("x"), kv)).text(), "ok");
+  assert.deepEqual(kv.ops, [["put", "g", "v", 600]]);
+});
+
+test("a failed write answers 503 and stops; a failed best-effort write does not", async () => {
+  let kv = fakeKv(["a"]);
+  glue.script.serve = () => 1;
+  glue.script.bodyResult = () => [new Response("tokens"), writes(["put", "a", "1", 60, false], ["put", "b", "2", 60, false])];
+  let res = await entry.fetch(post("x"), kv);
+  assert.equal(res.status, 503, "the response is withheld");
+  assert.deepEqual(kv.ops, [], "nothing after the failed write");
+  assert.match(glue.calls.at(-1)[1], /KV put a: injected/);
+  kv = fakeKv(["renew"]);
+  glue.script.bodyResult = () => [new Response("tokens"), writes(["put", "g", "1", 60, false], ["put", "renew", "2", 60, true])];
+  res = await entry.fetch(post("x"), kv);
+  assert.equal(await res.text(), "tokens");
+  assert.deepEqual(kv.ops, [["put", "g", "1", 60]]);
 });

@@ -95,11 +95,9 @@ const BODY_TOO_LARGE: u8 = 1;
 pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue {
     let request = PARKED.with(|parked| parked.borrow_mut().take(handle));
     let (Some(app), Some(mut request)) = (APP.with(|cell| cell.get().cloned()), request) else {
-        return web_value(web::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the request was lost between its head and its body; retry",
-        ));
+        // Only if the isolate was reset, or more than `Parked::LIMIT` requests were abandoned,
+        // while this body was read.
+        return web_value(web::unavailable("request lost between its head and its body"));
     };
     let limit = app.config.max_body_bytes;
     match outcome {

@@ -461,11 +461,13 @@ async fn sign_in(
         }
     }
     let user = app.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
-    // Verify against a dummy hash for unknown users so timing does not reveal who exists.
+    // Unknown users are checked against a decoy as costly as the dearest configured hash, so
+    // timing does not reveal who exists.
     let verified = match user {
         Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
         None => {
-            let _ = PasswordHash::parse(DUMMY_HASH).map(|h| h.verify(password));
+            let users = app.config.users.iter().map(|u| u.password_hash.as_str());
+            let _ = PasswordHash::decoy(users).verify(password);
             false
         }
     };
@@ -495,9 +497,6 @@ async fn sign_in(
     set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
     res
 }
-
-const DUMMY_HASH: &str =
-    "pbkdf2-sha256$10000$ZHVtbXktc2FsdC0xMjM$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 async fn approve(
     app: &App,

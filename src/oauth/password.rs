@@ -33,6 +33,19 @@ impl PasswordHash {
         constant_time_eq(&out, &self.hash)
     }
 
+    /// What an unknown username is checked against, so refusing it takes as long as refusing
+    /// a known one: the highest iteration count among `hashes` (the configured users'), or
+    /// 10,000 when none parses. It matches no password.
+    pub fn decoy<'a>(hashes: impl IntoIterator<Item = &'a str>) -> PasswordHash {
+        let iterations = hashes
+            .into_iter()
+            .filter_map(PasswordHash::parse)
+            .map(|h| h.iterations)
+            .max()
+            .unwrap_or(10_000);
+        PasswordHash { iterations, salt: b"mcp-edge-decoy-salt".to_vec(), hash: vec![0; 32] }
+    }
+
     /// Hashes `password` with `salt` (for the `hash-password` helper and tests).
     pub fn create(password: &str, salt: &[u8], iterations: u32) -> String {
         let mut out = [0u8; 32];
@@ -64,6 +77,19 @@ mod tests {
         )
         .unwrap();
         assert!(h.verify("s3cret"));
+    }
+
+    #[test]
+    fn the_decoy_costs_what_the_dearest_configured_hash_costs() {
+        let users = [
+            PasswordHash::create("a", b"saltsalt", 1000),
+            PasswordHash::create("b", b"saltsalt", 60_000),
+            "not a hash".to_owned(),
+        ];
+        let decoy = PasswordHash::decoy(users.iter().map(String::as_str));
+        assert_eq!(decoy.iterations, 60_000);
+        assert!(!decoy.verify("a") && !decoy.verify(""));
+        assert_eq!(PasswordHash::decoy([]).iterations, 10_000);
     }
 
     #[test]

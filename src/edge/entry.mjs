@@ -26,6 +26,7 @@ function resetIfCritical() {
   if (state.criticalError) {
     console.log("Reinitializing Wasm application");
     wasm.__wbg_reset_state();
+    initializing = null;
     state.criticalError = false;
     state.instanceId++;
   }
@@ -103,20 +104,31 @@ async function commit(env, response, writes) {
   return response;
 }
 
-async function afterInit(request, env) {
-  const failed = await wasm.init_app(env);
-  if (failed) return failed;
-  return step(request, env, true);
+// One build of the app per isolate, however many requests arrive before it is done.
+let initializing = null;
+
+function step(request, env) {
+  const out = wasm.serve(request);
+  return out === null ? afterInit(request, env, 0) : dispatch(request, env, out);
 }
 
-function step(request, env, initialized = false) {
-  const out = wasm.serve(request);
-  if (out === null) {
-    if (initialized) throw new Error("mcp-edge: the app was not built");
-    return afterInit(request, env);
+function dispatch(request, env, out) {
+  return typeof out === "number" ? withBody(request, env, out) : out;
+}
+
+async function afterInit(request, env, attempt) {
+  const building = (initializing ??= wasm.init_app(env));
+  const failed = await building;
+  if (failed) {
+    if (initializing === building) initializing = null; // a later request tries again
+    return failed.clone(); // each waiting request gets its own copy of the error
   }
-  if (typeof out === "number") return withBody(request, env, out);
-  return out;
+  const out = wasm.serve(request);
+  if (out !== null) return dispatch(request, env, out);
+  // Built, yet no app: that build belonged to an instance reset since. Build once more.
+  if (attempt > 0) throw new Error("mcp-edge: the app was not built");
+  if (initializing === building) initializing = null;
+  return afterInit(request, env, attempt + 1);
 }
 
 export default {

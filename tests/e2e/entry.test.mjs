@@ -26,7 +26,10 @@ export function serve_body(handle, outcome, body, env) {
   return Promise.resolve(new Response("done:" + outcome));
 }
 export function storage_failed(detail) { calls.push(["storage_failed", detail]); return new Response(detail, { status: 503 }); }
-export function init_app(env) { calls.push(["init_app"]); script.ready = true; return Promise.resolve(script.initError); }
+export function init_app(env) {
+  calls.push(["init_app"]);
+  return new Promise((resolve) => setTimeout(() => { if (!script.initError) script.ready = true; resolve(script.initError); }, 5));
+}
 `);
 const listeners = [];
 globalThis.addEventListener ??= (type, fn) => listeners.push([type, fn]);
@@ -85,7 +88,8 @@ test("a configuration error from init is the answer", async () => {
   glue.script.initError = new Response("misconfigured", { status: 500 });
   const res = await entry.fetch(post("x"), env);
   assert.equal(res.status, 500);
-  assert.deepEqual(glue.calls.map((c) => c[0]), ["serve", "init_app"]);
+  assert.equal(glue.calls.filter((c) => c[0] === "init_app").length, 1);
+  assert.ok(!glue.calls.some((c) => c[0] === "serve_body"));
 });
 
 test("after a wasm trap the next request resets the instance first", () => {
@@ -164,4 +168,25 @@ test("a failed write answers 503 and stops; a failed best-effort write does not"
   res = await entry.fetch(post("x"), kv);
   assert.equal(await res.text(), "tokens");
   assert.deepEqual(kv.ops, [["put", "g", "1", 60]]);
+});
+
+test("requests arriving before the app is built share one build", async () => {
+  glue.script.ready = false;
+  glue.script.serve = () => (glue.script.ready ? new Response("served") : null);
+  const [a, b] = await Promise.all([entry.fetch(post("1"), env), entry.fetch(post("2"), env)]);
+  assert.equal(await a.text(), "served");
+  assert.equal(await b.text(), "served");
+  assert.equal(glue.calls.filter((c) => c[0] === "init_app").length, 1);
+});
+
+test("a failed build is retried by a later request, and every waiting request gets the error", async () => {
+  glue.script.ready = false;
+  glue.script.serve = () => (glue.script.ready ? new Response("served") : null);
+  glue.script.initError = new Response("storage down", { status: 503 });
+  const [a, b] = await Promise.all([entry.fetch(post("1"), env), entry.fetch(post("2"), env)]);
+  assert.equal(await a.text(), "storage down");
+  assert.equal(await b.text(), "storage down");
+  delete glue.script.initError;
+  assert.equal(await (await entry.fetch(post("3"), env)).text(), "served");
+  assert.equal(glue.calls.filter((c) => c[0] === "init_app").length, 2);
 });

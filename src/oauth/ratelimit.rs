@@ -27,15 +27,24 @@ impl Limit {
 
     /// Records one hit.
     pub async fn hit(&self, store: &dyn Store, now: u64) -> Result<(), StoreError> {
-        let n = self.count(store, now).await? + 1;
-        store.put(&self.key(now), &n.to_string(), Some(self.window.max(MIN_TTL_SECS))).await
+        let (key, n, ttl) = self.next(store, now).await?;
+        store.put(&key, &n, ttl).await
     }
 
     /// Records one hit where a lost count must not fail the request (see
     /// [`Store::put_best_effort`]).
     pub async fn hit_best_effort(&self, store: &dyn Store, now: u64) -> Result<(), StoreError> {
+        let (key, n, ttl) = self.next(store, now).await?;
+        store.put_best_effort(&key, &n, ttl).await
+    }
+
+    /// The key, the incremented count and the TTL of one more hit.
+    async fn next(
+        &self,
+        store: &dyn Store,
+        now: u64,
+    ) -> Result<(String, String, Option<u64>), StoreError> {
         let n = self.count(store, now).await? + 1;
-        let ttl = Some(self.window.max(MIN_TTL_SECS));
-        store.put_best_effort(&self.key(now), &n.to_string(), ttl).await
+        Ok((self.key(now), n.to_string(), Some(self.window.max(MIN_TTL_SECS))))
     }
 }

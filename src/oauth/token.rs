@@ -14,7 +14,7 @@ use crate::app::{App, Urls};
 use crate::crypto::{constant_time_eq, keyed_id, sha256_b64};
 use crate::env::{random_token, Services};
 use crate::store::records::{ClientRecord, GrantRecord};
-use crate::store::{get_json, put_json};
+use crate::store::{get_json, put_json, put_json_best_effort};
 use crate::web::{self, request_header, Params, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -251,11 +251,7 @@ async fn renew_client(app: &App, services: &Services<'_>, client: &ClientRecord,
     let mut renewed = client.clone();
     renewed.renewed_at = now;
     let key = ClientRecord::key(&client.client_id);
-    let result = match serde_json::to_string(&renewed) {
-        Ok(json) => services.store.put_best_effort(&key, &json, Some(app.config.client_ttl)).await,
-        Err(e) => Err(crate::store::StoreError(e.to_string())),
-    };
-    match result {
+    match put_json_best_effort(services.store, &key, &renewed, Some(app.config.client_ttl)).await {
         Ok(()) => {
             app.clients.insert(&client.client_id, renewed, now + super::client::CLIENT_CACHE_SECS)
         }

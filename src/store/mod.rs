@@ -102,6 +102,19 @@ pub async fn put_json<T: serde::Serialize>(
     value: &T,
     ttl: Option<u64>,
 ) -> Result<(), StoreError> {
-    let text = serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))?;
-    store.put(key, &text, ttl).await
+    store.put(key, &to_json(value)?, ttl).await
+}
+
+/// [`put_json`] through [`Store::put_best_effort`].
+pub async fn put_json_best_effort<T: serde::Serialize>(
+    store: &dyn Store,
+    key: &str,
+    value: &T,
+    ttl: Option<u64>,
+) -> Result<(), StoreError> {
+    store.put_best_effort(key, &to_json(value)?, ttl).await
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))
 }

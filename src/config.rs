@@ -3,6 +3,8 @@
 //! Every setting has one name (the wrangler var or secret), a default where one is safe, and a
 //! clear error naming the setting when it is missing or malformed.
 
+use crate::crypto::jwt::decode_seed;
+use crate::crypto::password::PasswordHash;
 use serde::Deserialize;
 
 /// Which deployment this is. Only an explicit `MCP_EDGE_ENV` selects anything but production.
@@ -99,147 +101,35 @@ const DEFAULT_STATIC_CLIENTS: &str = r#"[
 ]"#;
 
 impl Config {
-    /// Parses the configuration from a variable lookup (wrangler vars and secrets).
+    /// Parses the configuration from a variable lookup (wrangler vars and secrets), naming
+    /// every problem found.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let mut errors = Vec::new();
-        let get = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-
-        let mode = match get("MCP_EDGE_ENV").as_deref() {
-            None | Some("production") => Mode::Production,
-            Some("development") => Mode::Development,
-            Some("conformance") => Mode::Conformance,
-            Some(other) => {
-                errors.push(format!(
-                    "MCP_EDGE_ENV: unknown value {other:?} (expected production, development or conformance)"
-                ));
-                Mode::Production
-            }
-        };
+        let mut vars = Vars { get: &get, errors: Vec::new() };
+        let mode = vars.mode();
         let relaxed = mode != Mode::Production;
-
-        let public_base_url = get("PUBLIC_BASE_URL").and_then(|url| {
-            let url = url.trim_end_matches('/').to_owned();
-            let ok = (url.starts_with("https://") || url.starts_with("http://"))
-                && !url.split_once("://").is_some_and(|(_, rest)| rest.is_empty() || rest.contains(['/', '?', '#']));
-            if ok {
-                Some(url)
-            } else {
-                errors.push(format!(
-                    "PUBLIC_BASE_URL: {url:?} must be an origin like https://mcp.example.com (no path)"
-                ));
-                None
-            }
-        });
-
-        let mcp_path = get("MCP_PATH").unwrap_or_else(|| "/mcp".into());
-        let mcp_path = mcp_path.trim_end_matches('/').to_owned();
-        if !mcp_path.starts_with('/')
-            || mcp_path.len() < 2
-            || mcp_path.contains(['?', '#', ' '])
-            || mcp_path.starts_with("/.well-known")
-        {
-            errors.push(format!("MCP_PATH: {mcp_path:?} must be a path like /mcp"));
-        }
-
-        let allowed_origins = get("ALLOWED_ORIGINS")
-            .map(|v| {
-                v.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-
-        let mut number = |name: &str, default: u64, min: u64| -> u64 {
-            match get(name) {
-                None => default,
-                Some(v) => match v.parse::<u64>() {
-                    Ok(n) if n >= min => n,
-                    _ => {
-                        errors.push(format!("{name}: {v:?} is not a whole number ≥ {min}"));
-                        default
-                    }
-                },
-            }
+        let config = Config {
+            mode,
+            public_base_url: vars.public_base_url(),
+            mcp_path: vars.mcp_path(),
+            allowed_origins: vars.allowed_origins(),
+            max_body_bytes: vars.number("MAX_BODY_BYTES", 1024 * 1024, 1024) as usize,
+            users: vars.users(relaxed),
+            static_clients: match vars.get("STATIC_CLIENTS") {
+                Some(json) => vars.json("STATIC_CLIENTS", &json),
+                None => vars.json("built-in static clients", DEFAULT_STATIC_CLIENTS),
+            },
+            signing_keys: vars.signing_keys(relaxed),
+            cookie_secret: vars.cookie_secret(relaxed),
+            access_token_ttl: vars.number("ACCESS_TOKEN_TTL", 3600, 60),
+            refresh_token_ttl: vars.number("REFRESH_TOKEN_TTL", 30 * 86400, 3600),
+            client_ttl: vars.number("CLIENT_TTL", 90 * 86400, 86400),
+            session_ttl: vars.number("SESSION_TTL", 7 * 86400, 3600),
+            registration_limit: vars.number("REGISTRATION_LIMIT", 100, 0),
         };
-        let max_body_bytes = number("MAX_BODY_BYTES", 1024 * 1024, 1024) as usize;
-        let access_token_ttl = number("ACCESS_TOKEN_TTL", 3600, 60);
-        let refresh_token_ttl = number("REFRESH_TOKEN_TTL", 30 * 86400, 3600);
-        let client_ttl = number("CLIENT_TTL", 90 * 86400, 86400);
-        let session_ttl = number("SESSION_TTL", 7 * 86400, 3600);
-        let registration_limit = number("REGISTRATION_LIMIT", 100, 0);
-
-        let users: Vec<User> = match get("USERS") {
-            Some(json) => parse_json("USERS", &json, &mut errors),
-            None if relaxed => parse_json("built-in demo users", DEMO_USERS, &mut errors),
-            None => {
-                errors.push("USERS: missing (a JSON array of {username, password_hash, sub, name, scopes}; set it with `wrangler secret put USERS`)".into());
-                Vec::new()
-            }
-        };
-        for u in &users {
-            if let Some(bad) = u.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-                errors.push(format!("USERS: user {:?} has unknown scope {bad:?}", u.username));
-            }
-            if crate::oauth::password::PasswordHash::parse(&u.password_hash).is_none() {
-                errors.push(format!("USERS: user {:?} has a malformed password_hash", u.username));
-            }
-        }
-
-        let static_clients: Vec<StaticClient> = match get("STATIC_CLIENTS") {
-            Some(json) => parse_json("STATIC_CLIENTS", &json, &mut errors),
-            None => parse_json("built-in static clients", DEFAULT_STATIC_CLIENTS, &mut errors),
-        };
-
-        let signing_keys: Vec<SigningKeySeed> = match get("JWT_SIGNING_KEYS") {
-            Some(json) => parse_json("JWT_SIGNING_KEYS", &json, &mut errors),
-            None if relaxed => Vec::new(),
-            None => {
-                errors.push("JWT_SIGNING_KEYS: missing (a JSON array of {kid, seed}; generate one with `make keygen`)".into());
-                Vec::new()
-            }
-        };
-        for k in &signing_keys {
-            if crate::oauth::jwt::decode_seed(&k.seed).is_none() {
-                errors.push(format!(
-                    "JWT_SIGNING_KEYS: key {:?} needs a seed of 32 bytes, base64url",
-                    k.kid
-                ));
-            }
-        }
-
-        let cookie_secret = match get("COOKIE_SECRET") {
-            Some(s) if s.len() >= 32 => Some(s.into_bytes()),
-            Some(_) => {
-                errors.push("COOKIE_SECRET: must be at least 32 characters".into());
-                None
-            }
-            None if relaxed => None,
-            None => {
-                errors.push("COOKIE_SECRET: missing (32+ random characters; `wrangler secret put COOKIE_SECRET`)".into());
-                None
-            }
-        };
-
-        if errors.is_empty() {
-            Ok(Config {
-                mode,
-                public_base_url,
-                mcp_path,
-                allowed_origins,
-                max_body_bytes,
-                users,
-                static_clients,
-                signing_keys,
-                cookie_secret,
-                access_token_ttl,
-                refresh_token_ttl,
-                client_ttl,
-                session_ttl,
-                registration_limit,
-            })
+        if vars.errors.is_empty() {
+            Ok(config)
         } else {
-            Err(ConfigError(errors))
+            Err(ConfigError(vars.errors))
         }
     }
 
@@ -255,15 +145,147 @@ impl Config {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned + Default>(
-    name: &str,
-    json: &str,
-    errors: &mut Vec<String>,
-) -> T {
-    serde_json::from_str(json).unwrap_or_else(|e| {
-        errors.push(format!("{name}: invalid JSON: {e}"));
-        T::default()
-    })
+/// The variables being read, and every problem found so far.
+struct Vars<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<String>,
+}
+
+impl Vars<'_> {
+    /// A set, non-blank variable, trimmed.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.get)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn json<T: serde::de::DeserializeOwned + Default>(&mut self, name: &str, json: &str) -> T {
+        serde_json::from_str(json).unwrap_or_else(|e| {
+            self.errors.push(format!("{name}: invalid JSON: {e}"));
+            T::default()
+        })
+    }
+
+    fn number(&mut self, name: &str, default: u64, min: u64) -> u64 {
+        match self.get(name) {
+            None => default,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n >= min => n,
+                _ => {
+                    self.errors.push(format!("{name}: {v:?} is not a whole number ≥ {min}"));
+                    default
+                }
+            },
+        }
+    }
+
+    fn mode(&mut self) -> Mode {
+        match self.get("MCP_EDGE_ENV").as_deref() {
+            None | Some("production") => Mode::Production,
+            Some("development") => Mode::Development,
+            Some("conformance") => Mode::Conformance,
+            Some(other) => {
+                self.errors.push(format!(
+                    "MCP_EDGE_ENV: unknown value {other:?} (expected production, development or conformance)"
+                ));
+                Mode::Production
+            }
+        }
+    }
+
+    fn public_base_url(&mut self) -> Option<String> {
+        let url = self.get("PUBLIC_BASE_URL")?;
+        let url = url.trim_end_matches('/').to_owned();
+        let origin_only = crate::urls::split(&url).is_some_and(|p| {
+            (p.scheme == "https" || p.scheme == "http")
+                && !p.host.is_empty()
+                && p.userinfo.is_none()
+                && crate::urls::port_ok(p.port)
+                && p.rest.is_empty()
+        });
+        if origin_only {
+            return Some(url);
+        }
+        self.errors.push(format!(
+            "PUBLIC_BASE_URL: {url:?} must be an origin like https://mcp.example.com (no path)"
+        ));
+        None
+    }
+
+    fn mcp_path(&mut self) -> String {
+        let path = self.get("MCP_PATH").unwrap_or_else(|| "/mcp".into());
+        let path = path.trim_end_matches('/').to_owned();
+        if !path.starts_with('/')
+            || path.len() < 2
+            || path.contains(['?', '#', ' '])
+            || path.starts_with("/.well-known")
+        {
+            self.errors.push(format!("MCP_PATH: {path:?} must be a path like /mcp"));
+        }
+        path
+    }
+
+    fn allowed_origins(&mut self) -> Vec<String> {
+        let Some(list) = self.get("ALLOWED_ORIGINS") else { return Vec::new() };
+        list.split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+
+    fn users(&mut self, relaxed: bool) -> Vec<User> {
+        let users: Vec<User> = match self.get("USERS") {
+            Some(json) => self.json("USERS", &json),
+            None if relaxed => self.json("built-in demo users", DEMO_USERS),
+            None => {
+                self.errors.push("USERS: missing (a JSON array of {username, password_hash, sub, name, scopes}; set it with `wrangler secret put USERS`)".into());
+                Vec::new()
+            }
+        };
+        for u in &users {
+            if let Some(bad) = u.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+                self.errors.push(format!("USERS: user {:?} has unknown scope {bad:?}", u.username));
+            }
+            if PasswordHash::parse(&u.password_hash).is_none() {
+                self.errors
+                    .push(format!("USERS: user {:?} has a malformed password_hash", u.username));
+            }
+        }
+        users
+    }
+
+    fn signing_keys(&mut self, relaxed: bool) -> Vec<SigningKeySeed> {
+        let keys: Vec<SigningKeySeed> = match self.get("JWT_SIGNING_KEYS") {
+            Some(json) => self.json("JWT_SIGNING_KEYS", &json),
+            None if relaxed => Vec::new(),
+            None => {
+                self.errors.push("JWT_SIGNING_KEYS: missing (a JSON array of {kid, seed}; generate one with `make keygen`)".into());
+                Vec::new()
+            }
+        };
+        for k in &keys {
+            if decode_seed(&k.seed).is_none() {
+                self.errors.push(format!(
+                    "JWT_SIGNING_KEYS: key {:?} needs a seed of 32 bytes, base64url",
+                    k.kid
+                ));
+            }
+        }
+        keys
+    }
+
+    fn cookie_secret(&mut self, relaxed: bool) -> Option<Vec<u8>> {
+        match self.get("COOKIE_SECRET") {
+            Some(s) if s.len() >= 32 => Some(s.into_bytes()),
+            Some(_) => {
+                self.errors.push("COOKIE_SECRET: must be at least 32 characters".into());
+                None
+            }
+            None if relaxed => None,
+            None => {
+                self.errors.push("COOKIE_SECRET: missing (32+ random characters; `wrangler secret put COOKIE_SECRET`)".into());
+                None
+            }
+        }
+    }
 }
 
 #[cfg(test)]

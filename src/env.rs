@@ -20,26 +20,19 @@ pub struct Services<'a> {
     pub random: &'a dyn Random,
 }
 
-/// The real clock: `Date.now()` in workerd, `SystemTime` natively.
+/// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the
+/// Workers entry brings its own (`Date.now()`).
+#[cfg(not(target_arch = "wasm32"))]
 pub struct SystemClock;
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Clock for SystemClock {
-    #[cfg(target_arch = "wasm32")]
-    fn now(&self) -> u64 {
-        (js_sys_now() / 1000.0) as u64
-    }
-    #[cfg(not(target_arch = "wasm32"))]
     fn now(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0)
     }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn js_sys_now() -> f64 {
-    crate::edge::now_ms()
 }
 
 /// Randomness from `getrandom` (WebCrypto's `getRandomValues` in workerd).

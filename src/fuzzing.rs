@@ -2,9 +2,9 @@
 //! the saved corpus (including every crash ever found) in `make test`. Each must return without
 //! panicking for any input.
 
+use crate::crypto::jwt::KeySet;
 use crate::mcp::jsonrpc::Message;
 use crate::oauth::client::{redirect_uri_matches, validate_redirect_uri};
-use crate::oauth::jwt::KeySet;
 use crate::web::Params;
 
 /// JSON-RPC decoding: bytes → JSON → message classification.

@@ -1,7 +1,20 @@
 //! mcp-edge: a remote MCP server for Cloudflare Workers that is its own OAuth 2.1 authorization server.
 //!
 //! Everything here compiles and tests natively except [`edge`], the only module that names
-//! `worker::` types. Dependencies flow one way: `edge` → [`routes`] → [`oauth`] / [`mcp`] → [`store`].
+//! wasm-only types. Dependencies flow one way (`make test` checks it: scripts/check-layers.mjs):
+//!
+//! ```text
+//! edge → app → routes → oauth / mcp / metadata → state → store / config / urls / env / crypto / web / memo
+//! ```
+//!
+//! - [`app`]: the application as one value and the two phases of a request.
+//! - [`routes`]: which endpoint answers which path; the MCP endpoint's HTTP transport.
+//! - [`oauth`]: the authorization server, one module per endpoint; [`metadata`]: discovery.
+//! - [`mcp`]: the protocol core (JSON-RPC, typed dispatch, tools, resources, prompts).
+//! - [`state`]: what an isolate keeps between requests (configuration, keys, memos).
+//! - [`store`]: the storage port, record shapes (docs/storage-schema.md), deferred writes.
+//! - [`config`], [`urls`], [`env`] (clock, randomness), [`crypto`] (seals, JWTs, passwords),
+//!   [`web`] (plain `http` helpers), [`memo`] (per-isolate caches).
 
 pub mod app;
 pub mod config;
@@ -14,7 +27,9 @@ pub mod memo;
 pub mod metadata;
 pub mod oauth;
 pub mod routes;
+pub mod state;
 pub mod store;
+pub mod urls;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

@@ -59,7 +59,7 @@ pub fn unavailable(detail: &str) -> Response {
         "storage is temporarily unavailable; retry shortly",
     );
     res.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
-    log_error(&format!("storage failure: {detail}"));
+    log::error!("storage failure: {detail}");
     res
 }
 
@@ -76,6 +76,10 @@ pub fn cors(mut res: Response) -> Response {
     res
 }
 
+/// The request headers browsers may send us cross-origin (every preflight answers with these).
+pub const CORS_ALLOW_HEADERS: &str =
+    "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id";
+
 /// The answer to a CORS preflight for `methods`.
 pub fn preflight(methods: &str) -> Response {
     let mut res = empty(StatusCode::NO_CONTENT);
@@ -84,42 +88,9 @@ pub fn preflight(methods: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(methods) {
         h.insert("access-control-allow-methods", v);
     }
-    h.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static(
-            "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id",
-        ),
-    );
+    h.insert("access-control-allow-headers", HeaderValue::from_static(CORS_ALLOW_HEADERS));
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));
     res
-}
-
-/// The origin (`scheme://host[:port]`) the request was addressed to.
-pub fn request_origin(req: &Request) -> String {
-    let uri = req.uri();
-    let scheme = uri.scheme_str().unwrap_or("https");
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| request_header(req, "host").map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{scheme}://{host}")
-}
-
-/// `example.com` from `https://example.com:8443/x`, lowercased, without port.
-pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().map(|h| format!("[{h}]")).unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or("").to_owned()
-    };
-    host.to_ascii_lowercase()
-}
-
-pub fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.ends_with(".localhost")
 }
 
 pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -145,7 +116,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
 
 /// The headers [`crate::app::App::respond_now`] may read: it sees a [`head_only`] copy of the
 /// request, and the rest of [`REQUEST_HEADERS`] is copied only for requests it leaves.
-pub const HEAD_HEADERS: &[&str] = &["authorization", "host", "origin"];
+pub const HEAD_HEADERS: &[&str] = &["authorization", "content-length", "host", "origin"];
 
 /// Marks a request that carries only [`HEAD_HEADERS`] and no body (see [`head_only`]).
 #[derive(Clone, Copy, Debug)]
@@ -180,61 +151,34 @@ pub fn request_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     header(req.headers(), name)
 }
 
+/// The media types of a `Content-Type` or `Accept` value, without parameters (`a/b; q=1, c/d`
+/// → `a/b`, `c/d`).
+pub fn media_types(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(|part| part.split(';').next().unwrap_or("").trim())
+}
+
+/// Is the request's `Content-Type` `mime` (case-insensitive, parameters ignored)?
+pub fn content_type_is(req: &Request, mime: &str) -> bool {
+    request_header(req, "content-type")
+        .and_then(|ct| media_types(ct).next())
+        .is_some_and(|m| m.eq_ignore_ascii_case(mime))
+}
+
 /// Decodes `application/x-www-form-urlencoded` (also used for query strings). Later duplicates
 /// are kept so callers can reject repeated parameters (RFC 6749 §3.1).
 pub fn parse_form(input: &str) -> Vec<(String, String)> {
-    input
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(input.as_bytes()).into_owned().collect()
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
+pub fn form_decode(component: &str) -> String {
+    let spaced = component.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-encodes a component for a query string (RFC 3986 unreserved characters kept).
+/// Encodes a component for a query string or form body (`application/x-www-form-urlencoded`).
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Form parameters, refusing any that appear twice.
@@ -278,20 +222,6 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-pub fn log_warn(msg: &str) {
-    #[cfg(target_arch = "wasm32")]
-    crate::edge::console_warn(msg);
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = msg;
-}
-
-pub fn log_error(msg: &str) {
-    #[cfg(target_arch = "wasm32")]
-    crate::edge::console_error(msg);
-    #[cfg(not(target_arch = "wasm32"))]
-    let _ = msg;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,7 +244,9 @@ mod tests {
 
     #[test]
     fn percent_encode_roundtrips() {
-        let s = "a b/c?d=é";
-        assert_eq!(percent_decode(&percent_encode(s)), s);
+        for s in ["a b/c?d=é", "x&y=z+1", "%41", ""] {
+            let form = format!("v={}", percent_encode(s));
+            assert_eq!(Params::parse(&form).get("v"), Some(s), "{form}");
+        }
     }
 }

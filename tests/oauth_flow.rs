@@ -38,7 +38,7 @@ async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["scope"], "mcp admin");
     let access = tokens["access_token"].as_str().unwrap();
-    let claims = t.app.keys.verify(access, NOW, BASE, &format!("{BASE}/mcp")).unwrap();
+    let claims = t.app.state.keys.verify(access, NOW, BASE, &format!("{BASE}/mcp")).unwrap();
     assert_eq!(claims.sub, "user-alice");
     assert_eq!(claims.client_id, client_id);
 

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use http::StatusCode;
+use mcp_edge::routes::Step;
 use mcp_edge::web::{head_only, request_header, HeadOnly, Request};
 
 fn head(method: &str, path: &str, headers: &[(&str, &str)]) -> Request {
@@ -19,7 +20,7 @@ fn head(method: &str, path: &str, headers: &[(&str, &str)]) -> Request {
 #[tokio::test]
 async fn answers_what_needs_no_body_and_no_store() {
     let t = TestApp::new().await;
-    let now = |req: &Request| t.app.respond_now(req, &*t.clock).map(|r| r.status());
+    let now = |req: &Request| t.app.respond_now(req, &*t.clock).answer().map(|r| r.status());
     // Discovery, JWKS, preflights, 404/405: always.
     assert_eq!(
         now(&head("GET", "/.well-known/oauth-protected-resource/mcp", &[])),
@@ -55,7 +56,7 @@ async fn leaves_what_needs_the_body_or_the_store() {
     let t = TestApp::new().await;
     let (_, token) = tokens_for(&t, "alice").await;
     let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
-    let later = |req: &Request| t.app.respond_now(req, &*t.clock).is_none();
+    let later = |req: &Request| t.app.respond_now(req, &*t.clock).answer().is_none();
     assert!(later(&head("POST", "/mcp", &[("authorization", &bearer)])));
     assert!(later(&head("DELETE", "/mcp", &[("authorization", &bearer)])));
     for path in ["/token", "/register", "/revoke", "/authorize"] {
@@ -64,25 +65,70 @@ async fn leaves_what_needs_the_body_or_the_store() {
     assert!(later(&head("GET", "/authorize?client_id=x", &[])));
 }
 
+/// The head is all phase 1 needs: for every request, phase 1 on the head-only copy decides
+/// exactly what it decides on the whole request (same answer, or the same checked [`Head`]),
+/// and phase 2 given that head answers what `handle` answers.
 #[tokio::test]
-async fn the_answers_are_the_ones_handle_gives() {
-    // `handle` goes through `respond_now` too; compare with the route served by a whole request.
+async fn the_head_decides_what_the_whole_request_would() {
     let t = TestApp::new().await;
-    let res = t
-        .send(
-            request("POST", "/mcp")
-                .header("content-type", "application/json")
-                .body(vec![])
-                .unwrap(),
-        )
-        .await;
-    let now = t
-        .app
-        .respond_now(&head("POST", "/mcp", &[("content-type", "application/json")]), &*t.clock)
-        .unwrap();
-    assert_eq!(res.status(), now.status());
-    assert_eq!(res.headers(), now.headers());
-    assert_eq!(res.body(), now.body());
+    let (_, token) = tokens_for(&t, "bob").await;
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let json_post = |path: &str, auth: Option<&str>, origin: Option<&str>, body: &str| {
+        let mut b = request("POST", path)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-length", body.len().to_string());
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        b.body(body.as_bytes().to_vec()).unwrap()
+    };
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#;
+    let list_clients =
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_clients"}}"#;
+    let requests = vec![
+        json_post("/mcp", None, None, init),
+        json_post("/mcp", Some("Bearer nope"), None, init),
+        json_post("/mcp", Some(&bearer), None, init),
+        json_post("/mcp", Some(&bearer), Some("https://evil.example"), init),
+        json_post("/mcp", Some(&bearer), Some(BASE), list_clients),
+        json_post("/mcp", Some(&bearer), None, "not json"),
+        json_post("/token", None, None, "grant_type=refresh_token"),
+        json_post("/register", None, None, r#"{"redirect_uris":["http://127.0.0.1/cb"]}"#),
+        json_post("/register", None, None, &"x".repeat(2 * 1024 * 1024)),
+        request("GET", "/.well-known/oauth-protected-resource/mcp").body(vec![]).unwrap(),
+        request("GET", "/authorize?client_id=mcp-remote").body(vec![]).unwrap(),
+        request("OPTIONS", "/mcp").header("origin", BASE).body(vec![]).unwrap(),
+    ];
+    let mut continued = 0;
+    for req in requests {
+        let what = format!("{} {}", req.method(), req.uri());
+        let from_head = t.app.respond_now(&head_only(&req), &*t.clock);
+        let from_whole = t.app.respond_now(&req, &*t.clock);
+        match (from_head, from_whole) {
+            (Step::Answer(a), Step::Answer(b)) => {
+                assert_eq!(a.status(), b.status(), "{what}");
+                assert_eq!(a.headers(), b.headers(), "{what}");
+                assert_eq!(a.body(), b.body(), "{what}");
+            }
+            (Step::Continue(a), Step::Continue(b)) => {
+                assert_eq!(a, b, "{what}");
+                continued += 1;
+                let later = t.app.respond_later(req.clone(), a, &t.services()).await;
+                let handled = t.send(req).await;
+                assert_eq!(later.status(), handled.status(), "{what}");
+            }
+            (a, b) => panic!(
+                "{what}: the head-only request was {} but the whole one {}",
+                if matches!(a, Step::Answer(_)) { "answered" } else { "continued" },
+                if matches!(b, Step::Answer(_)) { "answered" } else { "continued" },
+            ),
+        }
+    }
+    assert!(continued >= 5, "the table must exercise phase 2 too ({continued})");
 }
 
 #[test]

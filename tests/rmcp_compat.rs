@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use mcp_edge::mcp::jsonrpc::Message;
-use mcp_edge::mcp::server::{CallContext, Server};
+use mcp_edge::mcp::server::{CallContext, Request as McpRequest, Server};
 use rmcp::model::*;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -15,8 +15,23 @@ async fn ask(server: &Server, method: &str, params: Value) -> (Value, Vec<Value>
     let notify =
         |m: &str, p: Value| notes.borrow_mut().push(mcp_edge::mcp::jsonrpc::notification(m, p));
     let ctx = CallContext { identity: None, store: None, now: 1_800_000_000 };
-    let res = server.request(&json!(7), method, Some(params), &ctx, &notify).await;
+    let res = answer(server, &json!(7), method, Some(params), &ctx, &notify).await;
     (res, notes.into_inner())
+}
+
+/// Parses and answers one request, as a transport without step-up authorization does.
+async fn answer(
+    server: &Server,
+    id: &Value,
+    method: &str,
+    params: Option<Value>,
+    ctx: &CallContext<'_>,
+    notify: &dyn Fn(&str, Value),
+) -> Value {
+    match McpRequest::parse(server, method, params) {
+        Ok(request) => server.answer(id, request, ctx, notify).await.unwrap(),
+        Err(error) => mcp_edge::mcp::jsonrpc::error(id, error),
+    }
 }
 
 fn as_rmcp<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Value {
@@ -118,7 +133,7 @@ async fn requests_built_by_rmcp_are_understood() {
     };
     assert_eq!(method, "tools/call");
     let ctx = CallContext { identity: None, store: None, now: 0 };
-    let res = s.request(&id, &method, params, &ctx, &|_, _| {}).await;
+    let res = answer(&s, &id, &method, params, &ctx, &|_, _| {}).await;
     assert_eq!(res["id"], 3);
     assert_eq!(res["result"]["content"][0]["text"], "Echo: from rmcp");
 }

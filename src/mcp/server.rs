@@ -5,13 +5,11 @@ use super::jsonrpc::{self, ErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND, RESOUR
 use super::tools::{Tool, ToolContext};
 use super::{fixtures, prompts, resources, tools, version, Identity};
 use crate::store::Store;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 pub const SERVER_NAME: &str = "mcp-edge";
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-const LOG_LEVELS: &[&str] =
-    &["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 /// The catalogue a deployment serves.
 pub struct Server {
@@ -26,6 +24,170 @@ pub struct CallContext<'a> {
     pub now: u64,
 }
 
+/// A request this server understands, with its params checked and typed: parsed once
+/// ([`Request::parse`]), then answered ([`Server::answer`]).
+#[derive(Debug)]
+pub enum Request {
+    Initialize(InitializeParams),
+    Ping,
+    ToolsList,
+    ToolsCall(ToolCall),
+    ResourcesList,
+    ResourceTemplatesList,
+    ResourcesRead(UriParams),
+    /// `resources/subscribe` and `resources/unsubscribe`: our resources never change.
+    ResourcesSubscription(UriParams),
+    PromptsList,
+    PromptsGet(PromptParams),
+    Complete(CompleteParams),
+    SetLevel(SetLevelParams),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeParams {
+    #[serde(default)]
+    pub protocol_version: Option<String>,
+}
+
+/// `tools/call` with its tool looked up.
+#[derive(Debug)]
+pub struct ToolCall {
+    pub tool: &'static Tool,
+    pub arguments: Map<String, Value>,
+    progress_token: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UriParams {
+    pub uri: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PromptParams {
+    pub name: String,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub arguments: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompleteParams {
+    #[serde(rename = "ref")]
+    reference: CompletionRef,
+    argument: CompletionArgument,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+enum CompletionRef {
+    #[serde(rename = "ref/prompt")]
+    Prompt { name: String },
+    #[serde(rename = "ref/resource")]
+    Resource {},
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletionArgument {
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetLevelParams {
+    /// Checked by deserializing; this server emits no log messages to filter.
+    #[serde(rename = "level")]
+    _level: LogLevel,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LogLevel {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+    Critical,
+    Alert,
+    Emergency,
+}
+
+#[derive(Deserialize)]
+struct CallParams {
+    name: String,
+    #[serde(default, deserialize_with = "object_or_null")]
+    arguments: Map<String, Value>,
+    #[serde(default, rename = "_meta")]
+    meta: Option<RequestMeta>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestMeta {
+    #[serde(default)]
+    progress_token: Option<Value>,
+}
+
+/// An absent or `null` object parameter is empty; anything but an object is refused.
+fn object_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl Request {
+    /// Parses `method` and `params` (-32601 for an unknown method, -32602 for bad params or
+    /// an unknown tool: the tool is looked up here, once).
+    pub fn parse(
+        server: &Server,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Request, ErrorObject> {
+        let params = match params {
+            None => Value::Object(Map::new()),
+            Some(p @ Value::Object(_)) => p,
+            Some(_) => return Err(invalid("params must be an object")),
+        };
+        fn typed<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
+            serde_json::from_value(params).map_err(|e| invalid(&format!("Invalid params: {e}")))
+        }
+        Ok(match method {
+            "initialize" => Request::Initialize(typed(params)?),
+            "ping" => Request::Ping,
+            "tools/list" => Request::ToolsList,
+            "tools/call" => {
+                let CallParams { name, arguments, meta } = typed(params)?;
+                let tool =
+                    server.tool(&name).ok_or_else(|| invalid(&format!("Unknown tool: {name}")))?;
+                let progress_token = meta
+                    .and_then(|m| m.progress_token)
+                    .filter(|t| t.is_string() || t.is_i64() || t.is_u64());
+                Request::ToolsCall(ToolCall { tool, arguments, progress_token })
+            }
+            "resources/list" => Request::ResourcesList,
+            "resources/templates/list" => Request::ResourceTemplatesList,
+            "resources/read" => Request::ResourcesRead(typed(params)?),
+            "resources/subscribe" | "resources/unsubscribe" => {
+                Request::ResourcesSubscription(typed(params)?)
+            }
+            "prompts/list" => Request::PromptsList,
+            "prompts/get" => Request::PromptsGet(typed(params)?),
+            "completion/complete" => Request::Complete(typed(params)?),
+            "logging/setLevel" => Request::SetLevel(typed(params)?),
+            _ => {
+                return Err(ErrorObject::new(
+                    METHOD_NOT_FOUND,
+                    format!("Method not found: {method}"),
+                ))
+            }
+        })
+    }
+}
+
+/// The answer to a request whose caller lacks a scope it needs: the transport asks for it
+/// (HTTP: 403 `insufficient_scope`, step-up authorization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedsScope(pub &'static str);
+
 impl Server {
     /// Every tool; with `fixtures`, also the conformance suite's fixtures.
     pub fn new(fixtures: bool) -> Server {
@@ -36,28 +198,13 @@ impl Server {
         Server { tools, fixtures }
     }
 
-    /// A server with exactly these tools (the stdio binary's subset).
-    pub fn with_tools(tools: &'static [Tool]) -> Server {
-        Server { tools: tools.iter().collect(), fixtures: false }
-    }
-
     pub fn tool(&self, name: &str) -> Option<&'static Tool> {
         self.tools.iter().copied().find(|t| t.name == name)
     }
 
-    /// The scope a request needs beyond the base scope (for the HTTP layer's 403 step-up).
-    pub fn required_scope(&self, method: &str, params: Option<&Value>) -> Option<&'static str> {
-        if method != "tools/call" {
-            return None;
-        }
-        let name = params?.get("name")?.as_str()?;
-        self.tool(name)?.scope
-    }
-
     /// The `initialize` result and the negotiated protocol version.
-    pub fn initialize(&self, params: Option<&Value>) -> (Value, &'static str) {
-        let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
-        let version = version::negotiate(requested);
+    pub fn initialize(&self, params: &InitializeParams) -> (Value, &'static str) {
+        let version = version::negotiate(params.protocol_version.as_deref());
         let result = json!({
             "protocolVersion": version,
             "capabilities": {
@@ -73,58 +220,78 @@ impl Server {
         (result, version)
     }
 
-    /// Answers one request. `notify` receives notifications emitted before the result.
-    pub async fn request(
+    /// Answers one request with its JSON-RPC response; `notify` receives notifications emitted
+    /// before the result. The one place scopes are checked: a signed-in caller without a tool's
+    /// scope gets [`NeedsScope`] (ask for it); with no sign-in (stdio, authorization off) the
+    /// call is an `isError` result.
+    pub async fn answer(
         &self,
         id: &Value,
-        method: &str,
-        params: Option<Value>,
+        request: Request,
         ctx: &CallContext<'_>,
         notify: &dyn Fn(&str, Value),
-    ) -> Value {
-        match self.dispatch(method, params, ctx, notify).await {
+    ) -> Result<Value, NeedsScope> {
+        if let Request::ToolsCall(ToolCall {
+            tool: Tool { scope: Some(scope), name, .. }, ..
+        }) = &request
+        {
+            match ctx.identity {
+                Some(who) if who.has_scope(scope) => {}
+                Some(_) => return Err(NeedsScope(scope)),
+                None => {
+                    let refusal =
+                        tools::ToolResult::error(format!("{name} requires the `{scope}` scope."));
+                    return Ok(jsonrpc::result(id, refusal.to_json()));
+                }
+            }
+        }
+        Ok(match self.dispatch(request, ctx, notify).await {
             Ok(result) => jsonrpc::result(id, result),
             Err(error) => jsonrpc::error(id, error),
-        }
+        })
     }
 
     async fn dispatch(
         &self,
-        method: &str,
-        params: Option<Value>,
+        request: Request,
         ctx: &CallContext<'_>,
         notify: &dyn Fn(&str, Value),
     ) -> Result<Value, ErrorObject> {
-        let params = match params {
-            None => Map::new(),
-            Some(Value::Object(m)) => m,
-            Some(_) => return Err(invalid("params must be an object")),
-        };
-        match method {
-            "initialize" => Ok(self.initialize(Some(&Value::Object(params))).0),
-            "ping" => Ok(json!({})),
-            "tools/list" => Ok(
+        match request {
+            Request::Initialize(params) => Ok(self.initialize(&params).0),
+            Request::Ping | Request::SetLevel(_) | Request::ResourcesSubscription(_) => {
+                Ok(json!({}))
+            }
+            Request::ToolsList => Ok(
                 json!({ "tools": self.tools.iter().map(|t| (t.definition)()).collect::<Vec<_>>() }),
             ),
-            "tools/call" => self.call_tool(params, ctx, notify).await,
-            "resources/list" => {
+            Request::ToolsCall(call) => {
+                let tctx = ToolContext {
+                    identity: ctx.identity,
+                    store: ctx.store,
+                    now: ctx.now,
+                    notify,
+                    progress_token: call.progress_token.as_ref(),
+                };
+                Ok((call.tool.call)(&call.arguments, &tctx).await.to_json())
+            }
+            Request::ResourcesList => {
                 let mut list = resources::list();
                 if self.fixtures {
                     list.extend(fixtures::resources());
                 }
                 Ok(json!({ "resources": list }))
             }
-            "resources/templates/list" => {
+            Request::ResourceTemplatesList => {
                 let mut list = resources::templates();
                 if self.fixtures {
                     list.extend(fixtures::templates());
                 }
                 Ok(json!({ "resourceTemplates": list }))
             }
-            "resources/read" => {
-                let uri = str_param(&params, "uri")?;
-                let contents = resources::read(uri)
-                    .or_else(|| self.fixtures.then(|| fixtures::read(uri)).flatten());
+            Request::ResourcesRead(UriParams { uri }) => {
+                let contents = resources::read(&uri)
+                    .or_else(|| self.fixtures.then(|| fixtures::read(&uri)).flatten());
                 match contents {
                     Some(contents) => Ok(json!({ "contents": contents })),
                     None => Err(ErrorObject {
@@ -134,54 +301,29 @@ impl Server {
                     }),
                 }
             }
-            "resources/subscribe" | "resources/unsubscribe" => {
-                // Our resources never change, so there is nothing to notify about; accept.
-                str_param(&params, "uri")?;
-                Ok(json!({}))
-            }
-            "prompts/list" => {
+            Request::PromptsList => {
                 let mut list = prompts::list();
                 if self.fixtures {
                     list.extend(fixtures::prompts());
                 }
                 Ok(json!({ "prompts": list }))
             }
-            "prompts/get" => {
-                let name = str_param(&params, "name")?;
-                let args = object_param(&params, "arguments")?;
-                let found = match prompts::get(name, &args).map_err(|e| invalid(&e))? {
+            Request::PromptsGet(PromptParams { name, arguments }) => {
+                let found = match prompts::get(&name, &arguments).map_err(|e| invalid(&e))? {
                     Some(p) => Some(p),
                     None if self.fixtures => {
-                        fixtures::get_prompt(name, &args).map_err(|e| invalid(&e))?
+                        fixtures::get_prompt(&name, &arguments).map_err(|e| invalid(&e))?
                     }
                     None => None,
                 };
                 found.ok_or_else(|| invalid(&format!("Unknown prompt: {name}")))
             }
-            "completion/complete" => {
-                let reference = params
-                    .get("ref")
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| invalid("missing ref"))?;
-                let argument = params
-                    .get("argument")
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| invalid("missing argument"))?;
-                let arg_name = argument
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| invalid("missing argument.name"))?;
-                let value = argument.get("value").and_then(Value::as_str).unwrap_or("");
-                let values = match reference.get("type").and_then(Value::as_str) {
-                    Some("ref/prompt") => {
-                        let name = reference
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .ok_or_else(|| invalid("missing ref.name"))?;
-                        prompts::complete(name, arg_name, value)
+            Request::Complete(CompleteParams { reference, argument }) => {
+                let values = match reference {
+                    CompletionRef::Prompt { name } => {
+                        prompts::complete(&name, &argument.name, &argument.value)
                     }
-                    Some("ref/resource") => Vec::new(),
-                    _ => return Err(invalid("ref.type must be ref/prompt or ref/resource")),
+                    CompletionRef::Resource {} => Vec::new(),
                 };
                 let total = values.len();
                 let values: Vec<String> = values.into_iter().take(100).collect();
@@ -189,67 +331,12 @@ impl Server {
                     json!({ "completion": { "values": values, "total": total, "hasMore": total > 100 } }),
                 )
             }
-            "logging/setLevel" => {
-                let level = str_param(&params, "level")?;
-                if !LOG_LEVELS.contains(&level) {
-                    return Err(invalid(&format!("unknown log level {level:?}")));
-                }
-                Ok(json!({}))
-            }
-            _ => Err(ErrorObject::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))),
         }
-    }
-
-    async fn call_tool(
-        &self,
-        params: Map<String, Value>,
-        ctx: &CallContext<'_>,
-        notify: &dyn Fn(&str, Value),
-    ) -> Result<Value, ErrorObject> {
-        let name = str_param(&params, "name")?;
-        let tool = self.tool(name).ok_or_else(|| invalid(&format!("Unknown tool: {name}")))?;
-        let args = object_param(&params, "arguments")?;
-        if let Some(scope) = tool.scope {
-            if !ctx.identity.is_some_and(|i| i.has_scope(scope)) {
-                let msg = format!("{name} requires the `{scope}` scope.");
-                return Ok(tools::ToolResult::error(msg).to_json());
-            }
-        }
-        let progress_token = params
-            .get("_meta")
-            .and_then(|m| m.get("progressToken"))
-            .filter(|t| t.is_string() || t.is_i64() || t.is_u64());
-        let tctx = ToolContext {
-            identity: ctx.identity,
-            store: ctx.store,
-            now: ctx.now,
-            notify,
-            progress_token,
-        };
-        Ok((tool.call)(&args, &tctx).await.to_json())
     }
 }
 
 fn invalid(message: &str) -> ErrorObject {
     ErrorObject::new(INVALID_PARAMS, message)
-}
-
-fn str_param<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'a str, ErrorObject> {
-    params
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid(&format!("missing string parameter `{name}`")))
-}
-
-fn object_param(
-    params: &Map<String, Value>,
-    name: &str,
-) -> Result<Map<String, Value>, ErrorObject> {
-    match params.get(name) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(invalid(&format!("`{name}` must be an object"))),
-    }
 }
 
 #[cfg(test)]
@@ -266,7 +353,10 @@ mod tests {
         let seen = RefCell::new(Vec::new());
         let notify = |m: &str, p: Value| seen.borrow_mut().push(json!({"method": m, "params": p}));
         let ctx = CallContext { identity, store: None, now: 1_795_000_000 };
-        let res = server.request(&json!(1), method, Some(params), &ctx, &notify).await;
+        let res = match Request::parse(server, method, Some(params)) {
+            Ok(request) => server.answer(&json!(1), request, &ctx, &notify).await.unwrap(),
+            Err(e) => jsonrpc::error(&json!(1), e),
+        };
         (res, seen.into_inner())
     }
 
@@ -372,13 +462,16 @@ mod tests {
     #[tokio::test]
     async fn admin_tool_refuses_without_scope() {
         let s = Server::new(false);
-        assert_eq!(
-            s.required_scope("tools/call", Some(&json!({"name":"list_clients"}))),
-            Some("admin")
-        );
-        assert_eq!(s.required_scope("tools/call", Some(&json!({"name":"echo"}))), None);
         let (r, _) = call(&s, "tools/call", json!({"name":"list_clients"}), None).await;
         assert_eq!(r["result"]["isError"], true);
+        let bob = Identity { scopes: vec!["mcp".into()], ..alice() };
+        let ctx = CallContext { identity: Some(&bob), store: None, now: 0 };
+        let request =
+            |name: &str| Request::parse(&s, "tools/call", Some(json!({ "name": name }))).unwrap();
+        let answer = s.answer(&json!(1), request("list_clients"), &ctx, &|_, _| {}).await;
+        assert_eq!(answer, Err(NeedsScope("admin")));
+        let answer = s.answer(&json!(1), request("echo"), &ctx, &|_, _| {}).await;
+        assert!(answer.is_ok());
     }
 
     #[tokio::test]

@@ -1,8 +1,8 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414) and the same document at
 //! `/.well-known/openid-configuration`. It advertises only what this server implements.
 
-use crate::app::Urls;
 use crate::config::SCOPES;
+use crate::urls::Urls;
 
 pub fn document(urls: &Urls) -> serde_json::Value {
     serde_json::json!({

@@ -4,19 +4,20 @@
 pub mod authorization_server;
 pub mod protected_resource;
 
-use crate::app::{App, Urls};
+use crate::state::State;
+use crate::urls::Urls;
 use crate::web::{self, Response};
 use http::{HeaderValue, StatusCode};
 
 /// A discovery document as a cacheable, CORS-readable JSON response. The serialized document
 /// is kept per isolate and origin: it only depends on configuration and the origin.
 pub fn respond(
-    app: &App,
+    state: &State,
     urls: &Urls,
     kind: &str,
     document: fn(&Urls) -> serde_json::Value,
 ) -> Response {
-    app.memo_response(&format!("{kind}|{}", urls.origin), || {
+    state.memo_response(&format!("{kind}|{}", urls.origin), || {
         let body = serde_json::to_vec(&document(urls)).unwrap_or_default();
         let mut res = web::cors(web::respond(StatusCode::OK, web::JSON, body));
         res.headers_mut()

@@ -1,7 +1,7 @@
 //! `GET /.well-known/oauth-protected-resource[/mcp]` (RFC 9728 §3).
 
-use crate::app::Urls;
 use crate::config::SCOPES;
+use crate::urls::Urls;
 
 pub fn document(urls: &Urls) -> serde_json::Value {
     serde_json::json!({

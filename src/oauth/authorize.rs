@@ -8,22 +8,20 @@
 use super::client;
 use super::error::{ErrorCode, OAuthError};
 use super::pages::{self, describe_scope, ClientView};
-use super::password::PasswordHash;
+use super::pkce;
 use super::ratelimit::Limit;
-use super::resource::audience_covers;
-use super::token::grant_id_for_code;
-use crate::app::{App, Urls};
 use crate::config::{User, SCOPES, SCOPE_MCP};
+use crate::crypto::password::PasswordHash;
 use crate::crypto::{b64, seal, sha256_b64, unb64, unseal};
 use crate::env::{random_token, Services};
+use crate::state::State;
 use crate::store::put_json;
-use crate::store::records::{
-    redirect_host, ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL,
-};
+use crate::store::records::{ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL};
+use crate::urls::audience_covers;
+use crate::urls::Urls;
 use crate::web::{self, percent_encode, Params, Request, Response};
 use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// How long the sign-in/consent pages stay usable.
 const REQUEST_LIFETIME: u64 = 900;
@@ -53,33 +51,33 @@ enum Failure {
     Redirect(OAuthError, String, Option<String>),
 }
 
-pub async fn get(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     let params = Params::parse(req.uri().query().unwrap_or(""));
-    let (request, client) = match validate(app, &params, services, urls).await {
+    let (request, client) = match validate(state, &params, services, urls).await {
         Ok(v) => v,
         Err(f) => return fail(f, urls),
     };
-    let sealed = seal_request(app, &request);
-    match signed_in_user(app, req, services.clock.now()) {
-        Some(user) => consent_page(app, req, services, &client, user, &request, &sealed),
-        None => sign_in_page(app, req, services, &client, &request, &sealed, None),
+    let sealed = seal_request(state, &request);
+    match signed_in_user(state, req, services.clock.now()) {
+        Some(user) => consent_page(state, req, services, &client, user, &request, &sealed),
+        None => sign_in_page(state, req, services, &client, &request, &sealed, None),
     }
 }
 
-pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     let form = Params::parse(&String::from_utf8_lossy(req.body()));
     let now = services.clock.now();
-    let Some(request) = form.get("request").and_then(|r| open_request(app, r, now)) else {
+    let Some(request) = form.get("request").and_then(|r| open_request(state, r, now)) else {
         return pages::error(
             StatusCode::BAD_REQUEST,
             "Sign-in expired",
             "This sign-in page has expired or was tampered with. Start again from your app.",
         );
     };
-    if !csrf_ok(app, req, form.get("csrf")) {
+    if !csrf_ok(state, req, form.get("csrf")) {
         return pages::error(StatusCode::FORBIDDEN, "Request refused", "The form could not be verified (missing or foreign CSRF token). Reload the page and try again.");
     }
-    let client = match client::find(app, services, &request.client_id).await {
+    let client = match client::find(state, services, &request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return pages::error(
@@ -97,11 +95,11 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
     };
     let sealed = form.get("request").unwrap_or_default().to_owned();
     match form.get("action") {
-        Some("signin") => sign_in(app, req, services, &form, &client, &request, &sealed).await,
+        Some("signin") => sign_in(state, req, services, &form, &client, &request, &sealed).await,
         Some("approve") => {
-            let Some(user) = signed_in_user(app, req, now) else {
+            let Some(user) = signed_in_user(state, req, now) else {
                 return sign_in_page(
-                    app,
+                    state,
                     req,
                     services,
                     &client,
@@ -110,7 +108,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
                     Some("Your sign-in expired. Please sign in again."),
                 );
             };
-            approve(app, services, urls, &request, user).await
+            approve(state, services, urls, &request, user).await
         }
         Some("deny") => fail(
             Failure::Redirect(
@@ -125,7 +123,7 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls
 }
 
 async fn validate(
-    app: &App,
+    state: &State,
     params: &Params,
     services: &Services<'_>,
     urls: &Urls,
@@ -135,7 +133,7 @@ async fn validate(
         .get("client_id")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| page("The request names no client (client_id is missing)."))?;
-    let client = match client::find(app, services, client_id).await {
+    let client = match client::find(state, services, client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(page("This application is not registered with this server (unknown client_id). It may have expired: reconnect from your app to register again.")),
         Err(_) => return Err(Failure::Page(StatusCode::SERVICE_UNAVAILABLE, "The server's storage is temporarily unavailable. Please retry in a moment.".into())),
@@ -146,14 +144,14 @@ async fn validate(
         None if client.redirect_uris.len() == 1 && !client.redirect_uris[0].starts_with("http://") => client.redirect_uris[0].clone(),
         None => return Err(page("The request has no redirect_uri and the application registered several (or a loopback one).")),
     };
-    let state = params.get("state").map(str::to_owned);
+    let client_state = params.get("state").map(str::to_owned);
     let redirect = |code: ErrorCode, msg: &str| {
-        Failure::Redirect(OAuthError::new(code, msg), redirect_uri.clone(), state.clone())
+        Failure::Redirect(OAuthError::new(code, msg), redirect_uri.clone(), client_state.clone())
     };
     if let Some(dup) = params.duplicate() {
         return Err(redirect(ErrorCode::InvalidRequest, &format!("parameter {dup} is repeated")));
     }
-    if state.as_ref().is_some_and(|s| s.len() > 2000) {
+    if client_state.as_ref().is_some_and(|s| s.len() > 2000) {
         return Err(redirect(ErrorCode::InvalidRequest, "state is too long"));
     }
     match params.get("response_type") {
@@ -170,7 +168,7 @@ async fn validate(
         redirect(ErrorCode::InvalidRequest, "PKCE is required: code_challenge is missing")
     })?;
     match params.get("code_challenge_method") {
-        Some("S256") => {}
+        Some(pkce::METHOD) => {}
         None | Some("plain") => {
             return Err(redirect(
                 ErrorCode::InvalidRequest,
@@ -184,7 +182,7 @@ async fn validate(
             ))
         }
     }
-    if challenge.len() != 43 || unb64(challenge).is_none() {
+    if !pkce::challenge_ok(challenge) {
         return Err(redirect(
             ErrorCode::InvalidRequest,
             "code_challenge must be a base64url SHA-256 digest (43 characters)",
@@ -222,7 +220,7 @@ async fn validate(
     let request = AuthzRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
-        state,
+        state: client_state,
         code_challenge: challenge.to_owned(),
         scope: scopes.join(" "),
         resource,
@@ -269,13 +267,13 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, String)]) -> Response {
     }
 }
 
-fn seal_request(app: &App, request: &AuthzRequest) -> String {
+fn seal_request(state: &State, request: &AuthzRequest) -> String {
     let json = serde_json::to_vec(request).unwrap_or_default();
-    seal(&app.secret, "authz-request", &b64(&json))
+    seal(&state.secret, "authz-request", &b64(&json))
 }
 
-fn open_request(app: &App, sealed: &str, now: u64) -> Option<AuthzRequest> {
-    let data = unseal(&app.secret, "authz-request", sealed)?;
+fn open_request(state: &State, sealed: &str, now: u64) -> Option<AuthzRequest> {
+    let data = unseal(&state.secret, "authz-request", sealed)?;
     let request: AuthzRequest = serde_json::from_slice(&unb64(data)?).ok()?;
     (request.exp >= now).then_some(request)
 }
@@ -292,7 +290,7 @@ fn cookie_name(req: &Request, base: &str) -> String {
 }
 
 fn is_https(req: &Request) -> bool {
-    web::request_origin(req).starts_with("https://")
+    crate::urls::request_origin(req).starts_with("https://")
 }
 
 fn cookie(req: &Request, name: &str) -> Option<String> {
@@ -319,18 +317,18 @@ fn set_cookie(res: &mut Response, req: &Request, name: &str, value: &str, max_ag
 }
 
 /// The browser's CSRF secret (set on first page view) and the form token derived from it.
-fn csrf_token(app: &App, req: &Request, services: &Services<'_>) -> (String, Option<String>) {
+fn csrf_token(state: &State, req: &Request, services: &Services<'_>) -> (String, Option<String>) {
     match cookie(req, "mcp_edge_csrf") {
-        Some(c) if c.len() >= 16 => (seal(&app.secret, "csrf", &c), None),
+        Some(c) if c.len() >= 16 => (seal(&state.secret, "csrf", &c), None),
         _ => {
             let fresh = random_token(services.random, 18);
-            (seal(&app.secret, "csrf", &fresh), Some(fresh))
+            (seal(&state.secret, "csrf", &fresh), Some(fresh))
         }
     }
 }
 
-fn csrf_ok(app: &App, req: &Request, token: Option<&str>) -> bool {
-    match (cookie(req, "mcp_edge_csrf"), token.and_then(|t| unseal(&app.secret, "csrf", t))) {
+fn csrf_ok(state: &State, req: &Request, token: Option<&str>) -> bool {
+    match (cookie(req, "mcp_edge_csrf"), token.and_then(|t| unseal(&state.secret, "csrf", t))) {
         (Some(cookie), Some(bound)) => {
             crate::crypto::constant_time_eq(cookie.as_bytes(), bound.as_bytes())
         }
@@ -339,16 +337,16 @@ fn csrf_ok(app: &App, req: &Request, token: Option<&str>) -> bool {
 }
 
 /// The user whose sign-in cookie is valid, if any (and still configured).
-fn signed_in_user<'a>(app: &'a App, req: &Request, now: u64) -> Option<&'a User> {
+fn signed_in_user<'a>(state: &'a State, req: &Request, now: u64) -> Option<&'a User> {
     let value = cookie(req, "mcp_edge_session")?;
-    let data = unseal(&app.secret, "signin", &value)?;
+    let data = unseal(&state.secret, "signin", &value)?;
     let mut parts = data.split('~');
     let sub = parts.next()?;
     let exp: u64 = parts.next()?.parse().ok()?;
     if exp < now {
         return None;
     }
-    app.config.users.iter().find(|u| u.sub == sub)
+    state.config.users.iter().find(|u| u.sub == sub)
 }
 
 // --- pages ---------------------------------------------------------------------------------
@@ -356,11 +354,11 @@ fn signed_in_user<'a>(app: &'a App, req: &Request, now: u64) -> Option<&'a User>
 fn view(client: &ClientRecord, request: &AuthzRequest) -> (String, String) {
     let name =
         client.client_name.clone().unwrap_or_else(|| format!("Application {}", client.client_id));
-    (name, redirect_host(&request.redirect_uri))
+    (name, crate::urls::redirect_host(&request.redirect_uri))
 }
 
 fn sign_in_page(
-    app: &App,
+    state: &State,
     req: &Request,
     services: &Services<'_>,
     client: &ClientRecord,
@@ -368,9 +366,9 @@ fn sign_in_page(
     sealed: &str,
     error: Option<&str>,
 ) -> Response {
-    let (csrf, fresh) = csrf_token(app, req, services);
+    let (csrf, fresh) = csrf_token(state, req, services);
     let (name, host) = view(client, request);
-    let dev = app.config.mode != crate::config::Mode::Production;
+    let dev = state.config.mode != crate::config::Mode::Production;
     let mut res = pages::sign_in(
         &ClientView { name: &name, redirect_host: &host },
         sealed,
@@ -385,7 +383,7 @@ fn sign_in_page(
 }
 
 fn consent_page(
-    app: &App,
+    state: &State,
     req: &Request,
     services: &Services<'_>,
     client: &ClientRecord,
@@ -393,7 +391,7 @@ fn consent_page(
     request: &AuthzRequest,
     sealed: &str,
 ) -> Response {
-    let (csrf, fresh) = csrf_token(app, req, services);
+    let (csrf, fresh) = csrf_token(state, req, services);
     let (name, host) = view(client, request);
     let (granted, withheld) = split_scopes(&request.scope, user);
     let granted: Vec<(&str, &str)> = granted.iter().map(|s| (*s, describe_scope(s))).collect();
@@ -417,7 +415,7 @@ fn split_scopes<'a>(requested: &'a str, user: &User) -> (Vec<&'a str>, Vec<&'a s
 }
 
 async fn sign_in(
-    app: &App,
+    state: &State,
     req: &Request,
     services: &Services<'_>,
     form: &Params,
@@ -445,7 +443,7 @@ async fn sign_in(
             Ok(false) => {}
             Ok(true) => {
                 let mut res = sign_in_page(
-                    app,
+                    state,
                     req,
                     services,
                     client,
@@ -460,13 +458,13 @@ async fn sign_in(
             Err(e) => return web::unavailable(&e.to_string()),
         }
     }
-    let user = app.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
+    let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
     // Unknown users are checked against a decoy as costly as the dearest configured hash, so
     // timing does not reveal who exists.
     let verified = match user {
         Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
         None => {
-            let users = app.config.users.iter().map(|u| u.password_hash.as_str());
+            let users = state.config.users.iter().map(|u| u.password_hash.as_str());
             let _ = PasswordHash::decoy(users).verify(password);
             false
         }
@@ -478,7 +476,7 @@ async fn sign_in(
             }
         }
         return sign_in_page(
-            app,
+            state,
             req,
             services,
             client,
@@ -489,17 +487,17 @@ async fn sign_in(
     };
     // A fresh session value at every sign-in (no fixation), bound to this user.
     let session = seal(
-        &app.secret,
+        &state.secret,
         "signin",
         &format!("{}~{}~{}", user.sub, now + SIGNIN_LIFETIME, random_token(services.random, 12)),
     );
-    let mut res = consent_page(app, req, services, client, user, request, sealed);
+    let mut res = consent_page(state, req, services, client, user, request, sealed);
     set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
     res
 }
 
 async fn approve(
-    app: &App,
+    state: &State,
     services: &Services<'_>,
     urls: &Urls,
     request: &AuthzRequest,
@@ -516,7 +514,7 @@ async fn approve(
     let now = services.clock.now();
     let code = random_token(services.random, 32);
     let grant = GrantRecord {
-        grant_id: grant_id_for_code(app, &code),
+        grant_id: GrantRecord::id_for_code(&state.secret, &code),
         client_id: request.client_id.clone(),
         sub: user.sub.clone(),
         name: Some(user.name.clone()),
@@ -547,29 +545,4 @@ async fn approve(
     }
     params.push(("iss", urls.issuer.clone()));
     redirect_to(&request.redirect_uri, &params)
-}
-
-/// base64url(SHA-256(verifier)) = challenge, with the verifier's RFC 7636 §4.1 syntax checked.
-pub fn pkce_verifies(verifier: &str, challenge: &str) -> bool {
-    let syntax_ok = (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    syntax_ok
-        && crate::crypto::constant_time_eq(
-            b64(&Sha256::digest(verifier.as_bytes())).as_bytes(),
-            challenge.as_bytes(),
-        )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pkce_verifies;
-
-    #[test]
-    fn pkce_s256_rfc7636_appendix_b() {
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert!(pkce_verifies(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        assert!(!pkce_verifies(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
-        assert!(!pkce_verifies("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        assert!(!pkce_verifies("", ""));
-    }
 }

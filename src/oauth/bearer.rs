@@ -1,27 +1,28 @@
 //! The resource server's side of OAuth: reading and verifying bearer tokens on `/mcp`
 //! (RFC 6750, RFC 9068, RFC 9728 §5.1), and the `WWW-Authenticate` challenges.
 
-use crate::app::{App, Urls};
 use crate::config::SCOPE_MCP;
+use crate::crypto::jwt::{AccessClaims, LEEWAY_SECS};
 use crate::env::Clock;
-use crate::mcp::Identity;
-use crate::oauth::jwt::LEEWAY_SECS;
-use crate::oauth::resource::audience_covers;
+use crate::state::State;
+use crate::urls::audience_covers;
+use crate::urls::Urls;
 use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, StatusCode};
 
-/// The verified identity behind the request's bearer token, or the 401/403 to send back.
+/// The verified claims of the request's bearer token (which carries the base `mcp` scope), or
+/// the 401/403 to send back.
 pub fn authenticate(
-    app: &App,
+    state: &State,
     req: &Request,
     urls: &Urls,
     clock: &dyn Clock,
-) -> Result<Identity, Box<Response>> {
+) -> Result<AccessClaims, Box<Response>> {
     let Some(auth) = request_header(req, "authorization") else {
         // The most common 401 (every client's first request) is the same for every request to
         // an origin: built once.
         return Err(Box::new(
-            app.memo_response(&format!("401|{}", urls.resource_metadata), || {
+            state.memo_response(&format!("401|{}", urls.resource_metadata), || {
                 challenge(urls, StatusCode::UNAUTHORIZED, None, "no bearer token")
             }),
         ));
@@ -42,18 +43,18 @@ pub fn authenticate(
         }
     };
     let now = clock.now();
-    let cached = app
+    let cached = state
         .verified_tokens
         .get(token, now)
         .filter(|c| c.iss == urls.issuer && audience_covers(&c.aud, &urls.resource));
     let claims = match cached {
         Some(claims) => claims,
         None => {
-            let (claims, exp) = app
+            let (claims, exp) = state
                 .keys
                 .verify_with_expiry(token, now, &urls.issuer, &urls.resource)
                 .map_err(|e| {
-                    web::log_warn(&format!("bearer token refused: {e:?}"));
+                    log::warn!("bearer token refused: {e:?}");
                     Box::new(challenge(
                         urls,
                         StatusCode::UNAUTHORIZED,
@@ -61,16 +62,14 @@ pub fn authenticate(
                         "the access token is invalid or expired",
                     ))
                 })?;
-            app.verified_tokens.insert(token, claims.clone(), exp + LEEWAY_SECS as u64);
+            state.verified_tokens.insert(token, claims.clone(), exp + LEEWAY_SECS as u64);
             claims
         }
     };
-    let scopes: Vec<String> =
-        claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    if !scopes.iter().any(|s| s == SCOPE_MCP) {
+    if !claims.scope.split(' ').any(|s| s == SCOPE_MCP) {
         return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
     }
-    Ok(Identity { sub: claims.sub, name: claims.name, scopes, client_id: claims.client_id })
+    Ok(claims)
 }
 
 /// 403 `insufficient_scope` naming the scope to ask for (step-up authorization).

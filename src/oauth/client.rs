@@ -2,12 +2,13 @@
 //! rules, and client authentication at the token and revocation endpoints.
 
 use super::error::{ErrorCode, OAuthError, OAuthResult};
-use crate::app::App;
 use crate::crypto::{constant_time_eq, sha256_b64, unb64};
 use crate::env::Services;
+use crate::state::State;
 use crate::store::get_json;
 use crate::store::records::ClientRecord;
-use crate::web::{request_header, Params, Request};
+use crate::urls::{is_loopback, port_ok, split};
+use crate::web::{form_decode, request_header, Params, Request};
 
 pub const MAX_REDIRECT_URIS: usize = 10;
 pub const MAX_URI_LEN: usize = 2000;
@@ -21,14 +22,14 @@ pub const CLIENT_CACHE_SECS: u64 = 60;
 /// A client by id: a static client from configuration, or a registered one (cached per isolate
 /// for [`CLIENT_CACHE_SECS`]).
 pub async fn find(
-    app: &App,
+    state: &State,
     services: &Services<'_>,
     client_id: &str,
 ) -> OAuthResult<Option<ClientRecord>> {
     if client_id.is_empty() || client_id.len() > 200 {
         return Ok(None);
     }
-    if let Some(s) = app.config.static_clients.iter().find(|c| c.client_id == client_id) {
+    if let Some(s) = state.config.static_clients.iter().find(|c| c.client_id == client_id) {
         return Ok(Some(ClientRecord {
             client_id: s.client_id.clone(),
             client_secret_hash: None,
@@ -45,43 +46,15 @@ pub async fn find(
         }));
     }
     let now = services.clock.now();
-    if let Some(client) = app.clients.get(client_id, now) {
+    if let Some(client) = state.clients.get(client_id, now) {
         return Ok(Some(client));
     }
     let client: Option<ClientRecord> =
         get_json(services.store, &ClientRecord::key(client_id)).await?;
     if let Some(c) = &client {
-        app.clients.insert(client_id, c.clone(), now + CLIENT_CACHE_SECS);
+        state.clients.insert(client_id, c.clone(), now + CLIENT_CACHE_SECS);
     }
     Ok(client)
-}
-
-/// Splits `scheme://authority/path?query` (no fragment) into its parts.
-struct Uri<'a> {
-    scheme: &'a str,
-    host: &'a str,
-    port: Option<&'a str>,
-    rest: &'a str,
-}
-
-fn split(uri: &str) -> Option<Uri<'_>> {
-    let (scheme, after) = uri.split_once("://")?;
-    let end = after.find(['/', '?']).unwrap_or(after.len());
-    let (authority, rest) = after.split_at(end);
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, p) = v6.split_once(']')?;
-        (&authority[..h.len() + 2], p.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    Some(Uri { scheme, host, port, rest })
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1" || host == "[::1]"
 }
 
 /// Schemes that may never be redirect targets.
@@ -125,19 +98,13 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     }
     if lower == "http" || lower == "https" {
         let parts = split(uri).ok_or_else(|| format!("redirect URI {uri:?} is malformed"))?;
-        if parts.host.is_empty()
-            || parts.host.contains('@')
-            || uri
-                .split("://")
-                .nth(1)
-                .is_some_and(|a| a.split(['/', '?']).next().unwrap_or("").contains('@'))
-        {
+        if parts.host.is_empty() || parts.userinfo.is_some() {
             return Err(format!("redirect URI {uri:?} must name a host and no user info"));
         }
-        if parts.port.is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
+        if !port_ok(parts.port) {
             return Err(format!("redirect URI {uri:?} has an invalid port"));
         }
-        if lower == "http" && !is_loopback_host(parts.host) {
+        if lower == "http" && !is_loopback(parts.host) {
             return Err(format!(
                 "redirect URI {uri:?} must use https (http only on localhost / 127.0.0.1)"
             ));
@@ -157,25 +124,25 @@ pub fn redirect_uri_matches(registered: &[String], requested: &str) -> bool {
         return false;
     };
     if req.scheme != "http"
-        || !is_loopback_host(req.host)
+        || !is_loopback(req.host)
+        || req.userinfo.is_some()
         || requested.contains('#')
-        || requested.contains('@')
+        || !port_ok(req.port)
     {
         return false;
     }
-    if req.port.is_some_and(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
-        return false;
-    }
-    registered
-        .iter()
-        .filter_map(|r| split(r))
-        .any(|reg| reg.scheme == "http" && is_loopback_host(reg.host) && reg.rest == req.rest)
+    registered.iter().filter_map(|r| split(r)).any(|reg| {
+        reg.scheme == "http"
+            && reg.userinfo.is_none()
+            && is_loopback(reg.host)
+            && reg.rest == req.rest
+    })
 }
 
 /// Authenticates the client at the token / revocation endpoint (RFC 6749 §2.3): HTTP Basic,
 /// form `client_secret`, or just `client_id` for public clients.
 pub async fn authenticate(
-    app: &App,
+    state: &State,
     services: &Services<'_>,
     req: &Request,
     form: &Params,
@@ -187,8 +154,8 @@ pub async fn authenticate(
                 base64_std(&auth[6..]).ok_or_else(|| invalid("malformed Basic credentials"))?;
             let (id, secret) =
                 decoded.split_once(':').ok_or_else(|| invalid("malformed Basic credentials"))?;
-            let id = Params::parse(&format!("v={id}")).get("v").unwrap_or("").to_owned();
-            let secret = Params::parse(&format!("v={secret}")).get("v").unwrap_or("").to_owned();
+            // Each part is form-encoded before Basic encoding (RFC 6749 §2.3.1).
+            let (id, secret) = (form_decode(id), form_decode(secret));
             if form.get("client_id").is_some_and(|f| f != id) {
                 return Err(invalid(
                     "client_id in the body does not match the Authorization header",
@@ -203,7 +170,8 @@ pub async fn authenticate(
             (id.to_owned(), form.get("client_secret").filter(|s| !s.is_empty()).map(str::to_owned))
         }
     };
-    let client = find(app, services, &client_id).await?.ok_or_else(|| invalid("unknown client"))?;
+    let client =
+        find(state, services, &client_id).await?.ok_or_else(|| invalid("unknown client"))?;
     match (&client.client_secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             let given = sha256_b64(&secret);

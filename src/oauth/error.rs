@@ -93,7 +93,7 @@ impl OAuthError {
 
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
-        web::log_error(&format!("storage failure: {e}"));
+        log::error!("storage failure: {e}");
         OAuthError::new(
             ErrorCode::TemporarilyUnavailable,
             "storage is temporarily unavailable; retry shortly",

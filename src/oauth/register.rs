@@ -7,10 +7,10 @@
 use super::client::{validate_redirect_uri, MAX_REDIRECT_URIS, MAX_URI_LEN};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use super::ratelimit::Limit;
-use crate::app::App;
 use crate::config::SCOPES;
 use crate::crypto::sha256_b64;
 use crate::env::{random_token, Services};
+use crate::state::State;
 use crate::store::put_json;
 use crate::store::records::ClientRecord;
 use crate::web::{self, request_header, Request, Response};
@@ -19,12 +19,12 @@ use serde_json::{json, Map, Value};
 
 const MAX_NAME_LEN: usize = 200;
 
-pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
+pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Response {
     // A flood of registrations from one address is throttled; registrations also expire
     // (CLIENT_TTL), so storage stays bounded.
-    let limit = (app.config.registration_limit > 0).then(|| Limit {
+    let limit = (state.config.registration_limit > 0).then(|| Limit {
         bucket: format!("register-ip:{}", sha256_b64(&web::client_address(req))),
-        max: app.config.registration_limit,
+        max: state.config.registration_limit,
         window: 3600,
     });
     let now = services.clock.now();
@@ -43,10 +43,10 @@ pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response
             Err(e) => return OAuthError::from(e).response(),
         }
     }
-    let result = register(app, req, services).await;
+    let result = register(state, req, services).await;
     if let (Ok(_), Some(limit)) = (&result, &limit) {
         if let Err(e) = limit.hit_best_effort(services.store, now).await {
-            web::log_warn(&format!("could not count a registration: {e}"));
+            log::warn!("could not count a registration: {e}");
         }
     }
     match result {
@@ -100,7 +100,7 @@ fn https_url(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<String
     Ok(v)
 }
 
-async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthResult<Value> {
+async fn register(state: &State, req: &Request, services: &Services<'_>) -> OAuthResult<Value> {
     let is_json = request_header(req, "content-type")
         .and_then(|c| c.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
@@ -180,10 +180,15 @@ async fn register(app: &App, req: &Request, services: &Services<'_>) -> OAuthRes
         created_at: now,
         renewed_at: now,
     };
-    put_json(services.store, &ClientRecord::key(&client_id), &record, Some(app.config.client_ttl))
-        .await?;
+    put_json(
+        services.store,
+        &ClientRecord::key(&client_id),
+        &record,
+        Some(state.config.client_ttl),
+    )
+    .await?;
     // The client's next step (/authorize) usually lands on this isolate: it needs no KV read.
-    app.clients.insert(&client_id, record.clone(), now + super::client::CLIENT_CACHE_SECS);
+    state.clients.insert(&client_id, record.clone(), now + super::client::CLIENT_CACHE_SECS);
 
     let mut body = json!({
         "client_id": client_id,

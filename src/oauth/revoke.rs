@@ -5,25 +5,25 @@
 use super::client;
 use super::error::OAuthResult;
 use super::token::form_params;
-use crate::app::App;
 use crate::env::Services;
+use crate::state::State;
 use crate::store::get_json;
 use crate::store::records::GrantRecord;
 use crate::web::{self, Request, Response};
 use http::StatusCode;
 
-pub async fn post(app: &App, req: &Request, services: &Services<'_>) -> Response {
-    match revoke(app, req, services).await {
+pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Response {
+    match revoke(state, req, services).await {
         Ok(()) => web::no_store(web::cors(web::empty(StatusCode::OK))),
         Err(e) => e.response(),
     }
 }
 
-async fn revoke(app: &App, req: &Request, services: &Services<'_>) -> OAuthResult<()> {
+async fn revoke(state: &State, req: &Request, services: &Services<'_>) -> OAuthResult<()> {
     let form = form_params(req)?;
     let token =
         form.get("token").ok_or_else(|| super::error::invalid_request("token is required"))?;
-    let client = client::authenticate(app, services, req, &form).await?;
+    let client = client::authenticate(state, services, req, &form).await?;
     // Invalid or unknown tokens are not an error (RFC 7009 §2.2).
     let Some((grant_id, _)) =
         token.split_once('.').filter(|(g, _)| !g.is_empty() && g.len() <= 64 && !g.contains(':'))

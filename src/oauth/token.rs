@@ -5,16 +5,17 @@
 //! new one is first used (so a lost response does not strand the client), and presenting any
 //! older token revokes the whole grant (replay detection, RFC 9700 §4.14.2).
 
-use super::authorize::pkce_verifies;
 use super::client;
 use super::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
-use super::jwt::AccessClaims;
-use super::resource::audience_covers;
-use crate::app::{App, Urls};
-use crate::crypto::{constant_time_eq, keyed_id, sha256_b64};
+use super::pkce;
+use crate::crypto::jwt::AccessClaims;
+use crate::crypto::{constant_time_eq, sha256_b64};
 use crate::env::{random_token, Services};
+use crate::state::State;
 use crate::store::records::{ClientRecord, GrantRecord};
 use crate::store::{get_json, put_json, put_json_best_effort};
+use crate::urls::audience_covers;
+use crate::urls::Urls;
 use crate::web::{self, request_header, Params, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Value};
@@ -22,8 +23,8 @@ use serde_json::{json, Value};
 /// Renew a registered client's TTL at most this often (on use).
 const CLIENT_RENEW_INTERVAL: u64 = 86400;
 
-pub async fn post(app: &App, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
-    match token(app, req, services, urls).await {
+pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+    match token(state, req, services, urls).await {
         Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body))),
         Err(e) => e.response(),
     }
@@ -55,7 +56,7 @@ pub fn form_params(req: &Request) -> OAuthResult<Params> {
 }
 
 async fn token(
-    app: &App,
+    state: &State,
     req: &Request,
     services: &Services<'_>,
     urls: &Urls,
@@ -69,7 +70,7 @@ async fn token(
             format!("grant_type {grant_type:?} is not supported"),
         ));
     }
-    let client = client::authenticate(app, services, req, &form).await?;
+    let client = client::authenticate(state, services, req, &form).await?;
     if !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -85,22 +86,17 @@ async fn token(
         }
     }
     if grant_type == "authorization_code" {
-        authorization_code(app, services, urls, &form, &client).await
+        authorization_code(state, services, urls, &form, &client).await
     } else {
-        refresh(app, services, urls, &form, &client).await
+        refresh(state, services, urls, &form, &client).await
     }
-}
-
-/// The id of the grant an authorization code creates (see [`GrantRecord`]).
-pub fn grant_id_for_code(app: &App, code: &str) -> String {
-    keyed_id(&app.secret, "code-grant", code)
 }
 
 /// Redeems a code: one read and one write of `grant:{id}` (the client record comes from the
 /// per-isolate cache when recently seen). The write both spends the code and activates the
 /// grant, so there is no half-done state to retry from.
 async fn authorization_code(
-    app: &App,
+    state: &State,
     services: &Services<'_>,
     urls: &Urls,
     form: &Params,
@@ -115,39 +111,39 @@ async fn authorization_code(
     if code.len() > 256 {
         return Err(invalid_code());
     }
-    let key = GrantRecord::key(&grant_id_for_code(app, code));
+    let key = GrantRecord::key(&GrantRecord::id_for_code(&state.secret, code));
     let mut grant: GrantRecord = get_json(services.store, &key).await?.ok_or_else(invalid_code)?;
-    let Some(state) = grant.code.as_mut() else { return Err(invalid_code()) };
-    if state.used {
+    let Some(code_state) = grant.code.as_mut() else { return Err(invalid_code()) };
+    if code_state.used {
         // Replay: the code was redeemed before; revoke what it produced.
         services.store.delete(&key).await?;
         return Err(invalid_grant(
             "the authorization code was already used; the grant it produced is revoked",
         ));
     }
-    if state.expires_at < now {
+    if code_state.expires_at < now {
         return Err(invalid_grant("the authorization code expired"));
     }
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the authorization code was issued to another client"));
     }
-    if form.get("redirect_uri").is_some_and(|r| r != state.redirect_uri) {
+    if form.get("redirect_uri").is_some_and(|r| r != code_state.redirect_uri) {
         return Err(invalid_grant("redirect_uri does not match the authorization request"));
     }
-    if !pkce_verifies(verifier, &state.code_challenge) {
+    if !pkce::verifies(verifier, &code_state.code_challenge) {
         return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
-    state.used = true;
+    code_state.used = true;
     let refresh_secret = random_token(services.random, 32);
     grant.refresh_hash = sha256_b64(&refresh_secret);
     grant.created_at = now;
-    put_json(services.store, &key, &grant, Some(app.config.refresh_token_ttl)).await?;
-    renew_client(app, services, client, now).await;
-    issue(app, services, urls, &grant, &grant.scope, &refresh_secret)
+    put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
+    renew_client(state, services, client, now).await;
+    issue(state, services, urls, &grant, &grant.scope, &refresh_secret)
 }
 
 async fn refresh(
-    app: &App,
+    state: &State,
     services: &Services<'_>,
     urls: &Urls,
     form: &Params,
@@ -205,12 +201,12 @@ async fn refresh(
     if grant.code.as_ref().is_some_and(|c| c.expires_at < services.clock.now()) {
         grant.code = None;
     }
-    put_json(services.store, &key, &grant, Some(app.config.refresh_token_ttl)).await?;
-    issue(app, services, urls, &grant, &scope, &new_secret)
+    put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
+    issue(state, services, urls, &grant, &scope, &new_secret)
 }
 
 fn issue(
-    app: &App,
+    state: &State,
     services: &Services<'_>,
     urls: &Urls,
     grant: &GrantRecord,
@@ -227,14 +223,14 @@ fn issue(
         jti: random_token(services.random, 12),
         name: grant.name.clone(),
     };
-    let access_token = app
+    let access_token = state
         .keys
-        .sign(claims, now, app.config.access_token_ttl)
+        .sign(claims, now, state.config.access_token_ttl)
         .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "no signing key is configured"))?;
     Ok(json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": app.config.access_token_ttl,
+        "expires_in": state.config.access_token_ttl,
         "refresh_token": format!("{}.{refresh_secret}", grant.grant_id),
         "scope": scope,
     }))
@@ -242,7 +238,7 @@ fn issue(
 
 /// Keeps a registered client alive while it is used (registrations expire when unused).
 /// Best effort: the tokens are already granted, so a failed write is logged, not returned.
-async fn renew_client(app: &App, services: &Services<'_>, client: &ClientRecord, now: u64) {
+async fn renew_client(state: &State, services: &Services<'_>, client: &ClientRecord, now: u64) {
     if client.renewed_at == u64::MAX
         || now.saturating_sub(client.renewed_at) < CLIENT_RENEW_INTERVAL
     {
@@ -251,10 +247,11 @@ async fn renew_client(app: &App, services: &Services<'_>, client: &ClientRecord,
     let mut renewed = client.clone();
     renewed.renewed_at = now;
     let key = ClientRecord::key(&client.client_id);
-    match put_json_best_effort(services.store, &key, &renewed, Some(app.config.client_ttl)).await {
+    match put_json_best_effort(services.store, &key, &renewed, Some(state.config.client_ttl)).await
+    {
         Ok(()) => {
-            app.clients.insert(&client.client_id, renewed, now + super::client::CLIENT_CACHE_SECS)
+            state.clients.insert(&client.client_id, renewed, now + super::client::CLIENT_CACHE_SECS)
         }
-        Err(e) => web::log_warn(&format!("could not renew client {}: {e}", client.client_id)),
+        Err(e) => log::warn!("could not renew client {}: {e}", client.client_id),
     }
 }

@@ -1,13 +1,51 @@
-//! The route table: which endpoint answers which path and method.
+//! The route table: which endpoint answers which path and method, in two phases (see
+//! [`crate::app`]): [`route_now`] from the request head, [`route`] with the body and the store.
 
 mod mcp;
 
-use crate::app::App;
 use crate::env::{Clock, Services};
-use crate::metadata::{authorization_server, protected_resource};
+use crate::mcp::server::Server;
+use crate::metadata::{self, authorization_server, protected_resource};
 use crate::oauth::{authorize, register, revoke, token};
+use crate::state::State;
+use crate::urls::Urls;
 use crate::web::{self, method_not_allowed, not_found, preflight, Request, Response};
 use http::{Method, StatusCode};
+
+/// What phase 1 decided about a request.
+pub enum Step {
+    /// The whole answer.
+    Answer(Response),
+    /// Phase 2 must read the body or the store; this is what phase 1 checked.
+    Continue(Head),
+}
+
+impl Step {
+    /// The answer, if phase 1 gave one.
+    pub fn answer(self) -> Option<Response> {
+        match self {
+            Step::Answer(res) => Some(res),
+            Step::Continue(_) => None,
+        }
+    }
+}
+
+/// What phase 1 established, carried with the request into phase 2.
+#[derive(Debug, PartialEq)]
+pub struct Head {
+    urls: Urls,
+    endpoint: Endpoint,
+}
+
+#[derive(Debug, PartialEq)]
+enum Endpoint {
+    Mcp(mcp::Checked),
+    AuthorizeGet,
+    AuthorizePost,
+    Token,
+    Register,
+    Revoke,
+}
 
 const PRM: &str = "/.well-known/oauth-protected-resource";
 const ASM: &str = "/.well-known/oauth-authorization-server";
@@ -16,18 +54,25 @@ const JWKS: &str = "/.well-known/jwks.json";
 
 /// Answers every request whose response depends only on the request head and on what the
 /// isolate holds in memory: discovery documents, JWKS, preflights, 404/405, and the MCP
-/// endpoint's refusals (Host/Origin, missing or invalid bearer token). `None` means the request
-/// needs its body or the store: [`route`] answers it.
+/// endpoint's refusals (Host/Origin, missing or invalid bearer token). Otherwise the request
+/// needs its body or the store: [`route`] answers it with the returned [`Head`].
 ///
 /// On Workers this runs synchronously, before the body is read and without a `Promise`
 /// (src/edge/entry.mjs), which is what makes these answers cheap.
-pub fn route_now(app: &App, req: &Request, clock: &dyn Clock) -> Option<Response> {
+pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
     let path = req.uri().path();
-    let mcp = app.config.mcp_path.as_str();
+    let mcp = state.config.mcp_path.as_str();
     let method = req.method();
+    let urls = || Urls::for_request(state.config.public_base_url.as_deref(), mcp, req);
+    let answer = Step::Answer;
+    let next = |endpoint| Step::Continue(Head { urls: urls(), endpoint });
 
     if path == mcp || path.strip_suffix('/') == Some(mcp) {
-        return mcp::handle_now(app, req, &app.urls(req), clock);
+        let urls = urls();
+        return match mcp::handle_now(state, req, &urls, clock) {
+            Ok(checked) => Step::Continue(Head { urls, endpoint: Endpoint::Mcp(checked) }),
+            Err(res) => answer(*res),
+        };
     }
 
     // Discovery documents, at every location clients are known to probe (RFC 9728 §3.1,
@@ -35,81 +80,72 @@ pub fn route_now(app: &App, req: &Request, clock: &dyn Clock) -> Option<Response
     let under = |doc: &str| {
         path == doc || path.strip_prefix(doc) == Some(mcp) || path.strip_suffix(doc) == Some(mcp)
     };
-    let document = if under(PRM) {
-        Some(("prm", protected_resource::document as fn(&crate::app::Urls) -> serde_json::Value))
+    let document: Option<(&str, fn(&Urls) -> serde_json::Value)> = if under(PRM) {
+        Some(("prm", protected_resource::document))
     } else if under(ASM) || under(OIDC) {
-        Some(("asm", authorization_server::document as fn(&crate::app::Urls) -> serde_json::Value))
+        Some(("asm", authorization_server::document))
     } else {
         None
     };
     if let Some((kind, document)) = document {
-        return Some(match *method {
-            Method::GET | Method::HEAD => {
-                crate::metadata::respond(app, &app.urls(req), kind, document)
-            }
+        return answer(match *method {
+            Method::GET | Method::HEAD => metadata::respond(state, &urls(), kind, document),
             Method::OPTIONS => preflight("GET, HEAD, OPTIONS"),
             _ => method_not_allowed("GET, HEAD, OPTIONS"),
         });
     }
 
-    Some(match path {
-        JWKS | "/jwks" => match *method {
-            Method::GET | Method::HEAD => {
-                let mut res = web::cors(web::json(StatusCode::OK, &app.keys.jwks()));
-                res.headers_mut().insert(
-                    http::header::CACHE_CONTROL,
-                    http::HeaderValue::from_static("public, max-age=300"),
-                );
-                res
-            }
-            Method::OPTIONS => preflight("GET, HEAD, OPTIONS"),
-            _ => method_not_allowed("GET, HEAD, OPTIONS"),
-        },
-        "/authorize" => match *method {
-            Method::GET | Method::HEAD | Method::POST => return None,
-            _ => method_not_allowed("GET, HEAD, POST"),
-        },
-        "/token" | "/register" | "/revoke" => match *method {
-            Method::POST => return None,
-            Method::OPTIONS => preflight("POST, OPTIONS"),
-            _ => method_not_allowed("POST, OPTIONS"),
-        },
-        "/" => match *method {
-            Method::GET | Method::HEAD => {
-                let urls = app.urls(req);
-                web::json(
-                    StatusCode::OK,
-                    &serde_json::json!({
-                        "name": "mcp-edge",
-                        "mcp_endpoint": urls.resource,
-                        "protected_resource_metadata": urls.resource_metadata,
-                        "authorization_server_metadata": format!("{}{ASM}", urls.origin),
-                    }),
-                )
-            }
-            _ => method_not_allowed("GET, HEAD"),
-        },
+    answer(match (path, method.clone()) {
+        (JWKS | "/jwks", Method::GET | Method::HEAD) => {
+            let mut res = web::cors(web::json(StatusCode::OK, &state.keys.jwks()));
+            res.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("public, max-age=300"),
+            );
+            res
+        }
+        (JWKS | "/jwks", Method::OPTIONS) => preflight("GET, HEAD, OPTIONS"),
+        (JWKS | "/jwks", _) => method_not_allowed("GET, HEAD, OPTIONS"),
+        ("/authorize", Method::GET | Method::HEAD) => return next(Endpoint::AuthorizeGet),
+        ("/authorize", Method::POST) => return next(Endpoint::AuthorizePost),
+        ("/authorize", _) => method_not_allowed("GET, HEAD, POST"),
+        ("/token", Method::POST) => return next(Endpoint::Token),
+        ("/register", Method::POST) => return next(Endpoint::Register),
+        ("/revoke", Method::POST) => return next(Endpoint::Revoke),
+        ("/token" | "/register" | "/revoke", Method::OPTIONS) => preflight("POST, OPTIONS"),
+        ("/token" | "/register" | "/revoke", _) => method_not_allowed("POST, OPTIONS"),
+        ("/", Method::GET | Method::HEAD) => {
+            let urls = urls();
+            web::json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "name": "mcp-edge",
+                    "mcp_endpoint": urls.resource,
+                    "protected_resource_metadata": urls.resource_metadata,
+                    "authorization_server_metadata": format!("{}{ASM}", urls.origin),
+                }),
+            )
+        }
+        ("/", _) => method_not_allowed("GET, HEAD"),
         _ => not_found(),
     })
 }
 
-/// Answers what [`route_now`] left: the endpoints that read the body or the store.
-pub async fn route(app: &App, req: Request, services: &Services<'_>) -> Response {
-    let path = req.uri().path();
-    let mcp = app.config.mcp_path.as_str();
-    let urls = app.urls(&req);
-    if path == mcp || path.strip_suffix('/') == Some(mcp) {
-        return mcp::handle(app, &app.server, req, services, &urls).await;
-    }
-    match (path, req.method().clone()) {
-        ("/authorize", Method::GET | Method::HEAD) => {
-            authorize::get(app, &req, services, &urls).await
-        }
-        ("/authorize", Method::POST) => authorize::post(app, &req, services, &urls).await,
-        ("/token", Method::POST) => token::post(app, &req, services, &urls).await,
-        ("/register", Method::POST) => register::post(app, &req, services).await,
-        ("/revoke", Method::POST) => revoke::post(app, &req, services).await,
-        // Everything else was answered by `route_now`.
-        _ => not_found(),
+/// Answers what [`route_now`] continued, with what it checked.
+pub async fn route(
+    state: &State,
+    server: &Server,
+    req: Request,
+    head: Head,
+    services: &Services<'_>,
+) -> Response {
+    let Head { urls, endpoint } = head;
+    match endpoint {
+        Endpoint::Mcp(checked) => mcp::handle(state, server, req, checked, services, &urls).await,
+        Endpoint::AuthorizeGet => authorize::get(state, &req, services, &urls).await,
+        Endpoint::AuthorizePost => authorize::post(state, &req, services, &urls).await,
+        Endpoint::Token => token::post(state, &req, services, &urls).await,
+        Endpoint::Register => register::post(state, &req, services).await,
+        Endpoint::Revoke => revoke::post(state, &req, services).await,
     }
 }

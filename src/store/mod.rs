@@ -3,6 +3,7 @@
 //! Production uses Workers KV (`edge::kv`); tests use [`memory::MemoryStore`], which enforces
 //! KV's real limits so a test cannot pass on something KV would reject.
 
+pub mod deferred;
 pub mod memory;
 pub mod records;
 

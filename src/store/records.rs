@@ -38,29 +38,14 @@ impl ClientRecord {
 
     /// Hosts of the redirect URIs (or the scheme, for private-use URIs like `cursor://`).
     pub fn redirect_hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = self.redirect_uris.iter().map(|u| redirect_host(u)).collect();
+        let mut hosts: Vec<String> =
+            self.redirect_uris.iter().map(|u| crate::urls::redirect_host(u)).collect();
         hosts.dedup();
         hosts
     }
 
     pub fn is_confidential(&self) -> bool {
         self.client_secret_hash.is_some()
-    }
-}
-
-/// The host of a URL (`claude.ai`), or `scheme:` for URLs without one.
-pub fn redirect_host(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            if host.is_empty() {
-                format!("{scheme}:")
-            } else {
-                host.to_owned()
-            }
-        }
-        None => url.split(':').next().map(|s| format!("{s}:")).unwrap_or_default(),
     }
 }
 
@@ -110,6 +95,12 @@ pub struct CodeState {
 }
 
 impl GrantRecord {
+    /// The id of the grant an authorization code creates: a keyed hash of the code, so a leaked
+    /// code URL does not reveal the grant id.
+    pub fn id_for_code(secret: &[u8], code: &str) -> String {
+        crate::crypto::keyed_id(secret, "code-grant", code)
+    }
+
     pub fn key(grant_id: &str) -> String {
         format!("grant:{grant_id}")
     }
@@ -133,7 +124,7 @@ pub fn rate_limit_key(bucket: &str, window: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{redirect_host, GrantRecord};
+    use super::GrantRecord;
 
     #[test]
     fn grants_stored_before_codes_moved_into_them_still_load() {
@@ -143,16 +134,5 @@ mod tests {
         assert!(!grant.is_pending());
         // And a record without a code serializes without the field.
         assert!(!serde_json::to_string(&grant).unwrap_or_default().contains("\"code\""));
-    }
-
-    #[test]
-    fn redirect_hosts_are_extracted() {
-        assert_eq!(redirect_host("https://claude.ai/api/mcp/auth_callback"), "claude.ai");
-        assert_eq!(redirect_host("http://127.0.0.1:3000/cb"), "127.0.0.1:3000");
-        assert_eq!(
-            redirect_host("cursor://anysphere.cursor-retrieval/oauth"),
-            "anysphere.cursor-retrieval"
-        );
-        assert_eq!(redirect_host("com.example.app:/cb"), "com.example.app:");
     }
 }

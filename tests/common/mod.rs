@@ -37,9 +37,12 @@ impl TestApp {
         TestApp { app, store, clock, random }
     }
 
+    pub fn services(&self) -> Services<'_> {
+        Services { store: &self.store, clock: &*self.clock, random: &self.random }
+    }
+
     pub async fn send(&self, req: Request) -> Response {
-        let services = Services { store: &self.store, clock: &*self.clock, random: &self.random };
-        self.app.handle(req, &services).await
+        self.app.handle(req, &self.services()).await
     }
 
     pub async fn get(&self, path: &str) -> Response {

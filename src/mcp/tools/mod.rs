@@ -24,6 +24,12 @@ pub struct Tool {
     pub call: for<'a> fn(&'a Map<String, Value>, &'a ToolContext<'a>) -> ToolFuture<'a>,
 }
 
+impl std::fmt::Debug for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tool").field("name", &self.name).field("scope", &self.scope).finish()
+    }
+}
+
 /// What a tool may use: who is calling, storage (not on stdio), time, and progress/log output.
 pub struct ToolContext<'a> {
     pub identity: Option<&'a Identity>,

@@ -1,10 +1,14 @@
 //! Small cryptographic helpers: SHA-256 digests for values stored at rest, HMAC seals for
 //! cookies, forms and session ids, base64url, and constant-time comparison.
 
+pub mod jwt;
+pub mod password;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -19,24 +23,24 @@ pub fn sha256_b64(text: &str) -> String {
     b64(&Sha256::digest(text.as_bytes()))
 }
 
-/// Compares without leaking where the first difference is.
+/// Compares without leaking where the first difference is (`subtle`).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
-fn mac(secret: &[u8], purpose: &str, data: &str) -> Vec<u8> {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for HMAC.
-    let mut m = match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
+/// HMAC-SHA256 over `purpose`, a zero byte and `data`.
+fn hmac(secret: &[u8], purpose: &str, data: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length: `new_from_slice` cannot fail for it.
+    #[allow(clippy::expect_used)]
+    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
     m.update(purpose.as_bytes());
     m.update(&[0]);
     m.update(data.as_bytes());
-    m.finalize().into_bytes().to_vec()
+    m
+}
+
+fn mac(secret: &[u8], purpose: &str, data: &str) -> Vec<u8> {
+    hmac(secret, purpose, data).finalize().into_bytes().to_vec()
 }
 
 /// `data.mac`: data (already URL-safe) with an HMAC bound to `purpose`, so a value sealed for
@@ -56,7 +60,7 @@ pub fn keyed_id(secret: &[u8], purpose: &str, data: &str) -> String {
 pub fn unseal<'a>(secret: &[u8], purpose: &str, sealed: &'a str) -> Option<&'a str> {
     let (data, tag) = sealed.rsplit_once('.')?;
     let tag = unb64(tag)?;
-    constant_time_eq(&tag, &mac(secret, purpose, data)).then_some(data)
+    hmac(secret, purpose, data).verify_slice(&tag).is_ok().then_some(data)
 }
 
 #[cfg(test)]

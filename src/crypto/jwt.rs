@@ -145,7 +145,7 @@ impl KeySet {
         if custom.iss != issuer {
             return Err(TokenError::WrongIssuer);
         }
-        if !crate::oauth::resource::audience_covers(&custom.aud, resource) {
+        if !crate::urls::audience_covers(&custom.aud, resource) {
             return Err(TokenError::WrongAudience);
         }
         let exp = claims.expiration.map(|e| e.timestamp().max(0) as u64).unwrap_or(0);

@@ -197,7 +197,8 @@ pub fn resolve(query: &str) -> Result<Place, Vec<Place>> {
 }
 
 /// Close matches for an unknown `key`: cities it is a prefix of (or a word prefix of), then
-/// cities within a small edit distance; at most five, closest first.
+/// cities within a small edit distance (Damerau-Levenshtein over chars, so a swapped pair of
+/// letters, `Pairs`, costs one edit like a wrong one, `Tokio`); at most five, closest first.
 fn suggest(idx: &Index, key: &str) -> Vec<Place> {
     if key.is_empty() {
         return Vec::new();
@@ -213,7 +214,7 @@ fn suggest(idx: &Index, key: &str) -> Vec<Place> {
         .cities
         .iter()
         .filter_map(|city| {
-            let distance = levenshtein(needle, city);
+            let distance = strsim::damerau_levenshtein(needle, city);
             let prefix = len >= 2
                 && (city.starts_with(needle) || city.split(' ').any(|w| w.starts_with(needle)));
             if prefix {
@@ -238,22 +239,6 @@ fn suggest(idx: &Index, key: &str) -> Vec<Place> {
         }
     }
     out
-}
-
-/// Levenshtein distance over chars.
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 /// The `isError` text for an unknown city.
@@ -359,6 +344,37 @@ mod tests {
     }
 
     #[test]
+    fn fuzzy_matching_finds_near_misses() {
+        for (typo, zone) in [
+            ("Tokio", "Asia/Tokyo"),          // a wrong letter
+            ("Pairs", "Europe/Paris"),        // two letters swapped: one edit, not two
+            ("Londn", "Europe/London"),       // a letter missing
+            ("Berlinn", "Europe/Berlin"),     // a letter too many
+            ("Nwe York", "America/New_York"), // swapped, in a two-word name
+            ("Sydeny", "Australia/Sydney"),
+        ] {
+            let s = resolve(typo).unwrap_err();
+            assert_eq!(s.first().map(|p| p.zone.as_str()), Some(zone), "{typo}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn fuzzy_matching_refuses_far_misses() {
+        // Three or more edits in a short name is another word, not a typo.
+        for (query, zone) in [
+            ("Tkxyz", "Asia/Tokyo"),
+            ("Prxqs", "Europe/Paris"),
+            ("Lxndxnxx", "Europe/London"),
+            ("Sdnyyyy", "Australia/Sydney"),
+        ] {
+            let s = resolve(query).unwrap_err();
+            assert!(s.iter().all(|p| p.zone != zone), "{query}: {s:?}");
+        }
+        assert_eq!(resolve("Xqzzyvw"), Err(Vec::new()));
+        assert_eq!(resolve("Qwxz"), Err(Vec::new()));
+    }
+
+    #[test]
     fn the_error_message_lists_suggestions() {
         let s = resolve("Tokio").unwrap_err();
         let msg = unknown_message("Tokio", &s);
@@ -374,8 +390,5 @@ mod tests {
         assert_eq!(normalize("  São_Paulo  "), "sao paulo");
         assert_eq!(normalize("Port-au-Prince"), "port au prince");
         assert_eq!(normalize("América/Sao_Paulo"), "america sao paulo");
-        assert_eq!(levenshtein("tokio", "tokyo"), 1);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
     }
 }

@@ -285,6 +285,37 @@ fn the_people_verbs() {
     assert_eq!(bin().args(["guid", "extra"]).output().unwrap().status.code(), Some(2));
 }
 
+/// Command-line mistakes: a message on stderr naming the problem, nothing on stdout, exit 2.
+#[test]
+fn bad_command_lines_exit_2_with_a_message() {
+    for (args, message) in [
+        (&["frobnicate"][..], "no command \"frobnicate\""),
+        (&["--bogus"], "invalid option '--bogus'"),
+        (&["time", "--utc", "Tokyo"], "time: invalid option '--utc'"),
+        (&["claude-config", "--bogus"], "claude-config: invalid option '--bogus'"),
+        (&["claude-config", "--config"], "missing argument for option '--config'"),
+        (
+            &["claude-config", "--write", "--remote-url"],
+            "missing argument for option '--remote-url'",
+        ),
+        (&["mcp", "extra"], "mcp: unexpected argument \"extra\""),
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.starts_with("local-stdio: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(stderr.contains("--help`"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    for args in [&["-h"][..], &["help", "time"], &["claude-config", "--bogus", "-h"]] {
+        let out = bin().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8(out.stdout).unwrap().contains("Usage: local-stdio"), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+}
+
 #[test]
 fn claude_config_prints_and_writes() {
     let out = bin()

@@ -32,7 +32,9 @@ test: setup-test fmt lint unit wasm deploy-dry-run e2e
 fmt:
 	cargo fmt --all -- --check
 
+## Lints, and the layering (no import circle in src/, wasm-only names only in src/edge/).
 lint:
+	node scripts/check-layers.mjs
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 

@@ -2,46 +2,50 @@
 // (`./index.js`, which instantiates the wasm). src/edge/mod.rs has the Rust side of each step.
 //
 // A request takes one, two or three steps:
-// 1. `serve(request)` answers from the head alone (discovery documents, 401s, preflights) with a
-//    `Response`, no body read and no `Promise`; or returns `null` until the app is built in this
-//    isolate (`init_app(env)`, then step 1 again); or parks the request and returns its handle.
+// 1. `serve(request)` answers from the head alone (discovery documents, 401s, preflights, 413 for
+//    a declared body that is too large) with a `Response`, no body read and no `Promise`; or
+//    returns `null` until the app is built in this isolate (`init_app(env)`, then step 1 again);
+//    or returns the request parked: an owned handle carrying what step 1 checked.
 // 2. The body is read here, with the native `await` (bounded by MAX_BODY_BYTES also when the
-//    client sends no Content-Length), and `serve_body(handle, …)` runs the handler. It returns
-//    a `Response`; or `[response, writes]`: KV writes the handler made, applied here in order
-//    (`commit`) before the response is released (a failed write answers 503 instead; a failed
-//    best-effort write is logged); or a `Promise` of either when the handler reads KV.
+//    client sends no Content-Length), and `serve_body(parked, …)` runs the handler. It returns
+//    a `Response`; or `[response, required, bestEffort]`: KV writes the handler made. The
+//    required ones are applied in order (`apply_writes`) before the response is released (a
+//    failed one answers 503 instead), the best-effort ones after it, in `ctx.waitUntil`; or a
+//    `Promise` of either when the handler reads KV. (Natively: store::deferred::commit.)
 // A plain object export and no per-request wrapper keep the fixed cost per request low
 // (docs/benchmarks.md).
 //
-// Recovery after a panic or trap, as worker-build's shim does it: the panic hook in the `worker`
-// crate marks the state critical (and wasm-bindgen's abort handler schedules a reset); a
-// `WebAssembly.RuntimeError` seen here does the same. The next request resets the instance.
+// Recovery after a panic or trap uses only our own contracts (src/edge/mod.rs): our panic hook
+// marks `health.critical` before the abort traps; a `WebAssembly.RuntimeError` seen here does
+// the same. The next request resets the instance with wasm-bindgen's `__wbg_reset_state`.
 import * as wasm from "./index.js";
 
-const state = wasm.__worker_init_state();
+const health = wasm.edge_health();
 const EMPTY = new Uint8Array(0);
 const READ = 0, TOO_LARGE = 1, UNREADABLE = 2;
+// Counts instance resets: a handle parked before a reset belongs to the old instance.
+let generation = 0;
 
 function resetIfCritical() {
-  if (state.criticalError) {
-    console.log("Reinitializing Wasm application");
+  if (health.critical) {
+    console.log("mcp-edge: reinitializing the Wasm instance");
     wasm.__wbg_reset_state();
     initializing = null;
-    state.criticalError = false;
-    state.instanceId++;
+    health.critical = false;
+    generation++;
   }
 }
 
 function critical(e) {
   if (e instanceof WebAssembly.RuntimeError) {
-    console.error("Critical", e);
-    state.criticalError = true;
+    console.error("mcp-edge: critical", e);
+    health.critical = true;
   }
   throw e;
 }
 
 addEventListener("error", (e) => {
-  if (e.error instanceof WebAssembly.RuntimeError) state.criticalError = true;
+  if (e.error instanceof WebAssembly.RuntimeError) health.critical = true;
 });
 
 /** The body, at most `limit` bytes: [outcome, bytes]. */
@@ -75,31 +79,32 @@ async function readBody(request, limit) {
   }
 }
 
-async function withBody(request, env, handle) {
+async function withBody(request, env, ctx, parked) {
+  const parkedIn = generation;
   const [outcome, body] = await readBody(request, wasm.max_body_bytes());
-  return finish(wasm.serve_body(handle, outcome, body, env), env);
+  if (parkedIn !== generation) {
+    return new Response('{"error":"temporarily_unavailable","error_description":"the server restarted while the request was read; retry"}',
+      { status: 503, headers: { "content-type": "application/json", "retry-after": "1" } });
+  }
+  return finish(wasm.serve_body(parked, outcome, body, env), env, ctx);
 }
 
-function finish(out, env) {
+function finish(out, env, ctx) {
   if (out instanceof Response) return out;
-  if (Array.isArray(out)) return commit(env, out[0], out[1]);
-  return out.then((settled) => finish(settled, env));
+  if (Array.isArray(out)) return commit(env, ctx, out);
+  return out.then((settled) => finish(settled, env, ctx));
 }
 
-/** Applies the handler's KV writes in order, then releases its response. */
-async function commit(env, response, writes) {
-  for (const [op, key, value, ttl, bestEffort] of JSON.parse(writes)) {
-    try {
-      if (op === "put") await env.KV.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
-      else await env.KV.delete(key);
-    } catch (e) {
-      const detail = `KV ${op} ${key}: ${e?.message ?? e}`;
-      if (bestEffort) {
-        console.warn(`mcp-edge: best-effort write failed (${detail})`);
-        continue;
-      }
-      return wasm.storage_failed(detail);
-    }
+/** Applies the required KV writes in order, releases the response, then the best-effort ones. */
+async function commit(env, ctx, [response, required, bestEffort]) {
+  if (required.length > 0) {
+    const failed = await wasm.apply_writes(env, required, false);
+    if (failed !== null) return wasm.storage_failed(failed);
+  }
+  if (bestEffort.length > 0) {
+    const applied = wasm.apply_writes(env, bestEffort, true);
+    if (ctx?.waitUntil) ctx.waitUntil(applied);
+    else await applied;
   }
   return response;
 }
@@ -107,16 +112,16 @@ async function commit(env, response, writes) {
 // One build of the app per isolate, however many requests arrive before it is done.
 let initializing = null;
 
-function step(request, env) {
+function step(request, env, ctx) {
   const out = wasm.serve(request);
-  return out === null ? afterInit(request, env, 0) : dispatch(request, env, out);
+  return out === null ? afterInit(request, env, ctx, 0) : dispatch(request, env, ctx, out);
 }
 
-function dispatch(request, env, out) {
-  return typeof out === "number" ? withBody(request, env, out) : out;
+function dispatch(request, env, ctx, out) {
+  return out instanceof Response ? out : withBody(request, env, ctx, out);
 }
 
-async function afterInit(request, env, attempt) {
+async function afterInit(request, env, ctx, attempt) {
   const building = (initializing ??= wasm.init_app(env));
   const failed = await building;
   if (failed) {
@@ -124,18 +129,18 @@ async function afterInit(request, env, attempt) {
     return failed.clone(); // each waiting request gets its own copy of the error
   }
   const out = wasm.serve(request);
-  if (out !== null) return dispatch(request, env, out);
+  if (out !== null) return dispatch(request, env, ctx, out);
   // Built, yet no app: that build belonged to an instance reset since. Build once more.
   if (attempt > 0) throw new Error("mcp-edge: the app was not built");
   if (initializing === building) initializing = null;
-  return afterInit(request, env, attempt + 1);
+  return afterInit(request, env, ctx, attempt + 1);
 }
 
 export default {
-  fetch(request, env) {
+  fetch(request, env, ctx) {
     resetIfCritical();
     try {
-      const out = step(request, env);
+      const out = step(request, env, ctx);
       return out instanceof Response ? out : out.catch(critical);
     } catch (e) {
       critical(e);

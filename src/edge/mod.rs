@@ -1,18 +1,25 @@
-//! The only wasm-only module: the Workers entry point and the Workers KV adapter. Nothing else
-//! in the crate names a `worker::` type.
+//! The only wasm-only module: the Workers entry's Rust side (src/edge/entry.mjs drives it), the
+//! Workers KV adapter, and the platform's clock, logger and panic hook. Nothing else in the crate
+//! names a wasm-only type (`make test` checks it).
+//!
+//! Contracts relied on, all our own or documented: the `health` object below (our panic hook
+//! marks it critical), wasm-bindgen's `--experimental-reset-state-function` (`__wbg_reset_state`,
+//! called by entry.mjs), and `#[wasm_bindgen]` structs as owned handles ([`Parked`]).
 
 mod kv;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::env::{OsRandom, Services, SystemClock};
+use crate::env::{Clock, OsRandom, Services};
+use crate::routes::{Head, Step};
+use crate::store::deferred::Deferred;
 use crate::web::{self, Response};
 use http::StatusCode;
 use std::cell::{Cell, OnceCell};
 use std::future::Future;
 use std::rc::Rc;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
-use worker::{wasm_bindgen_futures, web_sys, Env};
+use worker::{js_sys, wasm_bindgen_futures, web_sys, Env};
 
 thread_local! {
     /// Built on the first request of an isolate and reused: configuration is parsed and keys
@@ -20,19 +27,63 @@ thread_local! {
     static APP: OnceCell<Rc<App>> = const { OnceCell::new() };
     /// Whether the JS side has [`web::REQUEST_HEADERS`] (sent once per instance).
     static HEADER_NAMES_SENT: Cell<bool> = const { Cell::new(false) };
-    static PARKED: std::cell::RefCell<Parked> = std::cell::RefCell::new(Parked::default());
 }
 
-pub(crate) fn now_ms() -> f64 {
-    worker::Date::now().as_millis() as f64
+/// `Date.now()`, in seconds.
+struct WorkersClock;
+
+impl Clock for WorkersClock {
+    fn now(&self) -> u64 {
+        (js_sys::Date::now() / 1000.0) as u64
+    }
 }
 
-pub(crate) fn console_warn(msg: &str) {
-    worker::console_warn!("{}", msg);
+/// `log` records to the console (`wrangler tail`, Workers Logs).
+struct ConsoleLogger;
+
+impl log::Log for ConsoleLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let msg = format!("mcp-edge: {}", record.args());
+        match record.level() {
+            log::Level::Error => web_sys::console::error_1(&msg.into()),
+            log::Level::Warn => web_sys::console::warn_1(&msg.into()),
+            _ => web_sys::console::log_1(&msg.into()),
+        }
+    }
+    fn flush(&self) {}
 }
 
-pub(crate) fn console_error(msg: &str) {
-    worker::console_error!("{}", msg);
+static LOGGER: ConsoleLogger = ConsoleLogger;
+
+#[wasm_bindgen(inline_js = "
+const health = { critical: false };
+export function health_state() { return health; }
+export function mark_critical() { health.critical = true; }
+")]
+extern "C" {
+    fn health_state() -> JsValue;
+    fn mark_critical();
+}
+
+/// The object entry.mjs watches: `critical` is set by our panic hook (and by entry.mjs on a
+/// `WebAssembly.RuntimeError`); the next request then resets the instance.
+#[wasm_bindgen]
+pub fn edge_health() -> JsValue {
+    health_state()
+}
+
+/// Our logger and panic hook (replacing the worker crate's): the panic is logged, and the
+/// instance marked for reset before the abort traps.
+fn install_platform() {
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Info);
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("mcp-edge: Rust panic: {info}").into());
+        mark_critical();
+    }));
 }
 
 fn config_from(env: &Env) -> Result<Config, crate::config::ConfigError> {
@@ -44,11 +95,19 @@ fn config_from(env: &Env) -> Result<Config, crate::config::ConfigError> {
     })
 }
 
+/// A request between its head ([`serve`]) and its body ([`serve_body`]), owned by the caller:
+/// what phase 1 checked travels with it.
+#[wasm_bindgen]
+pub struct Parked {
+    request: web::Request,
+    head: Head,
+}
+
 /// Step 1 of a request (src/edge/entry.mjs drives the steps). Returns
 /// - a `Response` when the app answers from the request head alone ([`App::respond_now`]: no
-///   body read, no `Promise`), or when the declared body is too large;
-/// - a number: the request is parked under that handle, and the caller reads its body (with
-///   the native `await`, cheaper than a Rust future per read) and calls [`serve_body`];
+///   body read, no `Promise`), including 413 for a declared body that is too large;
+/// - a [`Parked`] request: the caller reads its body (with the native `await`, cheaper than a
+///   Rust future per read) and calls [`serve_body`] with it;
 /// - `null` before the app is built in this isolate: the caller awaits [`init_app`] and retries.
 ///
 /// It takes the raw `web_sys::Request` and builds the `http::Request` itself: the headers the
@@ -61,48 +120,39 @@ pub fn serve(req: &web_sys::Request) -> JsValue {
         Ok(head) => head,
         Err(res) => return web_value(*res),
     };
-    if let Some(res) = app.respond_now(&head, &SystemClock) {
-        return web_value(res);
-    }
-    let request = match with_other_headers(req, head) {
-        Ok(r) => r,
-        Err(res) => return web_value(*res),
+    let checked = match app.respond_now(&head, &WorkersClock) {
+        Step::Answer(res) => return web_value(res),
+        Step::Continue(checked) => checked,
     };
-    let limit = app.config.max_body_bytes;
-    if web::header(request.headers(), "content-length")
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .is_some_and(|n| n > limit)
-    {
-        return web_value(too_large(limit));
+    match with_other_headers(req, head) {
+        Ok(request) => Parked { request, head: checked }.into(),
+        Err(res) => web_value(*res),
     }
-    PARKED.with(|parked| JsValue::from(parked.borrow_mut().park(request)))
 }
 
 /// The largest request body the app accepts (`MAX_BODY_BYTES`), for the caller's body reader.
 #[wasm_bindgen]
 pub fn max_body_bytes() -> u32 {
-    APP.with(|cell| cell.get().map_or(0, |app| app.config.max_body_bytes as u32))
+    APP.with(|cell| cell.get().map_or(0, |app| app.config().max_body_bytes as u32))
 }
 
 /// How the caller's body read ended (the `outcome` argument of [`serve_body`]).
 const BODY_READ: u8 = 0;
 const BODY_TOO_LARGE: u8 = 1;
 
-/// Step 2: the body of the request parked under `handle` (see [`serve`]) has been read.
-/// Returns a `Response`, or `[response, writes]` (see [`finished`]), or a `Promise` of either
-/// when the handler waits for a KV read.
+/// Step 2: the body of a [`Parked`] request has been read. Returns a `Response`, or
+/// `[response, required, bestEffort]` when the handler wrote to KV (entry.mjs applies the
+/// required writes with [`apply_writes`] before releasing the response, the best-effort ones
+/// after it), or a `Promise` of either when the handler waits for a KV read.
 #[wasm_bindgen]
-pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue {
-    let request = PARKED.with(|parked| parked.borrow_mut().take(handle));
-    let (Some(app), Some(mut request)) = (APP.with(|cell| cell.get().cloned()), request) else {
-        // Only if the isolate was reset, or more than `Parked::LIMIT` requests were abandoned,
-        // while this body was read.
-        return web_value(web::unavailable("request lost between its head and its body"));
+pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsValue {
+    let Some(app) = APP.with(|cell| cell.get().cloned()) else {
+        return web_value(web::unavailable("the isolate was reset while the body was read"));
     };
-    let limit = app.config.max_body_bytes;
+    let Parked { mut request, head } = parked;
     match outcome {
-        BODY_READ if body.len() <= limit => *request.body_mut() = body,
-        BODY_READ | BODY_TOO_LARGE => return web_value(too_large(limit)),
+        BODY_READ => *request.body_mut() = body,
+        BODY_TOO_LARGE => return web_value(crate::app::too_large(app.config().max_body_bytes)),
         _ => {
             return web_value(web::error(
                 StatusCode::BAD_REQUEST,
@@ -113,9 +163,10 @@ pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue 
     }
     // The handler runs at once; it only becomes a `Promise` if it waits for a KV read.
     let mut handler = Box::pin(async move {
-        let store = kv::KvAdapter::deferred(&env);
-        let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
-        let res = app.respond_later(request, &services).await;
+        let reader = kv::KvReader::new(env.as_ref());
+        let store = Deferred::new(&reader);
+        let services = Services { store: &store, clock: &WorkersClock, random: &OsRandom };
+        let res = app.respond_later(request, head, &services).await;
         finished(res, store.take_writes())
     });
     let noop = std::task::Waker::noop();
@@ -127,17 +178,23 @@ pub fn serve_body(handle: u32, outcome: u8, body: Vec<u8>, env: Env) -> JsValue 
     }
 }
 
-/// A response, or `[response, writes]` when entry.mjs must apply collected KV writes before
-/// releasing it (see [`kv::KvAdapter::deferred`]).
-fn finished(res: Response, writes: Option<String>) -> JsValue {
+/// A response, or `[response, required, bestEffort]` when there are writes to apply.
+fn finished(res: Response, writes: Vec<crate::store::deferred::Write>) -> JsValue {
     let res = web_value(res);
-    match writes {
-        None => res,
-        Some(writes) => worker::js_sys::Array::of2(&res, &JsValue::from_str(&writes)).into(),
+    if writes.is_empty() {
+        return res;
     }
+    let (required, best_effort) = kv::ops(writes);
+    js_sys::Array::of3(&res, &required, &best_effort).into()
 }
 
-/// The response when applying a request's collected KV writes failed.
+/// Applies KV write ops (see [`serve_body`]): resolves to `null`, or to what failed.
+#[wasm_bindgen]
+pub fn apply_writes(env: &JsValue, ops: &js_sys::Array, best_effort: bool) -> js_sys::Promise {
+    kv::kv_apply(env, ops, best_effort)
+}
+
+/// The response when applying a request's required KV writes failed.
 #[wasm_bindgen]
 pub fn storage_failed(detail: &str) -> JsValue {
     web_value(web::unavailable(detail))
@@ -151,6 +208,7 @@ pub fn init_app(env: Env) -> JsValue {
     if APP.with(|cell| cell.get().is_some()) {
         return JsValue::UNDEFINED;
     }
+    install_platform();
     wasm_bindgen_futures::future_to_promise(async move {
         Ok(match build_app(&env).await {
             Ok(()) => JsValue::UNDEFINED,
@@ -162,58 +220,32 @@ pub fn init_app(env: Env) -> JsValue {
 
 async fn build_app(env: &Env) -> Result<(), Response> {
     let config = config_from(env).map_err(|e| {
-        console_error(&e.to_string());
+        log::error!("{e}");
         web::error(StatusCode::INTERNAL_SERVER_ERROR, "server_misconfigured", &e.to_string())
     })?;
     if !kv::has_kv(env.as_ref()) {
-        console_error("KV binding missing: the KV namespace binding `KV` is not configured");
+        log::error!("KV binding missing: the KV namespace binding `KV` is not configured");
         return Err(web::error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_misconfigured",
             "the KV namespace binding `KV` is not configured (see wrangler.toml)",
         ));
     }
-    let store = kv::KvAdapter::immediate(env);
-    let services = Services { store: &store, clock: &SystemClock, random: &OsRandom };
+    let reader = kv::KvReader::new(env.as_ref());
+    let store = Deferred::new(&reader);
+    let services = Services { store: &store, clock: &WorkersClock, random: &OsRandom };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
+    // Development secrets generated just now are stored before the app serves anything.
+    let (required, _) = kv::ops(store.take_writes());
+    let failed = wasm_bindgen_futures::JsFuture::from(kv::kv_apply(env.as_ref(), &required, false))
+        .await
+        .map_err(|_| web::unavailable("KV write failed while building the app"))?;
+    if let Some(detail) = failed.as_string() {
+        return Err(web::unavailable(&detail));
+    }
     // Another request may have finished first; the first app built wins.
     APP.with(|cell| cell.get_or_init(|| Rc::new(app)).clone());
     Ok(())
-}
-
-fn too_large(limit: usize) -> Response {
-    web::error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        &format!("request body exceeds {limit} bytes"),
-    )
-}
-
-/// Requests between [`serve`] and [`serve_body`], by handle.
-#[derive(Default)]
-struct Parked {
-    next: u32,
-    requests: std::collections::HashMap<u32, web::Request>,
-}
-
-impl Parked {
-    /// More parked requests than this means some were abandoned (their client went away
-    /// while the body was read): the oldest are dropped.
-    const LIMIT: usize = 4096;
-
-    fn park(&mut self, request: web::Request) -> u32 {
-        self.next = self.next.wrapping_add(1);
-        if self.requests.len() >= Self::LIMIT {
-            let next = self.next;
-            self.requests.retain(|&h, _| next.wrapping_sub(h) < (Self::LIMIT / 2) as u32);
-        }
-        self.requests.insert(self.next, request);
-        self.next
-    }
-
-    fn take(&mut self, handle: u32) -> Option<web::Request> {
-        self.requests.remove(&handle)
-    }
 }
 
 fn bad_head() -> Box<Response> {

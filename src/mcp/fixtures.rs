@@ -34,6 +34,19 @@ fn done(result: ToolResult) -> ToolFuture<'static> {
 }
 
 pub const TOOLS: &[Tool] = &[
+    // Not a suite fixture: makes the instance trap (a panic aborts in release wasm), so the
+    // end-to-end tests can check that the next request is answered (tests/e2e/trap.test.mjs).
+    fixture_tool!(
+        "debug_trap",
+        "Panics on purpose (conformance settings only): tests recovery after a trap",
+        r#"{"type":"object","properties":{}}"#,
+        |_, _| {
+            #[allow(clippy::panic)]
+            {
+                panic!("debug_trap called: trapping on purpose")
+            }
+        }
+    ),
     fixture_tool!(
         "test_simple_text",
         "Returns simple text content",

@@ -9,14 +9,12 @@ use crate::urls::Urls;
 use crate::web::{self, Response};
 use http::{HeaderValue, StatusCode};
 
+/// Builds a discovery document for an origin's URLs.
+pub type Document = fn(&Urls) -> serde_json::Value;
+
 /// A discovery document as a cacheable, CORS-readable JSON response. The serialized document
 /// is kept per isolate and origin: it only depends on configuration and the origin.
-pub fn respond(
-    state: &State,
-    urls: &Urls,
-    kind: &str,
-    document: fn(&Urls) -> serde_json::Value,
-) -> Response {
+pub fn respond(state: &State, urls: &Urls, kind: &str, document: Document) -> Response {
     state.memo_response(&format!("{kind}|{}", urls.origin), || {
         let body = serde_json::to_vec(&document(urls)).unwrap_or_default();
         let mut res = web::cors(web::respond(StatusCode::OK, web::JSON, body));

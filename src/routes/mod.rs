@@ -80,7 +80,7 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
     let under = |doc: &str| {
         path == doc || path.strip_prefix(doc) == Some(mcp) || path.strip_suffix(doc) == Some(mcp)
     };
-    let document: Option<(&str, fn(&Urls) -> serde_json::Value)> = if under(PRM) {
+    let document: Option<(&str, metadata::Document)> = if under(PRM) {
         Some(("prm", protected_resource::document))
     } else if under(ASM) || under(OIDC) {
         Some(("asm", authorization_server::document))

@@ -14,16 +14,29 @@ copyFileSync(join(ROOT, "src/edge/entry.mjs"), join(dir, "entry.mjs"));
 writeFileSync(join(dir, "index.js"), `
 export const calls = [];
 export const script = {};
-const state = { criticalError: false, instanceId: 1 };
-export function __worker_init_state() { return state; }
+const health = { critical: false };
+export function edge_health() { return health; }
 export function __wbg_reset_state() { calls.push(["reset"]); script.ready = true; }
 export function serve(req) { calls.push(["serve", req.url]); return script.serve(req); }
 export function max_body_bytes() { return script.limit ?? 16; }
-export function serve_body(handle, outcome, body, env) {
-  calls.push(["serve_body", handle, outcome, new TextDecoder().decode(body)]);
+export function serve_body(parked, outcome, body, env) {
+  calls.push(["serve_body", parked.id, outcome, new TextDecoder().decode(body)]);
   if (script.bodyError) return Promise.reject(script.bodyError);
   if (script.bodyResult) return script.bodyResult();
   return Promise.resolve(new Response("done:" + outcome));
+}
+// As src/edge/kv.rs's kv_apply: [key, value, ttl] puts, [key] deletes.
+export async function apply_writes(env, ops, bestEffort) {
+  calls.push(["apply_writes", ops.length, bestEffort]);
+  for (const [key, value, ttl] of ops) {
+    try {
+      if (value === undefined) await env.KV.delete(key);
+      else await env.KV.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
+    } catch (e) {
+      if (!bestEffort) return "KV " + (value === undefined ? "delete" : "put") + " " + key + ": " + e.message;
+    }
+  }
+  return null;
 }
 export function storage_failed(detail) { calls.push(["storage_failed", detail]); return new Response(detail, { status: 503 }); }
 export function init_app(env) {
@@ -50,6 +63,8 @@ const chunked = (text) =>
     duplex: "half",
     body: new ReadableStream({ start(c) { for (const ch of text) c.enqueue(new TextEncoder().encode(ch)); c.close(); } }),
   });
+/** What `serve` returns for a request it parks: an owned handle (a wasm-bindgen object). */
+const parked = (id) => ({ id });
 
 test("a head-only answer is returned synchronously, without reading the body", () => {
   const res = new Response("now");
@@ -60,14 +75,14 @@ test("a head-only answer is returned synchronously, without reading the body", (
 });
 
 test("a parked request gets its body read and finished by serve_body", async () => {
-  glue.script.serve = () => 7;
+  glue.script.serve = () => parked(7);
   const res = await entry.fetch(post("hello"), env);
   assert.equal(await res.text(), "done:0");
   assert.deepEqual(glue.calls.at(-1), ["serve_body", 7, 0, "hello"]);
 });
 
 test("a body without Content-Length is streamed and cut at the limit", async () => {
-  glue.script.serve = () => 3;
+  glue.script.serve = () => parked(3);
   glue.script.limit = 4;
   assert.equal(await (await entry.fetch(chunked("abc"), env)).text(), "done:0");
   assert.deepEqual(glue.calls.at(-1), ["serve_body", 3, 0, "abc"]);
@@ -110,7 +125,7 @@ test("an ordinary exception does not reset the instance", () => {
 });
 
 test("a trap while finishing a request also resets the instance before the next one", async () => {
-  glue.script.serve = () => 1;
+  glue.script.serve = () => parked(1);
   glue.script.bodyError = new WebAssembly.RuntimeError("unreachable");
   await assert.rejects(entry.fetch(post("x"), env), WebAssembly.RuntimeError);
   delete glue.script.bodyError;
@@ -136,38 +151,57 @@ function fakeKv(failing = []) {
   };
 }
 
-const writes = (...w) => JSON.stringify(w);
-
-test("writes a handler made are applied in order before its response is released", async () => {
+test("required writes are applied in order before the response is released, best-effort ones after", async () => {
   const kv = fakeKv();
-  glue.script.serve = () => 1;
-  glue.script.bodyResult = () => [new Response("created", { status: 201 }), writes(["put", "a", "1", 60, false], ["delete", "b"], ["put", "c", "3", 0, true])];
-  const res = await entry.fetch(post("x"), kv);
+  let released = false;
+  const ctx = { waitUntil: (p) => { assert.ok(released === false); glue.calls.push(["waitUntil"]); return p; } };
+  glue.script.serve = () => parked(1);
+  glue.script.bodyResult = () => [new Response("created", { status: 201 }), [["a", "1", 60], ["b"]], [["c", "3", 0]]];
+  const res = await entry.fetch(post("x"), kv, ctx);
+  released = true;
   assert.equal(res.status, 201);
   assert.deepEqual(kv.ops, [["put", "a", "1", 60], ["delete", "b"], ["put", "c", "3", undefined]]);
+  assert.deepEqual(glue.calls.slice(-3), [["apply_writes", 2, false], ["apply_writes", 1, true], ["waitUntil"]]);
 });
 
 test("a promised result with writes is committed too", async () => {
   const kv = fakeKv();
-  glue.script.serve = () => 1;
-  glue.script.bodyResult = () => Promise.resolve([new Response("ok"), writes(["put", "g", "v", 600, false])]);
+  glue.script.serve = () => parked(1);
+  glue.script.bodyResult = () => Promise.resolve([new Response("ok"), [["g", "v", 600]], []]);
   assert.equal(await (await entry.fetch(post("x"), kv)).text(), "ok");
   assert.deepEqual(kv.ops, [["put", "g", "v", 600]]);
 });
 
 test("a failed write answers 503 and stops; a failed best-effort write does not", async () => {
   let kv = fakeKv(["a"]);
-  glue.script.serve = () => 1;
-  glue.script.bodyResult = () => [new Response("tokens"), writes(["put", "a", "1", 60, false], ["put", "b", "2", 60, false])];
+  glue.script.serve = () => parked(1);
+  glue.script.bodyResult = () => [new Response("tokens"), [["a", "1", 60], ["b", "2", 60]], []];
   let res = await entry.fetch(post("x"), kv);
   assert.equal(res.status, 503, "the response is withheld");
   assert.deepEqual(kv.ops, [], "nothing after the failed write");
   assert.match(glue.calls.at(-1)[1], /KV put a: injected/);
   kv = fakeKv(["renew"]);
-  glue.script.bodyResult = () => [new Response("tokens"), writes(["put", "g", "1", 60, false], ["put", "renew", "2", 60, true])];
+  glue.script.bodyResult = () => [new Response("tokens"), [["g", "1", 60]], [["renew", "2", 60]]];
   res = await entry.fetch(post("x"), kv);
   assert.equal(await res.text(), "tokens");
   assert.deepEqual(kv.ops, [["put", "g", "1", 60]]);
+});
+
+test("a request parked before an instance reset is not handed to the new instance", async () => {
+  const glueHealth = glue.edge_health();
+  glue.script.serve = () => parked(9);
+  const slow = new Request("http://127.0.0.1/mcp", {
+    method: "POST",
+    duplex: "half",
+    body: new ReadableStream({ async pull(c) { await new Promise((r) => setTimeout(r, 20)); c.enqueue(new Uint8Array([1])); c.close(); } }),
+  });
+  const pending = entry.fetch(slow, env);
+  glueHealth.critical = true; // a panic elsewhere while this body is read
+  glue.script.serve = () => new Response("ok");
+  entry.fetch(post("x"), env); // resets the instance
+  const res = await pending;
+  assert.equal(res.status, 503);
+  assert.ok(!glue.calls.some((c) => c[0] === "serve_body"), "the stale handle is never used");
 });
 
 test("requests arriving before the app is built share one build", async () => {

@@ -128,11 +128,14 @@ fn normalize(url: &str) -> Option<String> {
     ))
 }
 
-/// What a person recognises a redirect URI by: its host (`claude.ai`), or `scheme:` for URIs
-/// without one (`cursor:`).
+/// What a person recognises a redirect URI by: its host and port (`claude.ai`,
+/// `127.0.0.1:3000`, never userinfo), or `scheme:` for URIs without one (`cursor:`).
 pub fn redirect_host(url: &str) -> String {
     match split(url) {
-        Some(p) if !p.host.is_empty() => p.host.to_owned(),
+        Some(p) if !p.host.is_empty() => match p.port {
+            Some(port) => format!("{}:{port}", p.host),
+            None => p.host.to_owned(),
+        },
         Some(p) => format!("{}:", p.scheme),
         None => url.split(':').next().map(|s| format!("{s}:")).unwrap_or_default(),
     }
@@ -151,6 +154,7 @@ mod tests {
         assert_eq!(host_of("https://localhost@evil.example.com/"), "evil.example.com");
         assert_eq!(host_of("no-authority"), "");
         assert_eq!(redirect_host("https://u:p@claude.ai/cb"), "claude.ai");
+        assert_eq!(redirect_host("http://127.0.0.1:3000/cb"), "127.0.0.1:3000");
         assert_eq!(redirect_host("cursor://anysphere/cb"), "anysphere");
         assert_eq!(redirect_host("com.example.app:/cb"), "com.example.app:");
     }

@@ -1,0 +1,233 @@
+//! `GET|POST /authorize`: the authorization endpoint (RFC 6749 §4.1, OAuth 2.1, RFC 8707,
+//! RFC 9207). GET validates the request and shows sign-in (or consent, with a session cookie);
+//! POST handles the sign-in and consent forms and redirects back with `code`, `state`, `iss`.
+//!
+//! The validated request travels between the pages sealed (HMAC) in a hidden field, so the
+//! flow needs no server-side state until a code is issued. [`request`]: parsing and sealing the
+//! request; [`session`]: cookies, CSRF and the signed-in session; [`views`]: the pages.
+
+mod request;
+mod session;
+mod views;
+
+use super::client;
+use super::error::{ErrorCode, OAuthError};
+use super::pages;
+use super::ratelimit::Limit;
+use crate::config::{User, SCOPE_MCP};
+use crate::crypto::password::PasswordHash;
+use crate::crypto::sha256_b64;
+use crate::env::{random_token, Services};
+use crate::state::State;
+use crate::store::put_json;
+use crate::store::records::{ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL};
+use crate::urls::Urls;
+use crate::web::{self, Params, Request, Response};
+use http::{HeaderValue, StatusCode};
+use request::{fail, open_request, redirect_to, seal_request, validate, AuthzRequest, Failure};
+use session::{csrf_ok, set_cookie, signed_in_user, SIGNIN_LIFETIME};
+use views::{consent_page, sign_in_page, split_scopes};
+
+/// Failed sign-ins tolerated per user and per client address in a window.
+const SIGNIN_FAILURES: u64 = 10;
+const SIGNIN_WINDOW: u64 = 900;
+
+pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+    let params = Params::parse(req.uri().query().unwrap_or(""));
+    let (request, client) = match validate(state, &params, services, urls).await {
+        Ok(v) => v,
+        Err(f) => return fail(f, urls),
+    };
+    let sealed = seal_request(state, &request);
+    match signed_in_user(state, req, services.clock.now()) {
+        Some(user) => consent_page(state, req, services, &client, user, &request, &sealed),
+        None => sign_in_page(state, req, services, &client, &request, &sealed, None),
+    }
+}
+
+pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+    let form = Params::parse(&String::from_utf8_lossy(req.body()));
+    let now = services.clock.now();
+    let Some(request) = form.get("request").and_then(|r| open_request(state, r, now)) else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            "This sign-in page has expired or was tampered with. Start again from your app.",
+        );
+    };
+    if !csrf_ok(state, req, form.get("csrf")) {
+        return pages::error(StatusCode::FORBIDDEN, "Request refused", "The form could not be verified (missing or foreign CSRF token). Reload the page and try again.");
+    }
+    let client = match client::find(state, services, &request.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "Unknown application",
+                "The application asking for access is no longer registered.",
+            )
+        }
+        Err(e) => {
+            return fail(
+                Failure::Redirect(e, request.redirect_uri.clone(), request.state.clone()),
+                urls,
+            )
+        }
+    };
+    let sealed = form.get("request").unwrap_or_default().to_owned();
+    match form.get("action") {
+        Some("signin") => sign_in(state, req, services, &form, &client, &request, &sealed).await,
+        Some("approve") => {
+            let Some(user) = signed_in_user(state, req, now) else {
+                return sign_in_page(
+                    state,
+                    req,
+                    services,
+                    &client,
+                    &request,
+                    &sealed,
+                    Some("Your sign-in expired. Please sign in again."),
+                );
+            };
+            approve(state, services, urls, &request, user).await
+        }
+        Some("deny") => fail(
+            Failure::Redirect(
+                OAuthError::new(ErrorCode::AccessDenied, "the user denied access"),
+                request.redirect_uri,
+                request.state,
+            ),
+            urls,
+        ),
+        _ => pages::error(StatusCode::BAD_REQUEST, "Bad request", "Unknown form action."),
+    }
+}
+
+async fn sign_in(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    form: &Params,
+    client: &ClientRecord,
+    request: &AuthzRequest,
+    sealed: &str,
+) -> Response {
+    let now = services.clock.now();
+    let username = form.get("username").unwrap_or("").trim();
+    let password = form.get("password").unwrap_or("");
+    let limits = [
+        Limit {
+            bucket: format!("signin-user:{}", sha256_b64(&username.to_lowercase())),
+            max: SIGNIN_FAILURES,
+            window: SIGNIN_WINDOW,
+        },
+        Limit {
+            bucket: format!("signin-ip:{}", sha256_b64(&web::client_address(req))),
+            max: SIGNIN_FAILURES * 3,
+            window: SIGNIN_WINDOW,
+        },
+    ];
+    for limit in &limits {
+        match limit.exceeded(services.store, now).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let mut res = sign_in_page(
+                    state,
+                    req,
+                    services,
+                    client,
+                    request,
+                    sealed,
+                    Some("Too many failed sign-in attempts. Wait 15 minutes and try again."),
+                );
+                *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                res.headers_mut().insert("retry-after", HeaderValue::from_static("900"));
+                return res;
+            }
+            Err(e) => return web::unavailable(&e.to_string()),
+        }
+    }
+    let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
+    // Unknown users are checked against a decoy as costly as the dearest configured hash, so
+    // timing does not reveal who exists.
+    let verified = match user {
+        Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
+        None => {
+            let users = state.config.users.iter().map(|u| u.password_hash.as_str());
+            let _ = PasswordHash::decoy(users).verify(password);
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        for limit in &limits {
+            if let Err(e) = limit.hit(services.store, now).await {
+                return web::unavailable(&e.to_string());
+            }
+        }
+        return sign_in_page(
+            state,
+            req,
+            services,
+            client,
+            request,
+            sealed,
+            Some("Wrong username or password."),
+        );
+    };
+    // A fresh session value at every sign-in (no fixation), bound to this user.
+    let session = session::new_session(state, services, user, now);
+    let mut res = consent_page(state, req, services, client, user, request, sealed);
+    set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
+    res
+}
+
+async fn approve(
+    state: &State,
+    services: &Services<'_>,
+    urls: &Urls,
+    request: &AuthzRequest,
+    user: &User,
+) -> Response {
+    let (granted, _) = split_scopes(&request.scope, user);
+    if !granted.contains(&SCOPE_MCP) {
+        let err = OAuthError::new(ErrorCode::AccessDenied, "your account may not use this server");
+        return fail(
+            Failure::Redirect(err, request.redirect_uri.clone(), request.state.clone()),
+            urls,
+        );
+    }
+    let now = services.clock.now();
+    let code = random_token(services.random, 32);
+    let grant = GrantRecord {
+        grant_id: GrantRecord::id_for_code(&state.secret, &code),
+        client_id: request.client_id.clone(),
+        sub: user.sub.clone(),
+        name: Some(user.name.clone()),
+        scope: granted.join(" "),
+        resource: request.resource.clone(),
+        created_at: now,
+        refresh_hash: String::new(),
+        previous_refresh_hash: None,
+        code: Some(CodeState {
+            redirect_uri: request.redirect_uri.clone(),
+            code_challenge: request.code_challenge.clone(),
+            expires_at: now + CODE_LIFETIME,
+            used: false,
+        }),
+    };
+    if let Err(e) =
+        put_json(services.store, &GrantRecord::key(&grant.grant_id), &grant, Some(CODE_RECORD_TTL))
+            .await
+    {
+        return fail(
+            Failure::Redirect(e.into(), request.redirect_uri.clone(), request.state.clone()),
+            urls,
+        );
+    }
+    let mut params = vec![("code", code)];
+    if let Some(s) = &request.state {
+        params.push(("state", s.clone()));
+    }
+    params.push(("iss", urls.issuer.clone()));
+    redirect_to(&request.redirect_uri, &params)
+}

@@ -1,0 +1,73 @@
+//! The sign-in and consent pages of the flow, with their CSRF token.
+
+use super::super::pages::{self, describe_scope, ClientView};
+use super::request::AuthzRequest;
+use super::session::{csrf_token, set_cookie};
+use crate::config::User;
+use crate::env::Services;
+use crate::state::State;
+use crate::store::records::ClientRecord;
+use crate::web::{Request, Response};
+
+pub(super) fn view(client: &ClientRecord, request: &AuthzRequest) -> (String, String) {
+    let name =
+        client.client_name.clone().unwrap_or_else(|| format!("Application {}", client.client_id));
+    (name, crate::urls::redirect_host(&request.redirect_uri))
+}
+
+pub(super) fn sign_in_page(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    client: &ClientRecord,
+    request: &AuthzRequest,
+    sealed: &str,
+    error: Option<&str>,
+) -> Response {
+    let (csrf, fresh) = csrf_token(state, req, services);
+    let (name, host) = view(client, request);
+    let dev = state.config.mode != crate::config::Mode::Production;
+    let mut res = pages::sign_in(
+        &ClientView { name: &name, redirect_host: &host },
+        sealed,
+        &csrf,
+        error,
+        dev,
+    );
+    if let Some(fresh) = fresh {
+        set_cookie(&mut res, req, "mcp_edge_csrf", &fresh, 86400);
+    }
+    res
+}
+
+pub(super) fn consent_page(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    client: &ClientRecord,
+    user: &User,
+    request: &AuthzRequest,
+    sealed: &str,
+) -> Response {
+    let (csrf, fresh) = csrf_token(state, req, services);
+    let (name, host) = view(client, request);
+    let (granted, withheld) = split_scopes(&request.scope, user);
+    let granted: Vec<(&str, &str)> = granted.iter().map(|s| (*s, describe_scope(s))).collect();
+    let mut res = pages::consent(
+        &ClientView { name: &name, redirect_host: &host },
+        &user.name,
+        &granted,
+        &withheld,
+        sealed,
+        &csrf,
+    );
+    if let Some(fresh) = fresh {
+        set_cookie(&mut res, req, "mcp_edge_csrf", &fresh, 86400);
+    }
+    res
+}
+
+/// Requested scopes the user holds, and those they do not.
+pub(super) fn split_scopes<'a>(requested: &'a str, user: &User) -> (Vec<&'a str>, Vec<&'a str>) {
+    requested.split(' ').filter(|s| !s.is_empty()).partition(|s| user.scopes.iter().any(|u| u == s))
+}

@@ -16,6 +16,8 @@
 //! - [`config`], [`urls`], [`env`] (clock, randomness), [`crypto`] (seals, JWTs, passwords),
 //!   [`web`] (plain `http` helpers), [`memo`] (per-isolate caches).
 
+#![warn(unreachable_pub)]
+
 pub mod app;
 pub mod config;
 pub mod crypto;
@@ -23,13 +25,13 @@ pub mod env;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mcp;
-pub mod memo;
-pub mod metadata;
+pub(crate) mod memo;
+pub(crate) mod metadata;
 pub mod oauth;
 pub mod routes;
 pub mod state;
 pub mod store;
-pub mod urls;
+pub(crate) mod urls;
 pub mod web;
 
 #[cfg(target_arch = "wasm32")]

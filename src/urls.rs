@@ -38,7 +38,7 @@ impl Urls {
 }
 
 /// The origin (`scheme://host[:port]`) the request was addressed to.
-pub fn request_origin(req: &Request) -> String {
+pub(crate) fn request_origin(req: &Request) -> String {
     let uri = req.uri();
     let scheme = uri.scheme_str().unwrap_or("https");
     let host = uri
@@ -88,12 +88,12 @@ pub(crate) fn split(url: &str) -> Option<Parts<'_>> {
 
 /// `example.com` from `https://user@Example.com:8443/x`: lowercased, without userinfo or port
 /// (empty when `url` has no authority).
-pub fn host_of(url: &str) -> String {
+pub(crate) fn host_of(url: &str) -> String {
     split(url).map(|p| p.host.to_ascii_lowercase()).unwrap_or_default()
 }
 
 /// The one loopback rule: `localhost`, `127.0.0.1` or `[::1]` (any case).
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1" || host == "[::1]"
 }
 
@@ -105,7 +105,7 @@ pub(crate) fn port_ok(port: Option<&str>) -> bool {
 /// True when `candidate` names `resource` (RFC 8707): equal (ignoring one trailing slash), or a
 /// parent of it at a path boundary (`https://x.example` covers `https://x.example/mcp`,
 /// `https://x.example/m` does not). Scheme and host compare case-insensitively.
-pub fn audience_covers(candidate: &str, resource: &str) -> bool {
+pub(crate) fn audience_covers(candidate: &str, resource: &str) -> bool {
     let (Some(c), Some(r)) = (normalize(candidate), normalize(resource)) else {
         return false;
     };
@@ -130,7 +130,7 @@ fn normalize(url: &str) -> Option<String> {
 
 /// What a person recognises a redirect URI by: its host and port (`claude.ai`,
 /// `127.0.0.1:3000`, never userinfo), or `scheme:` for URIs without one (`cursor:`).
-pub fn redirect_host(url: &str) -> String {
+pub(crate) fn redirect_host(url: &str) -> String {
     match split(url) {
         Some(p) if !p.host.is_empty() => match p.port {
             Some(port) => format!("{}:{port}", p.host),

@@ -6,6 +6,9 @@
 //! marks it critical), wasm-bindgen's `--experimental-reset-state-function` (`__wbg_reset_state`,
 //! called by entry.mjs), and `#[wasm_bindgen]` structs as owned handles ([`Parked`]).
 
+// `pub` here means exported to JS (entry.mjs), which the lint cannot see.
+#![allow(unreachable_pub)]
+
 mod kv;
 
 use crate::app::App;

@@ -4,7 +4,7 @@
 use crate::config::SCOPES;
 use crate::urls::Urls;
 
-pub fn document(urls: &Urls) -> serde_json::Value {
+pub(crate) fn document(urls: &Urls) -> serde_json::Value {
     serde_json::json!({
         "issuer": urls.issuer,
         "authorization_endpoint": format!("{}/authorize", urls.issuer),

@@ -1,8 +1,8 @@
 //! Discovery documents: Protected Resource Metadata (RFC 9728) and Authorization Server
 //! Metadata (RFC 8414, also served as the OpenID discovery document).
 
-pub mod authorization_server;
-pub mod protected_resource;
+pub(crate) mod authorization_server;
+pub(crate) mod protected_resource;
 
 use crate::state::State;
 use crate::urls::Urls;
@@ -10,11 +10,11 @@ use crate::web::{self, Response};
 use http::{HeaderValue, StatusCode};
 
 /// Builds a discovery document for an origin's URLs.
-pub type Document = fn(&Urls) -> serde_json::Value;
+pub(crate) type Document = fn(&Urls) -> serde_json::Value;
 
 /// A discovery document as a cacheable, CORS-readable JSON response. The serialized document
 /// is kept per isolate and origin: it only depends on configuration and the origin.
-pub fn respond(state: &State, urls: &Urls, kind: &str, document: Document) -> Response {
+pub(crate) fn respond(state: &State, urls: &Urls, kind: &str, document: Document) -> Response {
     state.memo_response(&format!("{kind}|{}", urls.origin), || {
         let body = serde_json::to_vec(&document(urls)).unwrap_or_default();
         let mut res = web::cors(web::respond(StatusCode::OK, web::JSON, body));

@@ -3,7 +3,7 @@
 use crate::config::SCOPES;
 use crate::urls::Urls;
 
-pub fn document(urls: &Urls) -> serde_json::Value {
+pub(crate) fn document(urls: &Urls) -> serde_json::Value {
     serde_json::json!({
         "resource": urls.resource,
         "authorization_servers": [urls.issuer],

@@ -4,7 +4,7 @@
 use super::{Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{json, Map, Value};
 
-pub const TOOL: Tool = Tool { name: "get_time", definition, scope: None, call };
+pub(super) const TOOL: Tool = Tool { name: "get_time", definition, scope: None, call };
 
 fn definition() -> Value {
     // `_meta.ui.resourceUri` links the MCP App (`ui/resourceUri` is the older key some hosts read).

@@ -3,7 +3,7 @@
 use super::{string_arg, Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{Map, Value};
 
-pub const TOOL: Tool = Tool { name: "get_vibe", definition, scope: None, call };
+pub(super) const TOOL: Tool = Tool { name: "get_vibe", definition, scope: None, call };
 
 fn definition() -> Value {
     super::parse_static(

@@ -5,7 +5,7 @@ use crate::store::get_json;
 use crate::store::records::{ClientRecord, CLIENT_PREFIX};
 use serde_json::{json, Map, Value};
 
-pub const TOOL: Tool =
+pub(super) const TOOL: Tool =
     Tool { name: "list_clients", definition, scope: Some(crate::config::SCOPE_ADMIN), call };
 
 /// Listing stops here; the result says when there were more.

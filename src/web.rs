@@ -77,8 +77,7 @@ pub fn cors(mut res: Response) -> Response {
 }
 
 /// The request headers browsers may send us cross-origin (every preflight answers with these).
-pub const CORS_ALLOW_HEADERS: &str =
-    "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id";
+pub const CORS_ALLOW_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, mcp-param-region";
 
 /// The answer to a CORS preflight for `methods`.
 pub fn preflight(methods: &str) -> Response {
@@ -109,6 +108,10 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "content-type",
     "cookie",
     "host",
+    "mcp-method",
+    "mcp-name",
+    // `Mcp-Param-*` headers our tools declare with `x-mcp-header` (each must be listed).
+    "mcp-param-region",
     "mcp-protocol-version",
     "mcp-session-id",
     "origin",

@@ -44,7 +44,16 @@ pub fn run(
         let notify = |method: &str, params: Value| {
             emitted.borrow_mut().push((method.to_owned(), params));
         };
-        let ctx = ToolContext { identity: None, store: None, now, notify: &notify, progress_token };
+        let ctx = ToolContext {
+            identity: None,
+            store: None,
+            now,
+            notify: &notify,
+            progress_token,
+            client: None,
+            input: None,
+            state: None,
+        };
         futures::executor::block_on((tool.call)(args, &ctx))
     };
     (result.to_json(), emitted.into_inner())

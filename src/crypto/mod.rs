@@ -18,6 +18,11 @@ pub fn unb64(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// Standard base64 with the padding it requires, strictly (`Mcp-Name` / `Mcp-Param-*` values).
+pub fn unb64_standard(text: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
 /// base64url(SHA-256(text)): how secrets and tokens are keyed and stored at rest.
 pub fn sha256_b64(text: &str) -> String {
     b64(&Sha256::digest(text.as_bytes()))

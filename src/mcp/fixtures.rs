@@ -2,6 +2,7 @@
 //! `@modelcontextprotocol/conformance` scenarios expect). Served only in the `conformance`
 //! environment.
 
+use super::mrtr::{self, accepted, elicit, list_roots, sample, InputRequired};
 use super::tools::{parse_static, Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{json, Map, Value};
 
@@ -135,8 +136,246 @@ pub const TOOLS: &[Tool] = &[
     ),
 ];
 
+/// The conformance suite's 2026-07-28 fixtures: multi-round-trip tools, the diagnostics of its
+/// `server-stateless` scenario, and schema fixtures.
+pub const MODERN_TOOLS: &[Tool] = &[
+    fixture_tool!(
+        "test_input_required_result_elicitation",
+        "Asks for the user's name by elicitation, then greets them",
+        r#"{"type":"object","properties":{}}"#,
+        ir_elicitation
+    ),
+    fixture_tool!(
+        "test_input_required_result_sampling",
+        "Asks the client to sample an answer",
+        r#"{"type":"object","properties":{}}"#,
+        ir_sampling
+    ),
+    fixture_tool!(
+        "test_input_required_result_list_roots",
+        "Asks the client for its roots",
+        r#"{"type":"object","properties":{}}"#,
+        ir_roots
+    ),
+    fixture_tool!(
+        "test_input_required_result_request_state",
+        "Asks for a confirmation and carries request state",
+        r#"{"type":"object","properties":{}}"#,
+        ir_request_state
+    ),
+    fixture_tool!(
+        "test_input_required_result_multiple_inputs",
+        "Asks for elicitation, sampling and roots at once",
+        r#"{"type":"object","properties":{}}"#,
+        ir_multiple
+    ),
+    fixture_tool!(
+        "test_input_required_result_multi_round",
+        "Asks in two rounds, with new state each round",
+        r#"{"type":"object","properties":{}}"#,
+        ir_multi_round
+    ),
+    fixture_tool!(
+        "test_input_required_result_tampered_state",
+        "Asks for a confirmation with integrity-protected state",
+        r#"{"type":"object","properties":{}}"#,
+        ir_request_state
+    ),
+    fixture_tool!(
+        "test_input_required_result_capabilities",
+        "Asks only for what the client declared",
+        r#"{"type":"object","properties":{}}"#,
+        ir_capabilities
+    ),
+    fixture_tool!(
+        "test_missing_capability",
+        "Needs the client's sampling capability",
+        r#"{"type":"object","properties":{}}"#,
+        |_, ctx| {
+            done(if ctx.can_ask("sampling/createMessage") {
+                ToolResult::text("Success")
+            } else {
+                ToolResult::requires_capability("sampling")
+            })
+        }
+    ),
+    fixture_tool!(
+        "test_streaming_elicitation",
+        "Streams progress, then completes (never sends a request on the stream)",
+        r#"{"type":"object","properties":{}}"#,
+        |_, ctx| {
+            ctx.progress(50.0, Some(100.0), Some("streaming"));
+            done(ToolResult::text("Streaming complete"))
+        }
+    ),
+    fixture_tool!(
+        "test_logging_tool",
+        "Logs at info level (sent only when the request asks for a log level)",
+        r#"{"type":"object","properties":{}}"#,
+        |_, ctx| {
+            (ctx.notify)(
+                "notifications/message",
+                json!({ "level": "info", "logger": "test_logging_tool", "data": "logged" }),
+            );
+            done(ToolResult::text("Logging tool done"))
+        }
+    ),
+    fixture_tool!(
+        "test_trigger_tool_change",
+        "Would announce a tool list change (nothing changes here, so nothing is announced)",
+        r#"{"type":"object","properties":{}}"#,
+        |_, _| done(ToolResult::text(
+            "No subscription is honoured for tool changes on this server."
+        ))
+    ),
+    fixture_tool!(
+        "test_header_param",
+        "Echoes a value that clients mirror in the Mcp-Param-Region header",
+        r#"{"type":"object","properties":{"region":{"type":"string","description":"Any text","x-mcp-header":"Region"}},"required":["region"]}"#,
+        |args, _| {
+            let region = args.get("region").and_then(Value::as_str).unwrap_or_default();
+            done(ToolResult::text(format!("Region: {region}")))
+        }
+    ),
+    fixture_tool!(
+        "json_schema_2020_12_tool",
+        "Has a JSON Schema 2020-12 input schema, kept verbatim",
+        r##"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","$defs":{"address":{"$anchor":"addressDef","type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"}}}},"properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"},"phone":{"type":"string"},"email":{"type":"string"},"contactMethod":{"type":"string","enum":["phone","email"]}},"additionalProperties":false,"allOf":[{"anyOf":[{"required":["phone"]},{"required":["email"]}]}],"if":{"properties":{"contactMethod":{"const":"phone"}}},"then":{"required":["phone"]},"else":{"required":["email"]}}"##,
+        |_, _| done(ToolResult::text("ok"))
+    ),
+];
+
+fn name_schema() -> Value {
+    json!({"type":"object","properties":{"name":{"type":"string"}},"required":["name"]})
+}
+
+fn confirm_schema() -> Value {
+    json!({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]})
+}
+
+fn ask(input: InputRequired) -> ToolFuture<'static> {
+    done(ToolResult::input_required(input))
+}
+
+fn ir_elicitation<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    match accepted(ctx.input, "user_name").and_then(|c| c.get("name")).and_then(Value::as_str) {
+        Some(name) => done(ToolResult::text(format!("Hello, {name}!"))),
+        None => {
+            ask(InputRequired::new().ask("user_name", elicit("What is your name?", name_schema())))
+        }
+    }
+}
+
+fn ir_sampling<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let answer = ctx.input.and_then(|i| i.get("sample_request")).and_then(|r| r.get("content"));
+    match answer.and_then(|c| c.get("text")).and_then(Value::as_str) {
+        Some(text) => done(ToolResult::text(format!("The model said: {text}"))),
+        None => ask(InputRequired::new()
+            .ask("sample_request", sample("What is the capital of France?", 100))),
+    }
+}
+
+fn ir_roots<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let roots = ctx.input.and_then(|i| i.get("roots_request")).and_then(|r| r.get("roots"));
+    match roots.and_then(Value::as_array) {
+        Some(roots) => done(ToolResult::text(format!("The client has {} root(s).", roots.len()))),
+        None => ask(InputRequired::new().ask("roots_request", list_roots())),
+    }
+}
+
+fn ir_request_state<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let confirmed =
+        accepted(ctx.input, "confirm").and_then(|c| c.get("ok")).and_then(Value::as_bool);
+    match (ctx.state, confirmed) {
+        (Some(state), Some(ok)) if state["round"] == 1 => {
+            done(ToolResult::text(format!("state-ok: confirmed={ok}")))
+        }
+        _ => ask(InputRequired::new()
+            .ask("confirm", elicit("Please confirm", confirm_schema()))
+            .with_state(json!({ "round": 1 }))),
+    }
+}
+
+fn ir_multiple<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let input = ctx.input;
+    let all = ["user_name", "greeting", "client_roots"]
+        .iter()
+        .all(|k| input.is_some_and(|i| i.contains_key(*k)));
+    if ctx.state.is_some() && all {
+        return done(ToolResult::text("Received all three inputs."));
+    }
+    ask(InputRequired::new()
+        .ask("user_name", elicit("What is your name?", name_schema()))
+        .ask("greeting", sample("Write a one-line greeting.", 50))
+        .ask("client_roots", list_roots())
+        .with_state(json!({ "round": 1 })))
+}
+
+fn ir_multi_round<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let round = ctx.state.and_then(|s| s.get("round")).and_then(Value::as_u64).unwrap_or(0);
+    match round {
+        1 if accepted(ctx.input, "step1").is_some() => ask(
+            InputRequired::new()
+                .ask(
+                    "step2",
+                    elicit(
+                        "What is your favourite colour?",
+                        json!({"type":"object","properties":{"color":{"type":"string"}},"required":["color"]}),
+                    ),
+                )
+                .with_state(json!({ "round": 2 })),
+        ),
+        2 if accepted(ctx.input, "step2").is_some() => done(ToolResult::text("Both rounds complete.")),
+        _ => ask(
+            InputRequired::new()
+                .ask("step1", elicit("What is your name?", name_schema()))
+                .with_state(json!({ "round": 1 })),
+        ),
+    }
+}
+
+fn ir_capabilities<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    if ctx.input.is_some_and(|i| !i.is_empty()) {
+        return done(ToolResult::text("Thanks."));
+    }
+    let mut input = InputRequired::new();
+    if ctx.can_ask("elicitation/create") {
+        input = input.ask("name", elicit("What is your name?", name_schema()));
+    }
+    if ctx.can_ask("sampling/createMessage") {
+        input = input.ask("sample", sample("Say hello.", 20));
+    }
+    if ctx.can_ask("roots/list") {
+        input = input.ask("roots", list_roots());
+    }
+    if input.requests.is_empty() {
+        return done(ToolResult::error("This client declared no capability to ask with."));
+    }
+    ask(input)
+}
+
+/// The multi-round-trip prompt fixture.
+pub fn is_mrtr_prompt(name: &str) -> bool {
+    name == "test_input_required_result_prompt"
+}
+
+/// `test_input_required_result_prompt`: asks for context, then returns messages.
+pub fn mrtr_prompt(input: Option<&Map<String, Value>>) -> Result<Value, InputRequired> {
+    match accepted(input, "user_context").and_then(|c| c.get("context")).and_then(Value::as_str) {
+        Some(context) => Ok(json!({ "messages": [{ "role": "user", "content": { "type": "text",
+            "text": format!("Context: {context}") } }] })),
+        None => Err(InputRequired::new().ask(
+            "user_context",
+            mrtr::elicit(
+                "What context should the prompt use?",
+                json!({"type":"object","properties":{"context":{"type":"string"}},"required":["context"]}),
+            ),
+        )),
+    }
+}
+
 fn content(items: Vec<Value>) -> ToolResult {
-    ToolResult { content: items, structured: None, is_error: false }
+    ToolResult { content: items, ..ToolResult::text("") }
 }
 
 fn logging<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
@@ -214,7 +453,8 @@ pub fn prompts() -> Vec<Value> {
          "arguments":[{"name":"arg1","description":"First test argument","required":true},{"name":"arg2","description":"Second test argument","required":true}]},
         {"name":"test_prompt_with_embedded_resource","description":"A prompt with an embedded resource",
          "arguments":[{"name":"resourceUri","description":"URI of the resource to embed","required":true}]},
-        {"name":"test_prompt_with_image","description":"A prompt with an image"}]"#,
+        {"name":"test_prompt_with_image","description":"A prompt with an image"},
+        {"name":"test_input_required_result_prompt","description":"A prompt that asks for context first (2026-07-28)"}]"#,
     )
 }
 

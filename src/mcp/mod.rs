@@ -3,8 +3,10 @@
 //! Streamable HTTP endpoint (`routes::mcp`) and the stdio binary both serve it.
 
 pub mod app_ui;
+pub mod envelope;
 pub mod fixtures;
 pub mod jsonrpc;
+pub mod mrtr;
 pub mod prompts;
 pub mod resources;
 pub mod server;

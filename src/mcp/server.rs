@@ -1,8 +1,10 @@
 //! The MCP method dispatcher: one JSON-RPC request in, one response out, with notifications
 //! (progress, log messages) handed to the transport as they are emitted.
 
+use super::envelope::{self, Envelope};
 use super::jsonrpc::{self, ErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
-use super::tools::{Tool, ToolContext};
+use super::mrtr::{self, InputRequired};
+use super::tools::{Need, Tool, ToolContext};
 use super::{fixtures, prompts, resources, tools, version, Identity};
 use crate::store::Store;
 use serde::Deserialize;
@@ -10,6 +12,8 @@ use serde_json::{json, Map, Value};
 
 pub const SERVER_NAME: &str = "mcp-edge";
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const INSTRUCTIONS: &str = "Tools: echo (repeat a message), get_vibe (greets the signed-in user), get_time (UTC time, with an MCP App view), list_clients (admin only).";
 
 /// The catalogue a deployment serves.
 pub struct Server {
@@ -22,12 +26,27 @@ pub struct CallContext<'a> {
     pub identity: Option<&'a Identity>,
     pub store: Option<&'a dyn Store>,
     pub now: u64,
+    /// `Some` for a request of the stateless revision (2026-07-28).
+    pub modern: Option<Modern<'a>>,
+}
+
+/// What a request of the stateless revision brings: its envelope, and what a `requestState` is
+/// sealed with and bound to.
+pub struct Modern<'a> {
+    pub envelope: &'a Envelope,
+    pub secret: &'a [u8],
+    /// `sub|client_id` of the caller, or empty when authorization is off.
+    pub principal: String,
 }
 
 /// A request this server understands, with its params checked and typed: parsed once
 /// ([`Request::parse`]), then answered ([`Server::answer`]).
 #[derive(Debug)]
 pub enum Request {
+    /// `server/discover` (2026-07-28).
+    Discover,
+    /// `subscriptions/listen` (2026-07-28).
+    Listen(ListenParams),
     Initialize(InitializeParams),
     Ping,
     ToolsList,
@@ -56,6 +75,24 @@ pub struct ToolCall {
     pub tool: &'static Tool,
     pub arguments: Map<String, Value>,
     progress_token: Option<Value>,
+    rounds: Rounds,
+}
+
+/// The multi-round-trip fields of a retried request, and the digest that binds its state.
+#[derive(Debug, Default)]
+pub struct Rounds {
+    input: Option<Map<String, Value>>,
+    state: Option<String>,
+    digest: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoundParams {
+    #[serde(default, deserialize_with = "object_or_none")]
+    input_responses: Option<Map<String, Value>>,
+    #[serde(default)]
+    request_state: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +105,14 @@ pub struct PromptParams {
     pub name: String,
     #[serde(default, deserialize_with = "object_or_null")]
     pub arguments: Map<String, Value>,
+    #[serde(skip)]
+    rounds: Rounds,
+}
+
+/// `subscriptions/listen`: which notifications the client wants.
+#[derive(Debug, Deserialize)]
+pub struct ListenParams {
+    pub notifications: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +174,13 @@ struct RequestMeta {
     progress_token: Option<Value>,
 }
 
+/// An absent `inputResponses` is `None`; `null` or a non-object is refused.
+fn object_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Map<String, Value>>, D::Error> {
+    Map::<String, Value>::deserialize(d).map(Some)
+}
+
 /// An absent or `null` object parameter is empty; anything but an object is refused.
 fn object_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
     Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
@@ -147,10 +199,18 @@ impl Request {
             Some(p @ Value::Object(_)) => p,
             Some(_) => return Err(invalid("params must be an object")),
         };
-        fn typed<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
-            serde_json::from_value(params).map_err(|e| invalid(&format!("Invalid params: {e}")))
+        fn typed<T: serde::de::DeserializeOwned>(params: &Value) -> Result<T, ErrorObject> {
+            T::deserialize(params).map_err(|e| invalid(&format!("Invalid params: {e}")))
         }
+        let rounds = |params: &Value| -> Result<Rounds, ErrorObject> {
+            let RoundParams { input_responses, request_state } = typed(params)?;
+            let digest = params.as_object().map(mrtr::digest).unwrap_or_default();
+            Ok(Rounds { input: input_responses, state: request_state, digest })
+        };
+        let params = &params;
         Ok(match method {
+            "server/discover" => Request::Discover,
+            "subscriptions/listen" => Request::Listen(typed(params)?),
             "initialize" => Request::Initialize(typed(params)?),
             "ping" => Request::Ping,
             "tools/list" => Request::ToolsList,
@@ -161,7 +221,8 @@ impl Request {
                 let progress_token = meta
                     .and_then(|m| m.progress_token)
                     .filter(|t| t.is_string() || t.is_i64() || t.is_u64());
-                Request::ToolsCall(ToolCall { tool, arguments, progress_token })
+                let rounds = rounds(params)?;
+                Request::ToolsCall(ToolCall { tool, arguments, progress_token, rounds })
             }
             "resources/list" => Request::ResourcesList,
             "resources/templates/list" => Request::ResourceTemplatesList,
@@ -170,7 +231,11 @@ impl Request {
                 Request::ResourcesSubscription(typed(params)?)
             }
             "prompts/list" => Request::PromptsList,
-            "prompts/get" => Request::PromptsGet(typed(params)?),
+            "prompts/get" => {
+                let mut prompt: PromptParams = typed(params)?;
+                prompt.rounds = rounds(params)?;
+                Request::PromptsGet(prompt)
+            }
             "completion/complete" => Request::Complete(typed(params)?),
             "logging/setLevel" => Request::SetLevel(typed(params)?),
             _ => {
@@ -183,10 +248,38 @@ impl Request {
     }
 }
 
-/// The answer to a request whose caller lacks a scope it needs: the transport asks for it
-/// (HTTP: 403 `insufficient_scope`, step-up authorization).
+/// Requests the transport refuses rather than answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NeedsScope(pub &'static str);
+pub enum Refusal {
+    /// The signed-in caller lacks a scope: ask for it (HTTP: 403 `insufficient_scope`).
+    Scope(&'static str),
+    /// The client did not declare a capability the call needs (2026-07-28: 400 `-32021`).
+    Capability(&'static str),
+}
+
+/// Seconds clients may cache a list or a read: the catalogue changes only with a deploy.
+pub const CACHE_TTL_MS: u64 = 300_000;
+
+/// Methods of the stateless revision only, and methods it removed.
+const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
+const REMOVED_IN_MODERN: &[&str] =
+    &["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"];
+
+/// Does the method exist in this era? (`-32601` otherwise, 404 in 2026-07-28.)
+pub fn method_exists(method: &str, modern: bool) -> bool {
+    if modern {
+        !REMOVED_IN_MODERN.contains(&method)
+    } else {
+        !MODERN_ONLY.contains(&method)
+    }
+}
+
+/// A dispatched request's result, before the era shapes it.
+enum Answer {
+    Complete(Value),
+    /// Already the whole `input_required` result.
+    InputRequired(Value),
+}
 
 impl Server {
     /// Every tool; with `fixtures`, also the conformance suite's fixtures.
@@ -194,12 +287,29 @@ impl Server {
         let mut tools: Vec<&'static Tool> = tools::catalog().iter().collect();
         if fixtures {
             tools.extend(fixtures::TOOLS.iter());
+            tools.extend(fixtures::MODERN_TOOLS.iter());
         }
         Server { tools, fixtures }
     }
 
     pub fn tool(&self, name: &str) -> Option<&'static Tool> {
         self.tools.iter().copied().find(|t| t.name == name)
+    }
+
+    /// The `server/discover` result (2026-07-28): no subscriptions or list changes are
+    /// advertised, because the catalogue changes only with a deploy.
+    fn discover(&self) -> Value {
+        json!({
+            "supportedVersions": version::MODERN,
+            "capabilities": {
+                "tools": {},
+                "resources": {},
+                "prompts": {},
+                "completions": {},
+                "logging": {}
+            },
+            "instructions": INSTRUCTIONS,
+        })
     }
 
     /// The `initialize` result and the negotiated protocol version.
@@ -215,40 +325,139 @@ impl Server {
                 "logging": {}
             },
             "serverInfo": { "name": SERVER_NAME, "title": "mcp-edge", "version": SERVER_VERSION },
-            "instructions": "Tools: echo (repeat a message), get_vibe (greets the signed-in user), get_time (UTC time, with an MCP App view), list_clients (admin only)."
+            "instructions": INSTRUCTIONS
         });
         (result, version)
     }
 
     /// Answers one request with its JSON-RPC response; `notify` receives notifications emitted
     /// before the result. The one place scopes are checked: a signed-in caller without a tool's
-    /// scope gets [`NeedsScope`] (ask for it); with no sign-in (stdio, authorization off) the
-    /// call is an `isError` result.
+    /// scope is refused ([`Refusal::Scope`]: ask for it); with no sign-in (stdio, authorization
+    /// off) the call is an `isError` result. Results of the stateless revision carry
+    /// `resultType`, cache hints where they apply, and the server's identity.
     pub async fn answer(
         &self,
         id: &Value,
         request: Request,
         ctx: &CallContext<'_>,
         notify: &dyn Fn(&str, Value),
-    ) -> Result<Value, NeedsScope> {
+    ) -> Result<Value, Refusal> {
         if let Request::ToolsCall(ToolCall {
             tool: Tool { scope: Some(scope), name, .. }, ..
         }) = &request
         {
             match ctx.identity {
                 Some(who) if who.has_scope(scope) => {}
-                Some(_) => return Err(NeedsScope(scope)),
+                Some(_) => return Err(Refusal::Scope(scope)),
                 None => {
                     let refusal =
                         tools::ToolResult::error(format!("{name} requires the `{scope}` scope."));
-                    return Ok(jsonrpc::result(id, refusal.to_json()));
+                    return Ok(jsonrpc::result(id, self.complete(refusal.to_json(), false, ctx)));
                 }
             }
         }
-        Ok(match self.dispatch(request, ctx, notify).await {
-            Ok(result) => jsonrpc::result(id, result),
+        let cacheable = matches!(
+            request,
+            Request::Discover
+                | Request::ToolsList
+                | Request::ResourcesList
+                | Request::ResourceTemplatesList
+                | Request::ResourcesRead(_)
+                | Request::PromptsList
+        );
+        Ok(match self.dispatch(request, ctx, notify).await? {
+            Ok(Answer::Complete(result)) => {
+                jsonrpc::result(id, self.complete(result, cacheable, ctx))
+            }
+            Ok(Answer::InputRequired(result)) => jsonrpc::result(id, result),
             Err(error) => jsonrpc::error(id, error),
         })
+    }
+
+    /// A complete result, as the request's era wants it.
+    fn complete(&self, mut result: Value, cacheable: bool, ctx: &CallContext<'_>) -> Value {
+        if ctx.modern.is_none() {
+            return result;
+        }
+        if let Value::Object(fields) = &mut result {
+            fields.insert("resultType".into(), json!("complete"));
+            if cacheable {
+                fields.insert("ttlMs".into(), json!(CACHE_TTL_MS));
+                // Nothing we list or read depends on who asks.
+                fields.insert("cacheScope".into(), json!("public"));
+            }
+            let meta = fields.entry("_meta").or_insert_with(|| json!({}));
+            if let Value::Object(meta) = meta {
+                meta.insert(
+                    envelope::SERVER_INFO.into(),
+                    json!({ "name": SERVER_NAME, "title": "mcp-edge", "version": SERVER_VERSION }),
+                );
+            }
+        }
+        result
+    }
+
+    /// An `input_required` result with its state sealed, or the error for a tool that asked
+    /// for nothing the client can answer.
+    fn input_required(
+        &self,
+        input: InputRequired,
+        method: &str,
+        rounds: &Rounds,
+        ctx: &CallContext<'_>,
+    ) -> Result<Answer, ErrorObject> {
+        let Some(modern) = &ctx.modern else {
+            // Sessions of earlier revisions cannot carry `input_required` (yet: legacy input
+            // goes through server-to-client requests).
+            let msg = "This call needs input from the client, which this protocol revision cannot ask for here. Connect with protocol 2026-07-28 or a client that supports elicitation.";
+            return Ok(Answer::Complete(tools::ToolResult::error(msg).to_json()));
+        };
+        let caps = &modern.envelope.capabilities;
+        let requests: Map<String, Value> = input
+            .requests
+            .into_iter()
+            .filter(|(_, r)| {
+                r.get("method").and_then(Value::as_str).is_some_and(|m| caps.allows(m))
+            })
+            .collect();
+        let mut result = Map::new();
+        result.insert("resultType".into(), json!("input_required"));
+        if !requests.is_empty() {
+            result.insert("inputRequests".into(), Value::Object(requests));
+        }
+        if let Some(state) = &input.state {
+            let binding = mrtr::Binding {
+                principal: &modern.principal,
+                method,
+                digest: rounds.digest.clone(),
+            };
+            result.insert(
+                "requestState".into(),
+                json!(mrtr::seal_state(modern.secret, &binding, state, ctx.now)),
+            );
+        }
+        if result.len() == 1 {
+            return Err(ErrorObject::new(
+                INVALID_PARAMS,
+                "this call needs input this client has not declared it can give (elicitation, sampling or roots)",
+            ));
+        }
+        Ok(Answer::InputRequired(Value::Object(result)))
+    }
+
+    /// The state handed out in the previous round, unsealed and checked.
+    fn open_state(
+        &self,
+        method: &str,
+        rounds: &Rounds,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<Value>, ErrorObject> {
+        let (Some(text), Some(modern)) = (&rounds.state, &ctx.modern) else { return Ok(None) };
+        let binding =
+            mrtr::Binding { principal: &modern.principal, method, digest: rounds.digest.clone() };
+        mrtr::open_state(modern.secret, &binding, text, ctx.now)
+            .map(Some)
+            .map_err(|e| ErrorObject::new(INVALID_PARAMS, e.message()))
     }
 
     async fn dispatch(
@@ -256,8 +465,68 @@ impl Server {
         request: Request,
         ctx: &CallContext<'_>,
         notify: &dyn Fn(&str, Value),
+    ) -> Result<Result<Answer, ErrorObject>, Refusal> {
+        let complete = |v: Result<Value, ErrorObject>| Ok(v.map(Answer::Complete));
+        match request {
+            Request::ToolsCall(call) => {
+                let state = match self.open_state("tools/call", &call.rounds, ctx) {
+                    Ok(state) => state,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let tctx = ToolContext {
+                    identity: ctx.identity,
+                    store: ctx.store,
+                    now: ctx.now,
+                    notify,
+                    progress_token: call.progress_token.as_ref(),
+                    client: ctx.modern.as_ref().map(|m| &m.envelope.capabilities),
+                    input: call.rounds.input.as_ref(),
+                    state: state.as_ref(),
+                };
+                let result = (call.tool.call)(&call.arguments, &tctx).await;
+                match result.need {
+                    None => complete(Ok(result.to_json())),
+                    Some(Need::Input(input)) => {
+                        Ok(self.input_required(input, "tools/call", &call.rounds, ctx))
+                    }
+                    Some(Need::Capability(capability)) if ctx.modern.is_some() => {
+                        Err(Refusal::Capability(capability))
+                    }
+                    Some(Need::Capability(capability)) => complete(Ok(tools::ToolResult::error(
+                        format!("This tool needs the client capability `{capability}`."),
+                    )
+                    .to_json())),
+                }
+            }
+            Request::PromptsGet(PromptParams { name, arguments, rounds })
+                if self.fixtures && fixtures::is_mrtr_prompt(&name) =>
+            {
+                let state = match self.open_state("prompts/get", &rounds, ctx) {
+                    Ok(state) => state,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let _ = (arguments, state);
+                match fixtures::mrtr_prompt(rounds.input.as_ref()) {
+                    Ok(prompt) => complete(Ok(prompt)),
+                    Err(input) => Ok(self.input_required(input, "prompts/get", &rounds, ctx)),
+                }
+            }
+            other => complete(self.dispatch_plain(other, ctx).await),
+        }
+    }
+
+    /// The requests that always complete in one round.
+    async fn dispatch_plain(
+        &self,
+        request: Request,
+        ctx: &CallContext<'_>,
     ) -> Result<Value, ErrorObject> {
         match request {
+            Request::Discover => Ok(self.discover()),
+            // Nothing here can change while a stream is open (the catalogue changes only with a
+            // deploy), so no notification type is honoured: the transport acknowledges and closes.
+            Request::Listen(_) => Ok(json!({})),
+            Request::ToolsCall(_) => Err(invalid("tools/call is answered by Server::dispatch")),
             Request::Initialize(params) => Ok(self.initialize(&params).0),
             Request::Ping | Request::SetLevel(_) | Request::ResourcesSubscription(_) => {
                 Ok(json!({}))
@@ -265,16 +534,6 @@ impl Server {
             Request::ToolsList => Ok(
                 json!({ "tools": self.tools.iter().map(|t| (t.definition)()).collect::<Vec<_>>() }),
             ),
-            Request::ToolsCall(call) => {
-                let tctx = ToolContext {
-                    identity: ctx.identity,
-                    store: ctx.store,
-                    now: ctx.now,
-                    notify,
-                    progress_token: call.progress_token.as_ref(),
-                };
-                Ok((call.tool.call)(&call.arguments, &tctx).await.to_json())
-            }
             Request::ResourcesList => {
                 let mut list = resources::list();
                 if self.fixtures {
@@ -294,8 +553,13 @@ impl Server {
                     .or_else(|| self.fixtures.then(|| fixtures::read(&uri)).flatten());
                 match contents {
                     Some(contents) => Ok(json!({ "contents": contents })),
+                    // 2026-07-28 uses -32602 (and forbids -32002); earlier revisions -32002.
                     None => Err(ErrorObject {
-                        code: RESOURCE_NOT_FOUND,
+                        code: if ctx.modern.is_some() {
+                            INVALID_PARAMS
+                        } else {
+                            RESOURCE_NOT_FOUND
+                        },
                         message: "Resource not found".into(),
                         data: Some(json!({ "uri": uri })),
                     }),
@@ -308,7 +572,7 @@ impl Server {
                 }
                 Ok(json!({ "prompts": list }))
             }
-            Request::PromptsGet(PromptParams { name, arguments }) => {
+            Request::PromptsGet(PromptParams { name, arguments, .. }) => {
                 let found = match prompts::get(&name, &arguments).map_err(|e| invalid(&e))? {
                     Some(p) => Some(p),
                     None if self.fixtures => {
@@ -352,7 +616,7 @@ mod tests {
     ) -> (Value, Vec<Value>) {
         let seen = RefCell::new(Vec::new());
         let notify = |m: &str, p: Value| seen.borrow_mut().push(json!({"method": m, "params": p}));
-        let ctx = CallContext { identity, store: None, now: 1_795_000_000 };
+        let ctx = CallContext { identity, store: None, now: 1_795_000_000, modern: None };
         let res = match Request::parse(server, method, Some(params)) {
             Ok(request) => server.answer(&json!(1), request, &ctx, &notify).await.unwrap(),
             Err(e) => jsonrpc::error(&json!(1), e),
@@ -465,11 +729,11 @@ mod tests {
         let (r, _) = call(&s, "tools/call", json!({"name":"list_clients"}), None).await;
         assert_eq!(r["result"]["isError"], true);
         let bob = Identity { scopes: vec!["mcp".into()], ..alice() };
-        let ctx = CallContext { identity: Some(&bob), store: None, now: 0 };
+        let ctx = CallContext { identity: Some(&bob), store: None, now: 0, modern: None };
         let request =
             |name: &str| Request::parse(&s, "tools/call", Some(json!({ "name": name }))).unwrap();
         let answer = s.answer(&json!(1), request("list_clients"), &ctx, &|_, _| {}).await;
-        assert_eq!(answer, Err(NeedsScope("admin")));
+        assert_eq!(answer, Err(Refusal::Scope("admin")));
         let answer = s.answer(&json!(1), request("echo"), &ctx, &|_, _| {}).await;
         assert!(answer.is_ok());
     }

@@ -1,9 +1,24 @@
-//! Protocol revisions this server speaks, newest first. Adding a revision (2026-07-28) means
-//! adding a row here and, where behaviour differs, a predicate below.
+//! Protocol revisions this server speaks, newest first, in two eras: the stateless revision
+//! (2026-07-28: per-request `_meta`, `server/discover`) and the session revisions before it
+//! (`initialize`). One endpoint serves both (see `routes::mcp`).
 
+/// Stateless revisions: what `server/discover` lists and `-32022` errors name.
+pub const MODERN: &[&str] = &["2026-07-28"];
+
+/// Session revisions (`initialize`).
 pub const SUPPORTED: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 pub const LATEST: &str = SUPPORTED[0];
+
+/// Does `version` name a stateless revision (this one or a later one we may not know)? As the
+/// TypeScript SDK classifies: revisions compare as strings.
+pub fn is_modern(version: &str) -> bool {
+    version >= MODERN[MODERN.len() - 1]
+}
+
+pub fn find_modern(version: &str) -> Option<&'static str> {
+    MODERN.iter().copied().find(|v| *v == version)
+}
 
 /// Assumed when a request after initialization carries no `MCP-Protocol-Version` header
 /// (Streamable HTTP, "Protocol Version Header").
@@ -33,6 +48,14 @@ mod tests {
         assert_eq!(negotiate(Some("2024-11-05")), "2024-11-05");
         assert_eq!(negotiate(Some("1999-01-01")), LATEST);
         assert_eq!(negotiate(None), LATEST);
+    }
+
+    #[test]
+    fn eras_are_told_apart_by_the_revision() {
+        assert!(is_modern("2026-07-28") && is_modern("2027-01-01") && is_modern("v999.0.0"));
+        assert!(!is_modern("2025-11-25") && !is_modern("2024-11-05"));
+        assert_eq!(find_modern("2026-07-28"), Some("2026-07-28"));
+        assert_eq!(find_modern("2025-11-25"), None);
     }
 
     #[test]

@@ -34,13 +34,17 @@ try {
     if (code !== 0) failed = true;
   }
   if (!only.length || only.includes("conformance")) {
-    // The official MCP conformance suite against the conformance environment. The baseline
-    // lists the expected failures; a regression or a newly passing listed scenario fails.
-    console.log("e2e: @modelcontextprotocol/conformance server --suite active");
-    const code = await run(NODE, [join(ROOT, "node_modules/@modelcontextprotocol/conformance/dist/index.js"), "server",
-      "--url", `${conf.url.replace("127.0.0.1", "localhost")}/mcp`, "--suite", "active", "--spec-version", "2025-11-25",
-      "--expected-failures", join(dir, "conformance-baseline.yml")], env);
-    if (code !== 0) { failed = true; console.error("e2e: conformance suite FAILED (see the summary above)"); }
+    // The official MCP conformance suite against the conformance environment, both protocol
+    // eras on the same endpoint. Each baseline lists the expected failures; a regression or a
+    // newly passing listed scenario fails.
+    const suite = join(ROOT, "node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    const url = `${conf.url}/mcp`;
+    for (const [revision, baseline] of [["2025-11-25", "conformance-baseline.yml"], ["2026-07-28", "conformance-2026-baseline.yml"]]) {
+      console.log(`e2e: @modelcontextprotocol/conformance server --requirements ${revision}`);
+      const code = await run(NODE, [suite, "server", "--url", url, "--requirements", revision,
+        "--expected-failures", join(dir, baseline), "-o", join(ROOT, "target", `conformance-${revision}`)], env);
+      if (code !== 0) { failed = true; console.error(`e2e: conformance suite (${revision}) FAILED (see the summary above)`); }
+    }
   }
 } catch (e) {
   console.error(e);

@@ -7,7 +7,7 @@ pub(super) const TOOL: Tool = Tool { name: "echo", definition, scope: None, call
 
 fn definition() -> Value {
     super::parse_static(
-        r#"{"name": "echo", "title": "Echo", "description": "Echoes the message back, prefixed with \"Echo: \".", "inputSchema": {"type": "object", "properties": {"message": {"type": "string", "description": "Text to echo back"}}, "required": ["message"]}, "annotations": {"readOnlyHint": true, "idempotentHint": true, "openWorldHint": false}}"#,
+        r#"{"name": "echo", "title": "Echo", "description": "Echoes the message back, prefixed with \"Echo: \".", "inputSchema": {"type": "object", "properties": {"message": {"type": "string", "description": "Text to echo back"}}, "required": ["message"]}, "annotations": {"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false}}"#,
     )
 }
 

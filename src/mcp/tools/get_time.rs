@@ -7,13 +7,16 @@ use serde_json::{json, Map, Value};
 pub(super) const TOOL: Tool = Tool { name: "get_time", definition, scope: None, call };
 
 fn definition() -> Value {
-    // `_meta.ui.resourceUri` links the MCP App (`ui/resourceUri` is the older key some hosts read).
+    // `_meta.ui.resourceUri` links the MCP App (`ui/resourceUri` is the older key some hosts read,
+    // `openai/outputTemplate` ChatGPT's); the view loads nothing from elsewhere (CSP in both
+    // spellings: `ui.csp` and `openai/widgetCSP`).
     super::parse_static(
         r#"{"name":"get_time","title":"Get time","description":"Returns the current time in UTC (ISO 8601).",
         "inputSchema":{"type":"object","properties":{}},
         "outputSchema":{"type":"object","properties":{"utc":{"type":"string","description":"ISO 8601 UTC timestamp"},"unix":{"type":"integer"}},"required":["utc","unix"]},
-        "annotations":{"readOnlyHint":true,"idempotentHint":false,"openWorldHint":false},
-        "_meta":{"ui":{"resourceUri":"ui://get-time/mcp-app.html"},"ui/resourceUri":"ui://get-time/mcp-app.html"}}"#,
+        "annotations":{"readOnlyHint":true,"destructiveHint":false,"idempotentHint":false,"openWorldHint":false},
+        "_meta":{"ui":{"resourceUri":"ui://get-time/mcp-app.html","csp":{"connectDomains":[],"resourceDomains":[]}},"ui/resourceUri":"ui://get-time/mcp-app.html",
+        "openai/outputTemplate":"ui://get-time/mcp-app.html","openai/widgetCSP":{"connect_domains":[],"resource_domains":[]}}}"#,
     )
 }
 

@@ -13,7 +13,7 @@ const MAX_LISTED: usize = 200;
 
 fn definition() -> Value {
     super::parse_static(
-        r#"{"name": "list_clients", "title": "List OAuth clients", "description": "Lists dynamically registered OAuth clients (id, name, redirect hosts, created). Requires the admin scope.", "inputSchema": {"type": "object", "properties": {}}, "annotations": {"readOnlyHint": true, "openWorldHint": false}}"#,
+        r#"{"name": "list_clients", "title": "List OAuth clients", "description": "Lists dynamically registered OAuth clients (id, name, redirect hosts, created). Requires the admin scope.", "inputSchema": {"type": "object", "properties": {}}, "annotations": {"readOnlyHint": true, "destructiveHint": false, "openWorldHint": false}}"#,
     )
 }
 

@@ -6,6 +6,8 @@ mod get_time;
 mod get_vibe;
 mod list_clients;
 
+use super::envelope::ClientCapabilities;
+use super::mrtr::InputRequired;
 use super::Identity;
 use crate::store::Store;
 use serde_json::{json, Map, Value};
@@ -30,7 +32,12 @@ impl std::fmt::Debug for Tool {
     }
 }
 
-/// What a tool may use: who is calling, storage (not on stdio), time, and progress/log output.
+/// What a tool may use: who is calling, storage (not on stdio), time, progress/log output, and
+/// for multi-round-trip calls (`mcp::mrtr`) what the client can answer and what it answered.
+///
+/// A tool is written once, in multi-round-trip form: it may return
+/// [`ToolResult::input_required`] when `client` declares the capability the question needs, and
+/// finds the answers in `input` (and its own `state`) when the call comes back.
 pub struct ToolContext<'a> {
     pub identity: Option<&'a Identity>,
     pub store: Option<&'a dyn Store>,
@@ -39,9 +46,40 @@ pub struct ToolContext<'a> {
     /// Emits a server notification (progress, log message) before the result.
     pub notify: &'a dyn Fn(&str, Value),
     pub progress_token: Option<&'a Value>,
+    /// The capabilities this request's client declared (2026-07-28); `None` when the client
+    /// cannot be asked for input (sessions of earlier revisions, stdio).
+    pub client: Option<&'a ClientCapabilities>,
+    /// `inputResponses` of a retried call.
+    pub input: Option<&'a Map<String, Value>>,
+    /// The state this tool handed out in the previous round (already unsealed and checked).
+    pub state: Option<&'a Value>,
 }
 
 impl ToolContext<'_> {
+    /// A context with no client to ask (stdio, sessions of earlier revisions).
+    pub fn simple<'a>(
+        identity: Option<&'a Identity>,
+        store: Option<&'a dyn Store>,
+        now: u64,
+        notify: &'a dyn Fn(&str, Value),
+    ) -> ToolContext<'a> {
+        ToolContext {
+            identity,
+            store,
+            now,
+            notify,
+            progress_token: None,
+            client: None,
+            input: None,
+            state: None,
+        }
+    }
+
+    /// May this call ask the client for input with `method` (`elicitation/create`, …)?
+    pub fn can_ask(&self, method: &str) -> bool {
+        self.client.is_some_and(|c| c.allows(method))
+    }
+
     /// Sends `notifications/progress` when the caller asked for progress.
     pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         if let Some(token) = self.progress_token {
@@ -58,12 +96,23 @@ impl ToolContext<'_> {
 }
 
 /// A `tools/call` result (`CallToolResult`). Failures are results with `isError`, not protocol
-/// errors, so the model can read and react to them.
+/// errors, so the model can read and react to them. A tool may instead need something first
+/// ([`Need`]): input from the client, or a capability the client did not declare.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolResult {
     pub content: Vec<Value>,
     pub structured: Option<Value>,
     pub is_error: bool,
+    pub need: Option<Need>,
+}
+
+/// What a tool needs before it can complete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Need {
+    /// Ask the client (`input_required`, 2026-07-28).
+    Input(InputRequired),
+    /// The client must declare this capability (`-32021`), e.g. `sampling`.
+    Capability(&'static str),
 }
 
 impl ToolResult {
@@ -72,7 +121,19 @@ impl ToolResult {
             content: vec![json!({"type": "text", "text": text.into()})],
             structured: None,
             is_error: false,
+            need: None,
         }
+    }
+
+    /// The call cannot complete until the client answers `input`.
+    pub fn input_required(input: InputRequired) -> Self {
+        Self { need: Some(Need::Input(input)), ..Self::text("") }
+    }
+
+    /// The call needs a client capability (`sampling`, `elicitation`, `roots`) this request's
+    /// client did not declare.
+    pub fn requires_capability(capability: &'static str) -> Self {
+        Self { need: Some(Need::Capability(capability)), ..Self::text("") }
     }
 
     pub fn error(text: impl Into<String>) -> Self {

@@ -1,137 +1,21 @@
-//! The MCP endpoint over Streamable HTTP (MCP 2025-11-25 §Transports): header rules, sessions,
-//! bearer authentication, and JSON or SSE responses around the transport-free [`Server`].
+//! Sessions of the revisions before 2026-07-28 (2025-11-25 and earlier, Streamable HTTP):
+//! `initialize` opens a signed session, every later request carries `Mcp-Session-Id` and
+//! `MCP-Protocol-Version`, batches where the revision has them, DELETE ends a session.
 
-use crate::crypto::jwt::AccessClaims;
+use super::{rpc_error, sse, SESSION_HEADER};
 use crate::crypto::sha256_b64;
-use crate::env::{Clock, Services};
-use crate::mcp::jsonrpc::{self, ErrorObject, Message, INVALID_REQUEST, PARSE_ERROR, SERVER_ERROR};
-use crate::mcp::server::{CallContext, NeedsScope, Request as McpRequest, Server};
+use crate::env::Services;
+use crate::mcp::jsonrpc::{self, ErrorObject, Message, INVALID_REQUEST, SERVER_ERROR};
+use crate::mcp::server::{CallContext, Refusal, Request as McpRequest, Server};
 use crate::mcp::{session, version, Identity};
 use crate::oauth::bearer;
 use crate::state::{State, SESSION_RECHECK_SECS};
 use crate::store::records::dead_session_key;
-use crate::urls::{host_of, is_loopback, request_origin, Urls};
+use crate::urls::Urls;
 use crate::web::{self, request_header, Request, Response};
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, StatusCode};
 use serde_json::Value;
 use std::cell::RefCell;
-
-const ALLOW: &str = "POST, DELETE, OPTIONS";
-const SESSION_HEADER: &str = "mcp-session-id";
-
-/// What phase 1 checked: the browser Origin (allowed) and the verified access token (`None`
-/// when authorization is off).
-#[derive(Debug, PartialEq)]
-pub(super) struct Checked {
-    origin: Option<String>,
-    claims: Option<AccessClaims>,
-}
-
-/// Phase 2: a POST or DELETE that passed [`handle_now`].
-pub(super) async fn handle(
-    state: &State,
-    server: &Server,
-    req: Request,
-    checked: Checked,
-    services: &Services<'_>,
-    urls: &Urls,
-) -> Response {
-    let identity = checked.claims.map(identity);
-    let res = match *req.method() {
-        Method::POST => post(state, server, &req, identity, services, urls).await,
-        _ => delete(state, &req, identity, services).await,
-    };
-    with_cors(res, checked.origin.as_deref(), false)
-}
-
-/// Phase 1: Host/Origin refusals, preflights, 405, and 401/403 for a missing or invalid bearer
-/// token are answered here; a POST or DELETE that passes continues with what was checked.
-pub(super) fn handle_now(
-    state: &State,
-    req: &Request,
-    urls: &Urls,
-    clock: &dyn Clock,
-) -> Result<Checked, Box<Response>> {
-    let origin = check_host_and_origin(state, req, urls)?;
-    let res = match *req.method() {
-        Method::OPTIONS => web::empty(StatusCode::NO_CONTENT),
-        Method::POST | Method::DELETE if !state.config.auth_enabled() => {
-            return Ok(Checked { origin, claims: None })
-        }
-        Method::POST | Method::DELETE => match bearer::authenticate(state, req, urls, clock) {
-            Ok(claims) => return Ok(Checked { origin, claims: Some(claims) }),
-            Err(res) => *res,
-        },
-        _ => web::method_not_allowed(ALLOW),
-    };
-    Err(Box::new(with_cors(res, origin.as_deref(), req.method() == Method::OPTIONS)))
-}
-
-fn identity(claims: AccessClaims) -> Identity {
-    let scopes = claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    Identity { sub: claims.sub, name: claims.name, scopes, client_id: claims.client_id }
-}
-
-/// DNS-rebinding protection: the Host must be one we serve (enforced where the set of hosts is
-/// known: local development, conformance, or a configured public URL), and a browser Origin
-/// must be our own or allow-listed. Requests without Origin (non-browser clients) pass.
-fn check_host_and_origin(
-    state: &State,
-    req: &Request,
-    urls: &Urls,
-) -> Result<Option<String>, Box<Response>> {
-    let forbidden = |why: &str| {
-        Box::new(web::json(
-            StatusCode::FORBIDDEN,
-            &jsonrpc::error(
-                &Value::Null,
-                ErrorObject::new(SERVER_ERROR, format!("Forbidden: {why}")),
-            ),
-        ))
-    };
-    let config = &state.config;
-    // Outside production, `App::respond_now` has already refused unknown hosts.
-    if config.mode == crate::config::Mode::Production && !state.host_allowed(req) {
-        return Err(forbidden("unknown Host"));
-    }
-    let Some(origin) = request_header(req, "origin") else {
-        return Ok(None);
-    };
-    let origin = origin.trim_end_matches('/');
-    let ok = origin == urls.origin
-        || config.allowed_origins.iter().any(|o| o == origin || o == "*")
-        || (config.mode != crate::config::Mode::Production
-            && is_loopback(&host_of(origin))
-            && is_loopback(&host_of(&request_origin(req))));
-    if ok {
-        Ok(Some(origin.to_owned()))
-    } else {
-        Err(forbidden("Origin not allowed"))
-    }
-}
-
-fn with_cors(mut res: Response, origin: Option<&str>, preflight: bool) -> Response {
-    let Some(origin) = origin else { return res };
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(origin) {
-        h.insert("access-control-allow-origin", v);
-    }
-    h.insert("vary", HeaderValue::from_static("Origin"));
-    h.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static("mcp-session-id, www-authenticate, mcp-protocol-version"),
-    );
-    if preflight {
-        h.insert("access-control-allow-methods", HeaderValue::from_static(ALLOW));
-        h.insert("access-control-allow-headers", HeaderValue::from_static(web::CORS_ALLOW_HEADERS));
-        h.insert("access-control-max-age", HeaderValue::from_static("86400"));
-    }
-    res
-}
-
-fn rpc_error(status: StatusCode, code: i32, message: &str) -> Response {
-    web::json(status, &jsonrpc::error(&Value::Null, ErrorObject::new(code, message)))
-}
 
 /// Checks the `MCP-Protocol-Version` header: unsupported → 400; absent → the assumed default.
 fn protocol_version(req: &Request) -> Result<&'static str, Box<Response>> {
@@ -184,45 +68,16 @@ async fn check_session(
     }
 }
 
-/// Accept must allow both JSON and SSE (or anything).
-fn accepts_json_and_sse(req: &Request) -> bool {
-    let accept = request_header(req, "accept").unwrap_or("");
-    let has = |t: &str| web::media_types(accept).any(|m| m.eq_ignore_ascii_case(t));
-    (has(web::JSON) && has("text/event-stream")) || has("*/*")
-}
-
-async fn post(
+/// A POST of a session revision (the body is already parsed; Accept and Content-Type checked).
+pub(super) async fn post(
     state: &State,
     server: &Server,
     req: &Request,
+    body: Value,
     identity: Option<Identity>,
     services: &Services<'_>,
     urls: &Urls,
 ) -> Response {
-    if !accepts_json_and_sse(req) {
-        return rpc_error(
-            StatusCode::NOT_ACCEPTABLE,
-            SERVER_ERROR,
-            "Not Acceptable: Accept must include application/json and text/event-stream",
-        );
-    }
-    if !web::content_type_is(req, web::JSON) {
-        return rpc_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            SERVER_ERROR,
-            "Unsupported Media Type: Content-Type must be application/json",
-        );
-    }
-    let body: Value = match serde_json::from_slice(req.body()) {
-        Ok(v) => v,
-        Err(_) => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                PARSE_ERROR,
-                "Parse error: the body is not valid JSON",
-            )
-        }
-    };
     // The header is checked once, for every message (also `initialize`).
     let version = match protocol_version(req) {
         Ok(v) => v,
@@ -233,6 +88,7 @@ async fn post(
         identity: identity.as_ref(),
         store: Some(services.store),
         now: services.clock.now(),
+        modern: None,
     };
 
     if let Value::Array(batch) = body {
@@ -284,7 +140,9 @@ async fn post(
     let notify = |m: &str, p: Value| notes.borrow_mut().push(jsonrpc::notification(m, p));
     let response = match server.answer(&id, request, &ctx, &notify).await {
         Ok(response) => response,
-        Err(NeedsScope(scope)) => return bearer::insufficient_scope(urls, scope),
+        Err(Refusal::Scope(scope) | Refusal::Capability(scope)) => {
+            return bearer::insufficient_scope(urls, scope)
+        }
     };
     let mut messages = notes.into_inner();
     if messages.is_empty() {
@@ -326,7 +184,9 @@ async fn run_batch(
         };
         match answer {
             Ok(response) => responses.push(response),
-            Err(NeedsScope(scope)) => return bearer::insufficient_scope(urls, scope),
+            Err(Refusal::Scope(scope) | Refusal::Capability(scope)) => {
+                return bearer::insufficient_scope(urls, scope)
+            }
         }
     }
     let mut messages = notes.into_inner();
@@ -340,20 +200,7 @@ async fn run_batch(
     sse(&messages)
 }
 
-/// A complete SSE response: each message as one `message` event, then the stream ends.
-fn sse(messages: &[Value]) -> Response {
-    let mut body = String::new();
-    for m in messages {
-        body.push_str("event: message\ndata: ");
-        body.push_str(&m.to_string());
-        body.push_str("\n\n");
-    }
-    let mut res = web::respond(StatusCode::OK, "text/event-stream", body);
-    res.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
-}
-
-async fn delete(
+pub(super) async fn delete(
     state: &State,
     req: &Request,
     identity: Option<Identity>,

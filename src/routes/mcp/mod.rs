@@ -1,0 +1,244 @@
+//! The MCP endpoint over Streamable HTTP, for both protocol eras on one URL: Host/Origin and
+//! bearer authentication here, then each POST is classified by its body ([`classify`]) and served
+//! by [`modern`] (2026-07-28: stateless, per-request `_meta`) or [`legacy`] (sessions of
+//! 2025-11-25 and earlier). GET is not offered; DELETE ends a legacy session.
+
+mod legacy;
+mod modern;
+
+use crate::crypto::jwt::AccessClaims;
+use crate::env::{Clock, Services};
+use crate::mcp::jsonrpc::{self, ErrorObject, PARSE_ERROR, SERVER_ERROR};
+use crate::mcp::server::Server;
+use crate::mcp::{envelope, version, Identity};
+use crate::oauth::bearer;
+use crate::state::State;
+use crate::urls::{host_of, is_loopback, request_origin, Urls};
+use crate::web::{self, request_header, Request, Response};
+use http::{HeaderValue, Method, StatusCode};
+use serde_json::Value;
+
+const ALLOW: &str = "POST, DELETE, OPTIONS";
+const SESSION_HEADER: &str = "mcp-session-id";
+
+/// What phase 1 checked: the browser Origin (allowed) and the verified access token (`None`
+/// when authorization is off).
+#[derive(Debug, PartialEq)]
+pub(super) struct Checked {
+    origin: Option<String>,
+    claims: Option<AccessClaims>,
+}
+
+/// Phase 2: a POST or DELETE that passed [`handle_now`].
+pub(super) async fn handle(
+    state: &State,
+    server: &Server,
+    req: Request,
+    checked: Checked,
+    services: &Services<'_>,
+    urls: &Urls,
+) -> Response {
+    let identity = checked.claims.map(identity);
+    let res = match *req.method() {
+        Method::POST => post(state, server, &req, identity, services, urls).await,
+        _ => legacy::delete(state, &req, identity, services).await,
+    };
+    with_cors(res, checked.origin.as_deref(), false)
+}
+
+/// Phase 1: Host/Origin refusals, preflights, 405, and 401/403 for a missing or invalid bearer
+/// token are answered here; a POST or DELETE that passes continues with what was checked.
+pub(super) fn handle_now(
+    state: &State,
+    req: &Request,
+    urls: &Urls,
+    clock: &dyn Clock,
+) -> Result<Checked, Box<Response>> {
+    let origin = check_host_and_origin(state, req, urls)?;
+    let res = match *req.method() {
+        Method::OPTIONS => web::empty(StatusCode::NO_CONTENT),
+        Method::POST | Method::DELETE if !state.config.auth_enabled() => {
+            return Ok(Checked { origin, claims: None })
+        }
+        Method::POST | Method::DELETE => match bearer::authenticate(state, req, urls, clock) {
+            Ok(claims) => return Ok(Checked { origin, claims: Some(claims) }),
+            Err(res) => *res,
+        },
+        _ => web::method_not_allowed(ALLOW),
+    };
+    Err(Box::new(with_cors(res, origin.as_deref(), req.method() == Method::OPTIONS)))
+}
+
+fn identity(claims: AccessClaims) -> Identity {
+    let scopes = claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    Identity { sub: claims.sub, name: claims.name, scopes, client_id: claims.client_id }
+}
+
+/// DNS-rebinding protection: the Host must be one we serve (enforced where the set of hosts is
+/// known: local development, conformance, or a configured public URL), and a browser Origin
+/// must be our own or allow-listed. Requests without Origin (non-browser clients) pass.
+fn check_host_and_origin(
+    state: &State,
+    req: &Request,
+    urls: &Urls,
+) -> Result<Option<String>, Box<Response>> {
+    let forbidden = |why: &str| {
+        Box::new(web::json(
+            StatusCode::FORBIDDEN,
+            &jsonrpc::error(
+                &Value::Null,
+                ErrorObject::new(SERVER_ERROR, format!("Forbidden: {why}")),
+            ),
+        ))
+    };
+    let config = &state.config;
+    // Outside production, `App::respond_now` has already refused unknown hosts.
+    if config.mode == crate::config::Mode::Production && !state.host_allowed(req) {
+        return Err(forbidden("unknown Host"));
+    }
+    let Some(origin) = request_header(req, "origin") else {
+        return Ok(None);
+    };
+    let origin = origin.trim_end_matches('/');
+    let ok = origin == urls.origin
+        || config.allowed_origins.iter().any(|o| o == origin || o == "*")
+        || (config.mode != crate::config::Mode::Production
+            && is_loopback(&host_of(origin))
+            && is_loopback(&host_of(&request_origin(req))));
+    if ok {
+        Ok(Some(origin.to_owned()))
+    } else {
+        Err(forbidden("Origin not allowed"))
+    }
+}
+
+fn with_cors(mut res: Response, origin: Option<&str>, preflight: bool) -> Response {
+    let Some(origin) = origin else { return res };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        h.insert("access-control-allow-origin", v);
+    }
+    h.insert("vary", HeaderValue::from_static("Origin"));
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("mcp-session-id, www-authenticate, mcp-protocol-version"),
+    );
+    if preflight {
+        h.insert("access-control-allow-methods", HeaderValue::from_static(ALLOW));
+        h.insert("access-control-allow-headers", HeaderValue::from_static(web::CORS_ALLOW_HEADERS));
+        h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+    }
+    res
+}
+
+pub(super) fn rpc_error(status: StatusCode, code: i32, message: &str) -> Response {
+    web::json(status, &jsonrpc::error(&Value::Null, ErrorObject::new(code, message)))
+}
+
+/// Accept must allow both JSON and SSE (or anything).
+fn accepts_json_and_sse(req: &Request) -> bool {
+    let accept = request_header(req, "accept").unwrap_or("");
+    let has = |t: &str| web::media_types(accept).any(|m| m.eq_ignore_ascii_case(t));
+    (has(web::JSON) && has("text/event-stream")) || has("*/*")
+}
+
+/// Which protocol era a POST belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Era {
+    Modern,
+    Legacy,
+}
+
+/// The era of a POST, from its body first (spec `basic/versioning.mdx`; the TypeScript SDK's
+/// inbound classification): a request whose `params._meta` claims a protocol version is modern;
+/// `initialize` without that claim, posted responses and batches are legacy; a request without
+/// the claim is modern only if its `MCP-Protocol-Version` header names a modern revision (it is
+/// then refused for the missing `_meta`, never answered as a legacy server would).
+fn classify(body: &Value, header: Option<&str>) -> Era {
+    let Value::Object(message) = body else { return Era::Legacy };
+    let Some(method) = message.get("method").and_then(Value::as_str) else { return Era::Legacy };
+    let claim = envelope::claim(message.get("params"));
+    match (method, claim) {
+        (_, Some(_)) => Era::Modern,
+        ("initialize", None) => Era::Legacy,
+        (_, None) if header.is_some_and(|h| version::is_modern(h.trim())) => Era::Modern,
+        _ => Era::Legacy,
+    }
+}
+
+async fn post(
+    state: &State,
+    server: &Server,
+    req: &Request,
+    identity: Option<Identity>,
+    services: &Services<'_>,
+    urls: &Urls,
+) -> Response {
+    if !accepts_json_and_sse(req) {
+        return rpc_error(
+            StatusCode::NOT_ACCEPTABLE,
+            SERVER_ERROR,
+            "Not Acceptable: Accept must include application/json and text/event-stream",
+        );
+    }
+    if !web::content_type_is(req, web::JSON) {
+        return rpc_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            SERVER_ERROR,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
+    }
+    let body: Value = match serde_json::from_slice(req.body()) {
+        Ok(v) => v,
+        Err(_) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                PARSE_ERROR,
+                "Parse error: the body is not valid JSON",
+            )
+        }
+    };
+    match classify(&body, request_header(req, "mcp-protocol-version")) {
+        Era::Modern => modern::post(state, server, req, body, identity, services, urls).await,
+        Era::Legacy => legacy::post(state, server, req, body, identity, services, urls).await,
+    }
+}
+
+/// A complete SSE response: each message as one `message` event, then the stream ends.
+pub(super) fn sse(messages: &[Value]) -> Response {
+    let mut body = String::new();
+    for m in messages {
+        body.push_str("event: message\ndata: ");
+        body.push_str(&m.to_string());
+        body.push_str("\n\n");
+    }
+    let mut res = web::respond(StatusCode::OK, "text/event-stream", body);
+    res.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_body_decides_the_era() {
+        let modern_meta = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}});
+        let req = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        assert_eq!(classify(&req("tools/list", modern_meta.clone()), None), Era::Modern);
+        // A modern envelope on initialize is modern (and refused there: -32601).
+        assert_eq!(classify(&req("initialize", modern_meta.clone()), None), Era::Modern);
+        assert_eq!(classify(&req("initialize", json!({})), Some("2026-07-28")), Era::Legacy);
+        assert_eq!(classify(&req("tools/list", json!({})), Some("2025-11-25")), Era::Legacy);
+        assert_eq!(classify(&req("tools/list", json!({})), None), Era::Legacy);
+        // No envelope but a modern header: modern, so the missing _meta is reported.
+        assert_eq!(classify(&req("tools/list", json!({})), Some(" 2026-07-28 ")), Era::Modern);
+        assert_eq!(classify(&json!([req("tools/list", modern_meta)]), None), Era::Legacy);
+        assert_eq!(
+            classify(&json!({"jsonrpc": "2.0", "id": 1, "result": {}}), Some("2026-07-28")),
+            Era::Legacy
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //   BENCH_WARMUP     seconds of wrk warm-up per server and scenario (default 2)
 //   BENCH_ROUNDS     the measured seconds are run as this many alternating slices (default 5)
 //   BENCH_COLD_RUNS  cold starts per worker, median reported (default 5)
-//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,paced,dcr,token,floor,cold)
+//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,modern,paced,dcr,token,floor,cold)
 //   BENCH_PACE_RPS   the request rate of the paced tools/call scenario (default 400)
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -270,6 +270,8 @@ async function main() {
       t.session = await F.initialize(t.w.url, t.token);
       t.headers = F.authHeaders(t.token, t.session);
       await F.echoCall(t.w.url, t.headers);
+      t.modernHeaders = F.modernHeaders(t.token);
+      await F.modernEchoCall(t.w.url, t.modernHeaders);
       log(`${t.key}: token and session ok (metadata ${new URL(t.meta.prmUrl).pathname})`);
     }
 
@@ -277,6 +279,8 @@ async function main() {
       metadata: (t) => ({ method: "GET", path: new URL(t.meta.prmUrl).pathname, expect: 200, bodyMust: '"resource"' }),
       unauth: () => ({ method: "POST", path: "/mcp", headers: F.MCP_HEADERS, body: F.ECHO_BODY, expect: 401 }),
       echo: (t) => ({ method: "POST", path: "/mcp", headers: t.headers, body: F.ECHO_BODY, expect: 200, bodyMust: "Echo: hello" }),
+      // The same call in protocol 2026-07-28: no session, the envelope in every request.
+      modern: (t) => ({ method: "POST", path: "/mcp", headers: t.modernHeaders, body: F.MODERN_ECHO_BODY, expect: 200, bodyMust: "Echo: hello" }),
       // The same call at a fixed pace both servers sustain: under the saturating load above,
       // p99 is mostly workerd queueing (the static floor worker shows it too) and grows with
       // the rate a server reaches; at an equal rate it is the servers' own latency.
@@ -332,11 +336,12 @@ const NAMES = {
   metadata: "resource metadata GET",
   unauth: "unauthenticated POST /mcp (401)",
   echo: "authenticated tools/call echo",
+  modern: "authenticated tools/call echo, 2026-07-28",
   paced: `authenticated tools/call echo, paced (≈${PACE_RPS}/s)`,
   dcr: "DCR POST /register",
   token: "authorization-code exchange",
 };
-const TARGET = { echo: 2, metadata: 1, unauth: 1, dcr: 1, token: 1 };
+const TARGET = { echo: 2, modern: 4, metadata: 1, unauth: 1, dcr: 1, token: 1 };
 // "p99 no worse" for tools/call is judged at the same request rate (the paced scenario).
 const P99_TARGET = { paced: 1 };
 

@@ -12,6 +12,16 @@ export const MCP_HEADERS = {
   "mcp-protocol-version": PROTOCOL,
 };
 export const ECHO_BODY = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { message: "hello" } } });
+export const MODERN = "2026-07-28";
+/** A 2026-07-28 tools/call: the envelope in `_meta`, the standard headers mirroring the body. */
+export const MODERN_ECHO_BODY = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: {
+  name: "echo", arguments: { message: "hello" },
+  _meta: { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" } } } });
+export function modernHeaders(token) {
+  return { "content-type": "application/json", accept: "application/json, text/event-stream",
+    "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "echo", authorization: `Bearer ${token}` };
+}
 export const DCR_BODY = JSON.stringify({ redirect_uris: [REDIRECT], client_name: "bench", token_endpoint_auth_method: "none" });
 
 function fail(what, res, body) {
@@ -156,6 +166,17 @@ export async function echoCall(base, headers) {
   const body = await expectStatus("tools/call echo", r, 200);
   const text = rpcResult(body)?.result?.content?.[0]?.text;
   if (text !== "Echo: hello") throw new Error(`unexpected echo result: ${body.slice(0, 400)}`);
+  return r;
+}
+
+/** A checked 2026-07-28 tools/call (no session). */
+export async function modernEchoCall(base, headers) {
+  const r = await fetch(`${base}/mcp`, { method: "POST", headers, body: MODERN_ECHO_BODY });
+  const body = await expectStatus("2026-07-28 tools/call echo", r, 200);
+  const result = rpcResult(body)?.result;
+  if (result?.content?.[0]?.text !== "Echo: hello" || result?.resultType !== "complete") {
+    throw new Error(`unexpected 2026-07-28 echo result: ${body.slice(0, 400)}`);
+  }
   return r;
 }
 

@@ -1,10 +1,11 @@
 // Benchmark baseline: the same two tools as mcp-edge, on Cloudflare's TypeScript stack.
 //   OAuthProvider (@cloudflare/workers-oauth-provider) = authorization server + bearer check,
-//   createMcpHandler (agents/mcp) + McpServer (@modelcontextprotocol/sdk) = the MCP endpoint.
+//   createMcpHandler (agents/mcp/server) over McpServer (@modelcontextprotocol/server 2.4) = the
+//   MCP endpoint, serving 2026-07-28 (stateless) and the session revisions, like ours.
 // /authorize auto-approves a fixed user: FOR THE BENCHMARK ONLY, never deploy this.
 import { OAuthProvider, type OAuthHelpers } from "@cloudflare/workers-oauth-provider";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { createMcpHandler } from "agents/mcp";
+import { McpServer } from "@modelcontextprotocol/server";
+import { createMcpHandler, getMcpAuthContext } from "agents/mcp/server";
 import { z } from "zod";
 
 interface Env {
@@ -14,16 +15,15 @@ interface Env {
 
 type Props = { userId: string; name: string };
 
-// One McpServer per request: SDK v1 servers can be connected to one transport at a time, and
-// createMcpHandler(server) with no session generator is the stateless pattern.
-function createServer(props: Props | undefined): McpServer {
+// A server per request (the stateless pattern of createMcpHandler's factory).
+function createServer(): McpServer {
   const server = new McpServer({ name: "baseline-ts", version: "1.0.0" });
   server.registerTool(
     "echo",
     {
       title: "Echo",
       description: 'Echoes the message back, prefixed with "Echo: ".',
-      inputSchema: { message: z.string().describe("Text to echo back") },
+      inputSchema: z.object({ message: z.string().describe("Text to echo back") }),
       annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     },
     async ({ message }) => ({ content: [{ type: "text", text: `Echo: ${message}` }] }),
@@ -33,20 +33,23 @@ function createServer(props: Props | undefined): McpServer {
     {
       title: "Get vibe",
       description: "Tells the signed-in user the vibe of a location.",
-      inputSchema: { location: z.string().describe("A place, e.g. Berlin") },
+      inputSchema: z.object({ location: z.string().describe("A place, e.g. Berlin") }),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    async ({ location }) =>
-      props
+    async ({ location }) => {
+      const props = getMcpAuthContext()?.props as Props | undefined;
+      return props
         ? { content: [{ type: "text", text: `Curious vibes for ${props.name} in ${location}.` }] }
-        : { content: [{ type: "text", text: "No user is signed in." }], isError: true },
+        : { content: [{ type: "text", text: "No user is signed in." }], isError: true };
+    },
   );
   return server;
 }
 
+const handler = createMcpHandler(createServer, { route: "/mcp" });
 const mcpApi = {
-  fetch(request: Request, env: Env, ctx: ExecutionContext & { props?: Props }) {
-    return createMcpHandler(createServer(ctx.props), { route: "/mcp" })(request, env, ctx);
+  fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    return handler(request, env, ctx);
   },
 };
 

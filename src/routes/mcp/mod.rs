@@ -214,6 +214,8 @@ pub(super) fn sse(messages: &[Value]) -> Response {
     }
     let mut res = web::respond(StatusCode::OK, "text/event-stream", body);
     res.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Proxies must not hold back events (streamable-http.mdx).
+    res.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
     res
 }
 

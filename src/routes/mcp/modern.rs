@@ -19,7 +19,7 @@ use crate::oauth::bearer;
 use crate::state::State;
 use crate::urls::Urls;
 use crate::web::{self, request_header, Request, Response};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 
@@ -266,9 +266,7 @@ fn subscriptions_listen(id: &Value, _requested: &Map<String, Value>) -> Response
         json!({ "_meta": tag, "notifications": {} }),
     );
     let done = jsonrpc::result(id, json!({ "resultType": "complete", "_meta": tag }));
-    let mut res = sse(&[ack, done]);
-    res.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    res
+    sse(&[ack, done])
 }
 
 #[cfg(test)]

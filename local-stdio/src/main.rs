@@ -34,6 +34,7 @@ This is what an MCP host such as Claude Desktop starts; `local-stdio claude-conf
 config entry that does so.
 
 Tools: get_current_time {city}, get_guid, echo {message}, get_time.
+Protocol: MCP 2024-11-05 to 2025-11-25 (initialize) and 2026-07-28 (server/discover).
 
 Usage: local-stdio mcp
 ";
@@ -322,8 +323,12 @@ fn serve() -> Result<ExitCode, String> {
             .serve(rmcp::transport::stdio())
             .await
             .map_err(|e| format!("MCP initialization failed: {e}"))?;
-        let client = running.peer_info().map(|i| i.client_info.name.clone()).unwrap_or_default();
-        eprintln!("local-stdio {}: serving MCP on stdio to {client:?}", server::SERVER_VERSION);
+        // A 2026-07-28 client never initializes: who it is travels in each request's `_meta`.
+        let client = match running.peer_info() {
+            Some(info) => format!("{:?}", info.client_info.name),
+            None => "a client without initialize (per-request _meta, 2026-07-28)".to_owned(),
+        };
+        eprintln!("local-stdio {}: serving MCP on stdio to {client}", server::SERVER_VERSION);
         let reason = running.waiting().await.map_err(|e| format!("MCP session failed: {e}"))?;
         eprintln!("local-stdio: session ended ({reason:?})");
         Ok(ExitCode::SUCCESS)

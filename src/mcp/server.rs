@@ -409,7 +409,7 @@ impl Server {
         let Some(modern) = &ctx.modern else {
             // Sessions of earlier revisions cannot carry `input_required` (yet: legacy input
             // goes through server-to-client requests).
-            let msg = "This call needs input from the client, which this protocol revision cannot ask for here. Connect with protocol 2026-07-28 or a client that supports elicitation.";
+            let msg = "This call needs an answer from you, and this server cannot ask for it on a session of protocol 2025-11-25 or earlier yet. Connect with protocol 2026-07-28 to answer it.";
             return Ok(Answer::Complete(tools::ToolResult::error(msg).to_json()));
         };
         let caps = &modern.envelope.capabilities;

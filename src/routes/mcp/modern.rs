@@ -81,7 +81,8 @@ fn check_param_headers(
             None | Some(Value::Null) => continue,
             Some(Value::String(s)) => s.clone(),
             Some(Value::Bool(b)) => b.to_string(),
-            Some(Value::Number(n)) => n.to_string(),
+            // `x-mcp-header` is allowed on integer properties, not on numbers in general.
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
             Some(_) => return Err(format!("argument {property} cannot be mirrored in a header")),
         };
         let header_name = format!("mcp-param-{}", name.to_ascii_lowercase());
@@ -90,9 +91,13 @@ fn check_param_headers(
         };
         let value =
             decode_value(raw).ok_or_else(|| format!("Mcp-Param-{name} is not valid base64"))?;
+        // Integers compare numerically ("042" mirrors 42).
         let same = value == expected
             || (arguments.get(property).is_some_and(Value::is_number)
-                && value.parse::<f64>().ok() == expected.parse::<f64>().ok());
+                && value
+                    .parse::<i64>()
+                    .ok()
+                    .is_some_and(|v| Some(v) == expected.parse::<i64>().ok()));
         if !same {
             return Err(format!("Mcp-Param-{name} does not match the `{property}` argument"));
         }

@@ -12,16 +12,42 @@ label{display:block;margin:14px 0 4px;font-weight:600}input[type=text],input[typ
 .row{display:flex;gap:10px;margin-top:20px}button{flex:1;padding:11px;font-size:1rem;border-radius:8px;border:1px solid #18181b;background:#18181b;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#18181b}.error{background:#fef2f2;color:#991b1b;border:1px solid #fecaca;padding:10px;border-radius:8px}
 .banner{background:#fffbeb;border:1px solid #fde68a;padding:8px;border-radius:8px;font-size:.85rem}ul{padding-left:20px}code{word-break:break-all}
-@media (prefers-color-scheme:dark){body{background:#18181b;color:#f4f4f5}main{background:#27272a}.muted{color:#a1a1aa}button.secondary{background:#27272a;color:#f4f4f5;border-color:#f4f4f5}}";
+main.wide{max-width:720px}pre{background:#f4f4f5;padding:10px;border-radius:8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85rem;margin:6px 0}
+.copy{display:flex;gap:8px;align-items:center}.copy code,.copy pre{flex:1}button.small{flex:0 0 auto;padding:6px 12px;font-size:.9rem}h2{font-size:1.05rem;margin:22px 0 4px}
+@media (prefers-color-scheme:dark){body{background:#18181b;color:#f4f4f5}main{background:#27272a}pre{background:#18181b}.muted{color:#a1a1aa}button.secondary{background:#27272a;color:#f4f4f5;border-color:#f4f4f5}}";
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    layout(status, title, body, "", "")
+}
+
+/// A page in the house style. `script` (inline, may be empty) is allowed by its hash alone;
+/// `class` goes on `<main>` (`wide` for pages with code to copy).
+pub(crate) fn layout(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    script: &str,
+    class: &str,
+) -> Response {
+    let (script_tag, script_src) = if script.is_empty() {
+        (String::new(), String::new())
+    } else {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let hash =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()));
+        (format!("<script>{script}</script>"), format!(" script-src 'sha256-{hash}';"))
+    };
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><main class=\"{class}\">{body}</main>{script_tag}</body></html>",
         e(title)
     );
     let mut res = respond(status, "text/html; charset=utf-8", html);
     let h = res.headers_mut();
-    h.insert("content-security-policy", HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'"));
+    let csp = format!("default-src 'none'; style-src 'unsafe-inline'; img-src https: data:;{script_src} frame-ancestors 'none'; base-uri 'none'");
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert("content-security-policy", v);
+    }
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));

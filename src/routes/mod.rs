@@ -1,6 +1,7 @@
 //! The route table: which endpoint answers which path and method, in two phases (see
 //! [`crate::app`]): [`route_now`] from the request head, [`route`] with the body and the store.
 
+mod home;
 mod mcp;
 
 use crate::env::{Clock, Services};
@@ -40,6 +41,7 @@ pub struct Head {
 #[derive(Debug, PartialEq)]
 enum Endpoint {
     Mcp(mcp::Checked),
+    Home,
     AuthorizeGet,
     AuthorizePost,
     Token,
@@ -114,18 +116,7 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
         ("/revoke", Method::POST) => return next(Endpoint::Revoke),
         ("/token" | "/register" | "/revoke", Method::OPTIONS) => preflight("POST, OPTIONS"),
         ("/token" | "/register" | "/revoke", _) => method_not_allowed("POST, OPTIONS"),
-        ("/", Method::GET | Method::HEAD) => {
-            let urls = urls();
-            web::json(
-                StatusCode::OK,
-                &serde_json::json!({
-                    "name": "mcp-edge",
-                    "mcp_endpoint": urls.resource,
-                    "protected_resource_metadata": urls.resource_metadata,
-                    "authorization_server_metadata": format!("{}{ASM}", urls.origin),
-                }),
-            )
-        }
+        ("/", Method::GET | Method::HEAD) => return next(Endpoint::Home),
         ("/", _) => method_not_allowed("GET, HEAD"),
         _ => not_found(),
     })
@@ -142,6 +133,7 @@ pub async fn route(
     let Head { urls, endpoint } = head;
     match endpoint {
         Endpoint::Mcp(checked) => mcp::handle(state, server, req, checked, services, &urls).await,
+        Endpoint::Home => home::get(state, &req, &urls),
         Endpoint::AuthorizeGet => authorize::get(state, &req, services, &urls).await,
         Endpoint::AuthorizePost => authorize::post(state, &req, services, &urls).await,
         Endpoint::Token => token::post(state, &req, services, &urls).await,

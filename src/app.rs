@@ -11,6 +11,7 @@
 
 use crate::config::{Config, Mode};
 use crate::env::{Clock, Services};
+use crate::logs;
 use crate::mcp::server::Server;
 use crate::routes::{self, Head, Step};
 use crate::state::State;
@@ -40,6 +41,14 @@ impl App {
     /// [`App::respond_later`] on the whole request, with its writes committed to
     /// `services.store` afterwards ([`deferred::commit`]; a failed required write answers 503).
     pub async fn handle(&self, req: Request, services: &Services<'_>) -> Response {
+        let (log_head, started) = (logs::Head::of(&req), services.clock.now_ms());
+        let res = self.handle_unlogged(req, services).await;
+        let now = services.clock.now_ms();
+        logs::access(&log_head, &res, now, now.saturating_sub(started));
+        res
+    }
+
+    async fn handle_unlogged(&self, req: Request, services: &Services<'_>) -> Response {
         let head = match self.respond_now(&web::head_only(&req), services.clock) {
             Step::Answer(res) => return res,
             Step::Continue(head) => head,

@@ -6,6 +6,10 @@ use std::cell::Cell;
 /// Wall-clock time in whole seconds since the Unix epoch.
 pub trait Clock {
     fn now(&self) -> u64;
+    /// Milliseconds since the Unix epoch (for durations in logs).
+    fn now_ms(&self) -> u64 {
+        self.now() * 1000
+    }
 }
 
 /// A source of unpredictable bytes (the OS / WebCrypto in production).
@@ -28,9 +32,12 @@ pub struct SystemClock;
 #[cfg(not(target_arch = "wasm32"))]
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+    fn now_ms(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
     }
 }

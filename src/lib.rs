@@ -14,7 +14,8 @@
 //! - [`state`]: what an isolate keeps between requests (configuration, keys, memos).
 //! - [`store`]: the storage port, record shapes (docs/storage-schema.md), deferred writes.
 //! - [`config`], [`urls`], [`env`] (clock, randomness), [`crypto`] (seals, JWTs, passwords),
-//!   [`web`] (plain `http` helpers), [`memo`] (per-isolate caches).
+//!   [`web`] (plain `http` helpers), [`memo`] (per-isolate caches), [`logs`] (request and event
+//!   lines).
 
 #![warn(unreachable_pub)]
 
@@ -24,6 +25,7 @@ pub mod crypto;
 pub mod env;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod logs;
 pub mod mcp;
 pub(crate) mod memo;
 pub(crate) mod metadata;

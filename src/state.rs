@@ -78,6 +78,12 @@ impl State {
             }
             secret.get_or_insert(dev.cookie_secret.into_bytes());
         }
+        if let Some((kid, _)) = seeds.first() {
+            crate::logs::event(
+                "signing_key",
+                serde_json::json!({ "kid": kid, "published": seeds.len() }),
+            );
+        }
         Ok(State {
             keys: KeySet::from_seeds(&seeds),
             secret: secret.unwrap_or_default(),

@@ -104,6 +104,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "accept",
     "authorization",
     "cf-connecting-ip",
+    "cf-ray",
     "content-length",
     "content-type",
     "cookie",
@@ -119,7 +120,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
 
 /// The headers [`crate::app::App::respond_now`] may read: it sees a [`head_only`] copy of the
 /// request, and the rest of [`REQUEST_HEADERS`] is copied only for requests it leaves.
-pub const HEAD_HEADERS: &[&str] = &["authorization", "content-length", "host", "origin"];
+pub const HEAD_HEADERS: &[&str] = &["authorization", "cf-ray", "content-length", "host", "origin"];
 
 /// Marks a request that carries only [`HEAD_HEADERS`] and no body (see [`head_only`]).
 #[derive(Clone, Copy, Debug)]

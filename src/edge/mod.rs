@@ -14,6 +14,7 @@ mod kv;
 use crate::app::App;
 use crate::config::Config;
 use crate::env::{Clock, OsRandom, Services};
+use crate::logs;
 use crate::routes::{Head, Step};
 use crate::store::deferred::Deferred;
 use crate::web::{self, Response};
@@ -39,6 +40,11 @@ impl Clock for WorkersClock {
     fn now(&self) -> u64 {
         (js_sys::Date::now() / 1000.0) as u64
     }
+    /// Workers advance `Date.now()` only across I/O, so durations are the wall time the
+    /// isolate saw (reads and writes), not CPU time.
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
 }
 
 /// `log` records to the console (`wrangler tail`, Workers Logs).
@@ -49,6 +55,11 @@ impl log::Log for ConsoleLogger {
         metadata.level() <= log::Level::Info
     }
     fn log(&self, record: &log::Record<'_>) {
+        // Request and event lines are JSON as they are (crate::logs).
+        if matches!(record.target(), "access" | "event") {
+            web_sys::console::log_1(&record.args().to_string().into());
+            return;
+        }
         let msg = format!("mcp-edge: {}", record.args());
         match record.level() {
             log::Level::Error => web_sys::console::error_1(&msg.into()),
@@ -104,6 +115,8 @@ fn config_from(env: &Env) -> Result<Config, crate::config::ConfigError> {
 pub struct Parked {
     request: web::Request,
     head: Head,
+    log: logs::Head,
+    started_ms: u64,
 }
 
 /// Step 1 of a request (src/edge/entry.mjs drives the steps). Returns
@@ -123,13 +136,14 @@ pub fn serve(req: &web_sys::Request) -> JsValue {
         Ok(head) => head,
         Err(res) => return web_value(*res),
     };
+    let (log, started_ms) = (logs::Head::of(&head), WorkersClock.now_ms());
     let checked = match app.respond_now(&head, &WorkersClock) {
-        Step::Answer(res) => return web_value(res),
+        Step::Answer(res) => return logged(&log, started_ms, res),
         Step::Continue(checked) => checked,
     };
     match with_other_headers(req, head) {
-        Ok(request) => Parked { request, head: checked }.into(),
-        Err(res) => web_value(*res),
+        Ok(request) => Parked { request, head: checked, log, started_ms }.into(),
+        Err(res) => logged(&log, started_ms, *res),
     }
 }
 
@@ -152,16 +166,16 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
     let Some(app) = APP.with(|cell| cell.get().cloned()) else {
         return web_value(web::unavailable("the isolate was reset while the body was read"));
     };
-    let Parked { mut request, head } = parked;
+    let Parked { mut request, head, log, started_ms } = parked;
     match outcome {
         BODY_READ => *request.body_mut() = body,
-        BODY_TOO_LARGE => return web_value(crate::app::too_large(app.config().max_body_bytes)),
+        BODY_TOO_LARGE => {
+            return logged(&log, started_ms, crate::app::too_large(app.config().max_body_bytes))
+        }
         _ => {
-            return web_value(web::error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "unreadable request body",
-            ))
+            let res =
+                web::error(StatusCode::BAD_REQUEST, "invalid_request", "unreadable request body");
+            return logged(&log, started_ms, res);
         }
     }
     // The handler runs at once; it only becomes a `Promise` if it waits for a KV read.
@@ -170,6 +184,8 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
         let store = Deferred::new(&reader);
         let services = Services { store: &store, clock: &WorkersClock, random: &OsRandom };
         let res = app.respond_later(request, head, &services).await;
+        let now = WorkersClock.now_ms();
+        logs::access(&log, &res, now, now.saturating_sub(started_ms));
         finished(res, store.take_writes())
     });
     let noop = std::task::Waker::noop();
@@ -179,6 +195,13 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             wasm_bindgen_futures::future_to_promise(async move { Ok(handler.await) }).into()
         }
     }
+}
+
+/// The response, as a `web_sys::Response`, after writing its access line.
+fn logged(log: &logs::Head, started_ms: u64, res: Response) -> JsValue {
+    let now = WorkersClock.now_ms();
+    logs::access(log, &res, now, now.saturating_sub(started_ms));
+    web_value(res)
 }
 
 /// A response, or `[response, required, bestEffort]` when there are writes to apply.

@@ -24,10 +24,13 @@ use serde_json::{json, Value};
 const CLIENT_RENEW_INTERVAL: u64 = 86400;
 
 pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
-    match token(state, req, services, urls).await {
+    let res = match token(state, req, services, urls).await {
         Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body))),
         Err(e) => e.response(),
-    }
+    };
+    // The client id as sent (authenticated or not): for the request log only.
+    let form = Params::parse(&String::from_utf8_lossy(req.body()));
+    crate::logs::note(res, form.get("client_id"), None)
 }
 
 /// A form parameter that must be present and non-empty.
@@ -117,6 +120,10 @@ async fn authorization_code(
     if code_state.used {
         // Replay: the code was redeemed before; revoke what it produced.
         services.store.delete(&key).await?;
+        crate::logs::event(
+            "grant_revoked",
+            json!({ "client": grant.client_id, "reason": "code_replay" }),
+        );
         return Err(invalid_grant(
             "the authorization code was already used; the grant it produced is revoked",
         ));
@@ -174,6 +181,10 @@ async fn refresh(
         .is_some_and(|p| constant_time_eq(presented.as_bytes(), p.as_bytes()));
     if !is_current && !is_previous {
         services.store.delete(&key).await?;
+        crate::logs::event(
+            "grant_revoked",
+            json!({ "client": grant.client_id, "reason": "refresh_replay" }),
+        );
         return Err(invalid_grant("the refresh token was already rotated; the grant is revoked"));
     }
     let scope = match form.get("scope").map(str::trim).filter(|s| !s.is_empty()) {

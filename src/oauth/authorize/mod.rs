@@ -131,6 +131,10 @@ async fn sign_in(
         match limit.exceeded(services.store, now).await {
             Ok(false) => {}
             Ok(true) => {
+                crate::logs::event(
+                    "signin_throttled",
+                    serde_json::json!({ "client": client.client_id, "bucket": limit.bucket.split(':').next() }),
+                );
                 let mut res = sign_in_page(
                     state,
                     req,
@@ -159,6 +163,10 @@ async fn sign_in(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
+        crate::logs::event(
+            "signin_failed",
+            serde_json::json!({ "client": client.client_id, "user": crate::logs::subject_tag(&username.to_lowercase()) }),
+        );
         for limit in &limits {
             if let Err(e) = limit.hit(services.store, now).await {
                 return web::unavailable(&e.to_string());
@@ -224,6 +232,10 @@ async fn approve(
             urls,
         );
     }
+    crate::logs::event(
+        "grant_created",
+        serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "scope": grant.scope }),
+    );
     let mut params = vec![("code", code)];
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));

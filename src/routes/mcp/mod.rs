@@ -8,6 +8,7 @@ mod modern;
 
 use crate::crypto::jwt::AccessClaims;
 use crate::env::{Clock, Services};
+use crate::logs;
 use crate::mcp::jsonrpc::{self, ErrorObject, PARSE_ERROR, SERVER_ERROR};
 use crate::mcp::server::Server;
 use crate::mcp::{envelope, version, Identity};
@@ -38,12 +39,17 @@ pub(super) async fn handle(
     services: &Services<'_>,
     urls: &Urls,
 ) -> Response {
+    let who = checked.claims.as_ref().map(|c| (c.client_id.clone(), c.sub.clone()));
     let identity = checked.claims.map(identity);
     let res = match *req.method() {
         Method::POST => post(state, server, &req, identity, services, urls).await,
         _ => legacy::delete(state, &req, identity, services).await,
     };
-    with_cors(res, checked.origin.as_deref(), false)
+    let res = with_cors(res, checked.origin.as_deref(), false);
+    match who {
+        Some((client, sub)) => logs::note(res, Some(&client), Some(&sub)),
+        None => res,
+    }
 }
 
 /// Phase 1: Host/Origin refusals, preflights, 405, and 401/403 for a missing or invalid bearer

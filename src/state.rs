@@ -21,6 +21,10 @@ pub struct State {
     pub verified_tokens: Memo<AccessClaims>,
     /// MCP sessions seen alive (no tombstone in KV) in the last [`SESSION_RECHECK_SECS`].
     pub live_sessions: Memo<()>,
+    /// Grants seen alive (not revoked) in the last [`GRANT_RECHECK_SECS`]: an access token
+    /// stops working at most that long after its grant is revoked, with one KV read per grant
+    /// and isolate per interval instead of one per call.
+    pub live_grants: Memo<()>,
     /// Registered clients recently read from KV (`oauth::client::CLIENT_CACHE_SECS`).
     pub clients: Memo<ClientRecord>,
     /// Responses that depend only on the origin (discovery documents, the 401 challenge),
@@ -39,6 +43,9 @@ struct DevSecretsRecord {
 }
 
 const DEV_SECRETS_KEY: &str = "dev:secrets";
+
+/// How long an isolate trusts that a grant it saw alive has not been revoked since.
+pub const GRANT_RECHECK_SECS: u64 = 60;
 
 /// How long an isolate trusts that a session it saw alive has not been terminated elsewhere.
 /// Shorter than KV's own propagation delay (up to 60 s), so it adds no new staleness.
@@ -89,6 +96,7 @@ impl State {
             secret: secret.unwrap_or_default(),
             verified_tokens: Memo::new(1024),
             live_sessions: Memo::new(4096),
+            live_grants: Memo::new(4096),
             responses: Memo::new(64),
             clients: Memo::new(1024),
             public_host: config.public_base_url.as_deref().map(host_of),

@@ -25,6 +25,10 @@ pub struct AccessClaims {
     /// The user's display name, so tools can greet them without a lookup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The grant the token was issued from: revoking the grant ends its access tokens within
+    /// `state::GRANT_RECHECK_SECS` (tokens issued before this claim existed lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 struct Key {

@@ -72,6 +72,11 @@ pub fn authenticate(
     Ok(claims)
 }
 
+/// 401 `invalid_token` for a token whose grant was revoked.
+pub fn revoked(urls: &Urls) -> Response {
+    challenge(urls, StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access was revoked")
+}
+
 /// 403 `insufficient_scope` naming the scope to ask for (step-up authorization).
 pub fn insufficient_scope(urls: &Urls, scope: &str) -> Response {
     challenge_with_scope(

@@ -9,4 +9,5 @@ pub mod pkce;
 pub mod ratelimit;
 pub mod register;
 pub mod revoke;
+pub mod session;
 pub mod token;

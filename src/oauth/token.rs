@@ -233,6 +233,7 @@ fn issue(
         scope: scope.to_owned(),
         jti: random_token(services.random, 12),
         name: grant.name.clone(),
+        gid: Some(grant.grant_id.clone()),
     };
     let access_token = state
         .keys

@@ -7,30 +7,22 @@
 //! request; [`session`]: cookies, CSRF and the signed-in session; [`views`]: the pages.
 
 mod request;
-mod session;
 mod views;
 
 use super::client;
 use super::error::{ErrorCode, OAuthError};
 use super::pages;
-use super::ratelimit::Limit;
 use crate::config::{User, SCOPE_MCP};
-use crate::crypto::password::PasswordHash;
-use crate::crypto::sha256_b64;
 use crate::env::{random_token, Services};
 use crate::state::State;
 use crate::store::put_json;
 use crate::store::records::{ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL};
 use crate::urls::Urls;
-use crate::web::{self, Params, Request, Response};
-use http::{HeaderValue, StatusCode};
+use crate::web::{Params, Request, Response};
+use http::StatusCode;
 use request::{fail, open_request, redirect_to, seal_request, validate, AuthzRequest, Failure};
-use session::{csrf_ok, set_cookie, signed_in_user, SIGNIN_LIFETIME};
+use super::session::{self, csrf_ok, set_cookie, signed_in_user, SIGNIN_LIFETIME};
 use views::{consent_page, sign_in_page, split_scopes};
-
-/// Failed sign-ins tolerated per user and per client address in a window.
-const SIGNIN_FAILURES: u64 = 10;
-const SIGNIN_WINDOW: u64 = 900;
 
 pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     let params = Params::parse(req.uri().query().unwrap_or(""));
@@ -115,72 +107,12 @@ async fn sign_in(
     let now = services.clock.now();
     let username = form.get("username").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
-    let limits = [
-        Limit {
-            bucket: format!("signin-user:{}", sha256_b64(&username.to_lowercase())),
-            max: SIGNIN_FAILURES,
-            window: SIGNIN_WINDOW,
-        },
-        Limit {
-            bucket: format!("signin-ip:{}", sha256_b64(&web::client_address(req))),
-            max: SIGNIN_FAILURES * 3,
-            window: SIGNIN_WINDOW,
-        },
-    ];
-    for limit in &limits {
-        match limit.exceeded(services.store, now).await {
-            Ok(false) => {}
-            Ok(true) => {
-                crate::logs::event(
-                    "signin_throttled",
-                    serde_json::json!({ "client": client.client_id, "bucket": limit.bucket.split(':').next() }),
-                );
-                let mut res = sign_in_page(
-                    state,
-                    req,
-                    services,
-                    client,
-                    request,
-                    sealed,
-                    Some("Too many failed sign-in attempts. Wait 15 minutes and try again."),
-                );
-                *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                res.headers_mut().insert("retry-after", HeaderValue::from_static("900"));
-                return res;
-            }
-            Err(e) => return web::unavailable(&e.to_string()),
+    let user = match session::check_password(state, req, services, username, password, &client.client_id).await {
+        Ok(user) => user,
+        Err(refusal) => {
+            let page = sign_in_page(state, req, services, client, request, sealed, Some(refusal.message()));
+            return refusal.finish(page);
         }
-    }
-    let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
-    // Unknown users are checked against a decoy as costly as the dearest configured hash, so
-    // timing does not reveal who exists.
-    let verified = match user {
-        Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
-        None => {
-            let users = state.config.users.iter().map(|u| u.password_hash.as_str());
-            let _ = PasswordHash::decoy(users).verify(password);
-            false
-        }
-    };
-    let Some(user) = user.filter(|_| verified) else {
-        crate::logs::event(
-            "signin_failed",
-            serde_json::json!({ "client": client.client_id, "user": crate::logs::subject_tag(&username.to_lowercase()) }),
-        );
-        for limit in &limits {
-            if let Err(e) = limit.hit(services.store, now).await {
-                return web::unavailable(&e.to_string());
-            }
-        }
-        return sign_in_page(
-            state,
-            req,
-            services,
-            client,
-            request,
-            sealed,
-            Some("Wrong username or password."),
-        );
     };
     // A fresh session value at every sign-in (no fixation), bound to this user.
     let session = session::new_session(state, services, user, now);

@@ -2,7 +2,7 @@
 
 use super::super::pages::{self, describe_scope, ClientView};
 use super::request::AuthzRequest;
-use super::session::{csrf_token, set_cookie};
+use super::super::session::{csrf_token, set_cookie};
 use crate::config::User;
 use crate::env::Services;
 use crate::state::State;

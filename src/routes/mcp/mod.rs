@@ -13,7 +13,8 @@ use crate::mcp::jsonrpc::{self, ErrorObject, PARSE_ERROR, SERVER_ERROR};
 use crate::mcp::server::Server;
 use crate::mcp::{envelope, version, Identity};
 use crate::oauth::bearer;
-use crate::state::State;
+use crate::state::{State, GRANT_RECHECK_SECS};
+use crate::store::records::GrantRecord;
 use crate::urls::{host_of, is_loopback, request_origin, Urls};
 use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, Method, StatusCode};
@@ -39,6 +40,11 @@ pub(super) async fn handle(
     services: &Services<'_>,
     urls: &Urls,
 ) -> Response {
+    if let Some(gid) = checked.claims.as_ref().and_then(|c| c.gid.as_deref()) {
+        if let Err(res) = grant_alive(state, gid, services, urls).await {
+            return with_cors(*res, checked.origin.as_deref(), false);
+        }
+    }
     let who = checked.claims.as_ref().map(|c| (c.client_id.clone(), c.sub.clone()));
     let identity = checked.claims.map(identity);
     let res = match *req.method() {
@@ -49,6 +55,23 @@ pub(super) async fn handle(
     match who {
         Some((client, sub)) => logs::note(res, Some(&client), Some(&sub)),
         None => res,
+    }
+}
+
+/// Is the grant behind the token still there? Checked in KV once per grant and isolate every
+/// [`GRANT_RECHECK_SECS`] (a revoked grant's tokens stop working within that time).
+async fn grant_alive(state: &State, gid: &str, services: &Services<'_>, urls: &Urls) -> Result<(), Box<Response>> {
+    let now = services.clock.now();
+    if state.live_grants.get(gid, now).is_some() {
+        return Ok(());
+    }
+    match services.store.get(&GrantRecord::key(gid)).await {
+        Ok(Some(_)) => {
+            state.live_grants.insert(gid, (), now + GRANT_RECHECK_SECS);
+            Ok(())
+        }
+        Ok(None) => Err(Box::new(bearer::revoked(urls))),
+        Err(e) => Err(Box::new(web::unavailable(&e.to_string()))),
     }
 }
 

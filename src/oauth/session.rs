@@ -1,0 +1,193 @@
+//! The browser's side of sign-in: cookies (`__Host-` on https), the CSRF token bound to a
+//! cookie, and the signed-in session.
+
+use crate::config::User;
+use crate::crypto::{seal, unseal};
+use crate::env::random_token;
+use crate::env::Services;
+use crate::state::State;
+use crate::web::{Request, Response};
+use http::HeaderValue;
+
+/// How long a sign-in lasts in the browser (skips the password on the next authorization).
+pub(crate) const SIGNIN_LIFETIME: u64 = 8 * 3600;
+
+/// Cookie names: `__Host-` prefixed (Secure, host-only, Path=/) on https; plain on local http.
+pub(crate) fn cookie_name(req: &Request, base: &str) -> String {
+    if is_https(req) {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
+pub(crate) fn is_https(req: &Request) -> bool {
+    crate::urls::request_origin(req).starts_with("https://")
+}
+
+pub(crate) fn cookie(req: &Request, name: &str) -> Option<String> {
+    let wanted = cookie_name(req, name);
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == wanted)
+        .map(|(_, v)| v.to_owned())
+}
+
+pub(crate) fn set_cookie(res: &mut Response, req: &Request, name: &str, value: &str, max_age: u64) {
+    let secure = if is_https(req) { "; Secure" } else { "" };
+    let text = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        cookie_name(req, name)
+    );
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        res.headers_mut().append(http::header::SET_COOKIE, v);
+    }
+}
+
+/// The browser's CSRF secret (set on first page view) and the form token derived from it.
+pub(crate) fn csrf_token(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+) -> (String, Option<String>) {
+    match cookie(req, "mcp_edge_csrf") {
+        Some(c) if c.len() >= 16 => (seal(&state.secret, "csrf", &c), None),
+        _ => {
+            let fresh = random_token(services.random, 18);
+            (seal(&state.secret, "csrf", &fresh), Some(fresh))
+        }
+    }
+}
+
+pub(crate) fn csrf_ok(state: &State, req: &Request, token: Option<&str>) -> bool {
+    match (cookie(req, "mcp_edge_csrf"), token.and_then(|t| unseal(&state.secret, "csrf", t))) {
+        (Some(cookie), Some(bound)) => {
+            crate::crypto::constant_time_eq(cookie.as_bytes(), bound.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// The user whose sign-in cookie is valid, if any (and still configured).
+pub(crate) fn signed_in_user<'a>(state: &'a State, req: &Request, now: u64) -> Option<&'a User> {
+    let value = cookie(req, "mcp_edge_session")?;
+    let data = unseal(&state.secret, "signin", &value)?;
+    let mut parts = data.split('~');
+    let sub = parts.next()?;
+    let exp: u64 = parts.next()?.parse().ok()?;
+    if exp < now {
+        return None;
+    }
+    state.config.users.iter().find(|u| u.sub == sub)
+}
+
+/// A fresh session value (no fixation) for `user`, valid until `now + SIGNIN_LIFETIME`.
+pub(crate) fn new_session(state: &State, services: &Services<'_>, user: &User, now: u64) -> String {
+    let nonce = crate::env::random_token(services.random, 12);
+    seal(&state.secret, "signin", &format!("{}~{}~{nonce}", user.sub, now + SIGNIN_LIFETIME))
+}
+
+/// Failed sign-ins tolerated per user and per client address in a window.
+const SIGNIN_FAILURES: u64 = 10;
+const SIGNIN_WINDOW: u64 = 900;
+
+/// Why a sign-in was refused.
+pub(crate) enum SignInRefusal {
+    Wrong,
+    Throttled,
+    Unavailable(Response),
+}
+
+impl SignInRefusal {
+    /// What the sign-in page says.
+    pub(crate) fn message(&self) -> &'static str {
+        match self {
+            SignInRefusal::Wrong => "Wrong username or password.",
+            SignInRefusal::Throttled => "Too many failed sign-in attempts. Wait 15 minutes and try again.",
+            SignInRefusal::Unavailable(_) => "The server's storage is unavailable; try again shortly.",
+        }
+    }
+
+    /// The sign-in page (showing [`SignInRefusal::message`]) with the refusal's status.
+    pub(crate) fn finish(self, mut page: Response) -> Response {
+        match self {
+            SignInRefusal::Wrong => page,
+            SignInRefusal::Throttled => {
+                *page.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+                page.headers_mut().insert("retry-after", HeaderValue::from_static("900"));
+                page
+            }
+            SignInRefusal::Unavailable(res) => res,
+        }
+    }
+}
+
+/// Checks a username and password, throttled per user and per client address (failures
+/// counted in KV); unknown users are checked against a decoy as costly as the dearest
+/// configured hash, so timing does not reveal who exists. `client` names who asked, for the log.
+pub(crate) async fn check_password<'a>(
+    state: &'a State,
+    req: &Request,
+    services: &Services<'_>,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> Result<&'a User, SignInRefusal> {
+    use super::ratelimit::Limit;
+    use crate::crypto::password::PasswordHash;
+    use crate::crypto::sha256_b64;
+    let now = services.clock.now();
+    let limits = [
+        Limit {
+            bucket: format!("signin-user:{}", sha256_b64(&username.to_lowercase())),
+            max: SIGNIN_FAILURES,
+            window: SIGNIN_WINDOW,
+        },
+        Limit {
+            bucket: format!("signin-ip:{}", sha256_b64(&crate::web::client_address(req))),
+            max: SIGNIN_FAILURES * 3,
+            window: SIGNIN_WINDOW,
+        },
+    ];
+    for limit in &limits {
+        match limit.exceeded(services.store, now).await {
+            Ok(false) => {}
+            Ok(true) => {
+                crate::logs::event(
+                    "signin_throttled",
+                    serde_json::json!({ "client": client, "bucket": limit.bucket.split(':').next() }),
+                );
+                return Err(SignInRefusal::Throttled);
+            }
+            Err(e) => return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string()))),
+        }
+    }
+    let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
+    let verified = match user {
+        Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
+        None => {
+            let users = state.config.users.iter().map(|u| u.password_hash.as_str());
+            let _ = PasswordHash::decoy(users).verify(password);
+            false
+        }
+    };
+    match user.filter(|_| verified) {
+        Some(user) => Ok(user),
+        None => {
+            crate::logs::event(
+                "signin_failed",
+                serde_json::json!({ "client": client, "user": crate::logs::subject_tag(&username.to_lowercase()) }),
+            );
+            for limit in &limits {
+                if let Err(e) = limit.hit(services.store, now).await {
+                    return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string())));
+                }
+            }
+            Err(SignInRefusal::Wrong)
+        }
+    }
+}

@@ -174,6 +174,7 @@ mod tests {
             scope: "mcp".into(),
             jti: "j1".into(),
             name: Some("Alice".into()),
+            gid: None,
         }
     }
 

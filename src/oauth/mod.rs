@@ -1,5 +1,6 @@
 //! The OAuth 2.1 authorization server: one module per endpoint, plus the pieces they share.
 
+pub mod account;
 pub mod authorize;
 pub mod bearer;
 pub mod client;

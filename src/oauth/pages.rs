@@ -12,6 +12,7 @@ label{display:block;margin:14px 0 4px;font-weight:600}input[type=text],input[typ
 .row{display:flex;gap:10px;margin-top:20px}button{flex:1;padding:11px;font-size:1rem;border-radius:8px;border:1px solid #18181b;background:#18181b;color:#fff;cursor:pointer}
 button.secondary{background:#fff;color:#18181b}.error{background:#fef2f2;color:#991b1b;border:1px solid #fecaca;padding:10px;border-radius:8px}
 .banner{background:#fffbeb;border:1px solid #fde68a;padding:8px;border-radius:8px;font-size:.85rem}ul{padding-left:20px}code{word-break:break-all}
+ul.plain{list-style:none;padding:0}li.grant,li.client{border:1px solid #e4e4e7;border-radius:8px;padding:10px;margin:8px 0}li form{margin-top:8px}
 main.wide{max-width:720px}pre{background:#f4f4f5;padding:10px;border-radius:8px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85rem;margin:6px 0}
 .copy{display:flex;gap:8px;align-items:center}.copy code,.copy pre{flex:1}button.small{flex:0 0 auto;padding:6px 12px;font-size:.9rem}h2{font-size:1.05rem;margin:22px 0 4px}
 @media (prefers-color-scheme:dark){body{background:#18181b;color:#f4f4f5}main{background:#27272a}pre{background:#18181b}.muted{color:#a1a1aa}button.secondary{background:#27272a;color:#f4f4f5;border-color:#f4f4f5}}";

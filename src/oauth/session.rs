@@ -107,8 +107,12 @@ impl SignInRefusal {
     pub(crate) fn message(&self) -> &'static str {
         match self {
             SignInRefusal::Wrong => "Wrong username or password.",
-            SignInRefusal::Throttled => "Too many failed sign-in attempts. Wait 15 minutes and try again.",
-            SignInRefusal::Unavailable(_) => "The server's storage is unavailable; try again shortly.",
+            SignInRefusal::Throttled => {
+                "Too many failed sign-in attempts. Wait 15 minutes and try again."
+            }
+            SignInRefusal::Unavailable(_) => {
+                "The server's storage is unavailable; try again shortly."
+            }
         }
     }
 
@@ -163,7 +167,9 @@ pub(crate) async fn check_password<'a>(
                 );
                 return Err(SignInRefusal::Throttled);
             }
-            Err(e) => return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string()))),
+            Err(e) => {
+                return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string())))
+            }
         }
     }
     let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
@@ -184,7 +190,9 @@ pub(crate) async fn check_password<'a>(
             );
             for limit in &limits {
                 if let Err(e) = limit.hit(services.store, now).await {
-                    return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string())));
+                    return Err(SignInRefusal::Unavailable(crate::web::unavailable(
+                        &e.to_string(),
+                    )));
                 }
             }
             Err(SignInRefusal::Wrong)

@@ -212,7 +212,15 @@ async fn refresh(
     if grant.code.as_ref().is_some_and(|c| c.expires_at < services.clock.now()) {
         grant.code = None;
     }
+    grant.refreshed_at = Some(services.clock.now());
     put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
+    // Keeps the grant listed at /account as long as the grant lives.
+    let index = crate::store::records::user_grant_key(&grant.sub, &grant.grant_id);
+    if let Err(e) =
+        services.store.put_best_effort(&index, "", Some(state.config.refresh_token_ttl)).await
+    {
+        log::warn!("could not renew the account index of a grant: {e}");
+    }
     issue(state, services, urls, &grant, &scope, &new_secret)
 }
 

@@ -7,7 +7,7 @@ mod mcp;
 use crate::env::{Clock, Services};
 use crate::mcp::server::Server;
 use crate::metadata::{self, authorization_server, protected_resource};
-use crate::oauth::{authorize, register, revoke, token};
+use crate::oauth::{account, authorize, register, revoke, token};
 use crate::state::State;
 use crate::urls::Urls;
 use crate::web::{self, method_not_allowed, not_found, preflight, Request, Response};
@@ -40,8 +40,10 @@ pub struct Head {
 
 #[derive(Debug, PartialEq)]
 enum Endpoint {
-    Mcp(mcp::Checked),
+    Mcp(Box<mcp::Checked>),
     Home,
+    AccountGet,
+    AccountPost,
     AuthorizeGet,
     AuthorizePost,
     Token,
@@ -72,7 +74,9 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
     if path == mcp || path.strip_suffix('/') == Some(mcp) {
         let urls = urls();
         return match mcp::handle_now(state, req, &urls, clock) {
-            Ok(checked) => Step::Continue(Head { urls, endpoint: Endpoint::Mcp(checked) }),
+            Ok(checked) => {
+                Step::Continue(Head { urls, endpoint: Endpoint::Mcp(Box::new(checked)) })
+            }
             Err(res) => answer(*res),
         };
     }
@@ -117,6 +121,9 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
         ("/token" | "/register" | "/revoke", Method::OPTIONS) => preflight("POST, OPTIONS"),
         ("/token" | "/register" | "/revoke", _) => method_not_allowed("POST, OPTIONS"),
         ("/", Method::GET | Method::HEAD) => return next(Endpoint::Home),
+        ("/account", Method::GET | Method::HEAD) => return next(Endpoint::AccountGet),
+        ("/account", Method::POST) => return next(Endpoint::AccountPost),
+        ("/account", _) => method_not_allowed("GET, HEAD, POST"),
         ("/", _) => method_not_allowed("GET, HEAD"),
         _ => not_found(),
     })
@@ -132,8 +139,10 @@ pub async fn route(
 ) -> Response {
     let Head { urls, endpoint } = head;
     match endpoint {
-        Endpoint::Mcp(checked) => mcp::handle(state, server, req, checked, services, &urls).await,
+        Endpoint::Mcp(checked) => mcp::handle(state, server, req, *checked, services, &urls).await,
         Endpoint::Home => home::get(state, &req, &urls),
+        Endpoint::AccountGet => account::get(state, &req, services).await,
+        Endpoint::AccountPost => account::post(state, &req, services).await,
         Endpoint::AuthorizeGet => authorize::get(state, &req, services, &urls).await,
         Endpoint::AuthorizePost => authorize::post(state, &req, services, &urls).await,
         Endpoint::Token => token::post(state, &req, services, &urls).await,

@@ -81,6 +81,9 @@ pub struct GrantRecord {
     /// The authorization code behind the grant, kept until it expires so a replay is detected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<CodeState>,
+    /// When a refresh token of this grant was last used (shown at /account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed_at: Option<u64>,
 }
 
 /// An authorization code (single use, valid [`CODE_LIFETIME`]); the code itself is not stored.
@@ -109,6 +112,16 @@ impl GrantRecord {
     pub fn is_pending(&self) -> bool {
         self.refresh_hash.is_empty()
     }
+}
+
+/// `user-grant:{subject tag}:{grant_id}` → `""`: the grants a person gave, listed by prefix at
+/// /account. TTL: the grant's (renewed with it, best effort); a key whose grant is gone is skipped.
+pub fn user_grant_key(sub: &str, grant_id: &str) -> String {
+    format!("{}{grant_id}", user_grant_prefix(sub))
+}
+
+pub fn user_grant_prefix(sub: &str) -> String {
+    format!("user-grant:{}:", crate::logs::subject_tag(sub))
 }
 
 /// `session-dead:{sha256(session id)}`: an MCP session terminated by DELETE. TTL: until the

@@ -12,16 +12,18 @@ mod views;
 use super::client;
 use super::error::{ErrorCode, OAuthError};
 use super::pages;
+use super::session::{self, csrf_ok, set_cookie, signed_in_user, SIGNIN_LIFETIME};
 use crate::config::{User, SCOPE_MCP};
 use crate::env::{random_token, Services};
 use crate::state::State;
 use crate::store::put_json;
-use crate::store::records::{ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL};
+use crate::store::records::{
+    user_grant_key, ClientRecord, CodeState, GrantRecord, CODE_LIFETIME, CODE_RECORD_TTL,
+};
 use crate::urls::Urls;
 use crate::web::{Params, Request, Response};
 use http::StatusCode;
 use request::{fail, open_request, redirect_to, seal_request, validate, AuthzRequest, Failure};
-use super::session::{self, csrf_ok, set_cookie, signed_in_user, SIGNIN_LIFETIME};
 use views::{consent_page, sign_in_page, split_scopes};
 
 pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
@@ -107,13 +109,24 @@ async fn sign_in(
     let now = services.clock.now();
     let username = form.get("username").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
-    let user = match session::check_password(state, req, services, username, password, &client.client_id).await {
-        Ok(user) => user,
-        Err(refusal) => {
-            let page = sign_in_page(state, req, services, client, request, sealed, Some(refusal.message()));
-            return refusal.finish(page);
-        }
-    };
+    let user =
+        match session::check_password(state, req, services, username, password, &client.client_id)
+            .await
+        {
+            Ok(user) => user,
+            Err(refusal) => {
+                let page = sign_in_page(
+                    state,
+                    req,
+                    services,
+                    client,
+                    request,
+                    sealed,
+                    Some(refusal.message()),
+                );
+                return refusal.finish(page);
+            }
+        };
     // A fresh session value at every sign-in (no fixation), bound to this user.
     let session = session::new_session(state, services, user, now);
     let mut res = consent_page(state, req, services, client, user, request, sealed);
@@ -154,11 +167,21 @@ async fn approve(
             expires_at: now + CODE_LIFETIME,
             used: false,
         }),
+        refreshed_at: None,
     };
-    if let Err(e) =
-        put_json(services.store, &GrantRecord::key(&grant.grant_id), &grant, Some(CODE_RECORD_TTL))
-            .await
+    let index = user_grant_key(&grant.sub, &grant.grant_id);
+    let written = match put_json(
+        services.store,
+        &GrantRecord::key(&grant.grant_id),
+        &grant,
+        Some(CODE_RECORD_TTL),
+    )
+    .await
     {
+        Ok(()) => services.store.put(&index, "", Some(state.config.refresh_token_ttl)).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
         return fail(
             Failure::Redirect(e.into(), request.redirect_uri.clone(), request.state.clone()),
             urls,

@@ -1,8 +1,8 @@
 //! The sign-in and consent pages of the flow, with their CSRF token.
 
 use super::super::pages::{self, describe_scope, ClientView};
-use super::request::AuthzRequest;
 use super::super::session::{csrf_token, set_cookie};
+use super::request::AuthzRequest;
 use crate::config::User;
 use crate::env::Services;
 use crate::state::State;

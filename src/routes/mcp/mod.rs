@@ -60,7 +60,12 @@ pub(super) async fn handle(
 
 /// Is the grant behind the token still there? Checked in KV once per grant and isolate every
 /// [`GRANT_RECHECK_SECS`] (a revoked grant's tokens stop working within that time).
-async fn grant_alive(state: &State, gid: &str, services: &Services<'_>, urls: &Urls) -> Result<(), Box<Response>> {
+async fn grant_alive(
+    state: &State,
+    gid: &str,
+    services: &Services<'_>,
+    urls: &Urls,
+) -> Result<(), Box<Response>> {
     let now = services.clock.now();
     if state.live_grants.get(gid, now).is_some() {
         return Ok(());

@@ -67,7 +67,7 @@ async fn a_person_sees_and_revokes_what_they_connected() {
             && html.contains("<code>mcp</code>"),
         "{html}"
     );
-    assert_eq!(listed(&html), [grant_id.clone()]);
+    assert_eq!(listed(&html), std::slice::from_ref(&grant_id));
     assert!(!html.contains("All grants"), "bob is not an admin");
 
     // A form without the CSRF token is refused and changes nothing.
@@ -147,7 +147,7 @@ async fn nobody_revokes_someone_elses_grant_but_an_admin_sees_and_can() {
 
     let (_, bob) = account_session(&t, "bob", "bob").await;
     let html = account_page(&t, &bob).await;
-    assert_eq!(listed(&html), [bob_grant.clone()], "bob sees only his own grant");
+    assert_eq!(listed(&html), std::slice::from_ref(&bob_grant), "bob sees only his own grant");
     let res = t
         .post_form(
             "/account",

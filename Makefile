@@ -88,3 +88,10 @@ hash-password:
 
 clean:
 	rm -rf build dist target .wrangler
+
+## Check a deployed server the way claude.ai, ChatGPT and Claude Code reach it:
+## make doctor URL=https://<host>/mcp [TOKEN=<access token>] (scripts/doctor.mjs).
+.PHONY: doctor
+doctor:
+	@test -n "$(URL)" || { echo "usage: make doctor URL=https://<host>/mcp [TOKEN=<access token>]" >&2; exit 2; }
+	@node scripts/doctor.mjs "$(URL)"

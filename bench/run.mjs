@@ -53,9 +53,9 @@ const TARGETS = [
     deployArgs: ["--env", "production"], compatibilityDate: "2025-09-01",
     // Served with the development settings (demo user alice, keys generated into KV): the same
     // code as production; only configuration differs.
-    // REGISTRATION_LIMIT=0: the baseline has no DCR throttle, and ours (100 per address per
-    // hour, counted in KV) would answer 429 within the first second of the DCR run.
-    vars: { MCP_EDGE_ENV: "development", REGISTRATION_LIMIT: "0" }, kvBinding: "KV", authorize: F.authorizeOurs,
+    // No Rate Limiting binding is served here: the baseline has no DCR throttle, so ours runs
+    // without one too (the worker allows everything when `REGISTRATIONS` is not bound).
+    vars: { MCP_EDGE_ENV: "development" }, kvBinding: "KV", authorize: F.authorizeOurs,
   },
   {
     key: "base", label: "baseline-ts (workers-oauth-provider + agents + MCP SDK)", name: "baseline-ts",

@@ -55,8 +55,12 @@ impl App {
         };
         let store = Deferred::new(services.store);
         let res = {
-            let services =
-                Services { store: &store, clock: services.clock, random: services.random };
+            let services = Services {
+                store: &store,
+                clock: services.clock,
+                random: services.random,
+                limiter: services.limiter,
+            };
             self.respond_later(req, head, &services).await
         };
         match deferred::commit(services.store, store.take_writes()).await {

@@ -66,8 +66,6 @@ pub struct Config {
     pub refresh_token_ttl: u64,
     pub client_ttl: u64,
     pub session_ttl: u64,
-    /// Dynamic registrations allowed per client address per hour (0 = unlimited).
-    pub registration_limit: u64,
 }
 
 /// Every problem found in the configuration, each naming its setting.
@@ -124,7 +122,6 @@ impl Config {
             refresh_token_ttl: vars.number("REFRESH_TOKEN_TTL", 30 * 86400, 3600),
             client_ttl: vars.number("CLIENT_TTL", 90 * 86400, 86400),
             session_ttl: vars.number("SESSION_TTL", 7 * 86400, 3600),
-            registration_limit: vars.number("REGISTRATION_LIMIT", 100, 0),
         };
         if vars.errors.is_empty() {
             Ok(config)

@@ -17,11 +17,58 @@ pub trait Random {
     fn fill(&self, buf: &mut [u8]);
 }
 
-/// What a request handler may touch besides the request: storage, time and randomness.
+/// Counts events per key against a limit (Cloudflare's Rate Limiting binding in production:
+/// exact within a location, per 60 s).
+#[async_trait::async_trait(?Send)]
+pub trait Limiter {
+    /// Counts one event for `key`; `false` when the key is over its limit.
+    async fn allow(&self, key: &str) -> bool;
+}
+
+/// Allows everything (no rate limiter bound).
+pub struct Unlimited;
+
+#[async_trait::async_trait(?Send)]
+impl Limiter for Unlimited {
+    async fn allow(&self, _key: &str) -> bool {
+        true
+    }
+}
+
+/// A limiter that allows `limit` events per key until [`CountingLimiter::reset`]: the test
+/// twin of the binding (one window).
+pub struct CountingLimiter {
+    pub limit: u64,
+    seen: std::cell::RefCell<std::collections::HashMap<String, u64>>,
+}
+
+impl CountingLimiter {
+    pub fn new(limit: u64) -> Self {
+        Self { limit, seen: Default::default() }
+    }
+    /// A new window.
+    pub fn reset(&self) {
+        self.seen.borrow_mut().clear();
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl Limiter for CountingLimiter {
+    async fn allow(&self, key: &str) -> bool {
+        let mut seen = self.seen.borrow_mut();
+        let n = seen.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        *n <= self.limit
+    }
+}
+
+/// What a request handler may touch besides the request: storage, time, randomness and the
+/// rate limiter.
 pub struct Services<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
     pub random: &'a dyn Random,
+    pub limiter: &'a dyn Limiter,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

@@ -548,25 +548,38 @@ async fn failing_store_gives_503_not_500() {
 }
 
 #[tokio::test]
-async fn registration_floods_are_throttled_per_address() {
-    let mut cfg = mcp_edge::config::Config::development();
-    cfg.registration_limit = 5;
-    let t = TestApp::with_config(cfg).await;
-    let reg = |ip: &'static str| {
+async fn registration_floods_are_throttled_per_address_and_redirect_host() {
+    let mut t = TestApp::new().await;
+    t.limiter = mcp_edge::env::CountingLimiter::new(5);
+    let reg = |ip: &'static str, redirect: &str| {
         request("POST", "/register")
             .header("content-type", "application/json")
             .header("cf-connecting-ip", ip)
-            .body(json!({"redirect_uris":[REDIRECT]}).to_string().into_bytes())
+            .body(json!({"redirect_uris":[redirect]}).to_string().into_bytes())
             .unwrap()
     };
     for _ in 0..5 {
-        assert_eq!(t.send(reg("203.0.113.9")).await.status(), 201);
+        assert_eq!(t.send(reg("203.0.113.9", REDIRECT)).await.status(), 201);
     }
-    let res = t.send(reg("203.0.113.9")).await;
+    let res = t.send(reg("203.0.113.9", REDIRECT)).await;
     assert_eq!(res.status(), 429);
-    assert!(!header(&res, "retry-after").is_empty());
-    assert_eq!(t.send(reg("203.0.113.10")).await.status(), 201, "other addresses are unaffected");
-    assert_eq!(t.store.keys().iter().filter(|k| k.starts_with("client:")).count(), 6);
+    assert_eq!(header(&res, "retry-after"), "60");
+    assert_eq!(json(&res)["error"], "too_many_requests");
+    assert_eq!(
+        t.send(reg("203.0.113.10", REDIRECT)).await.status(),
+        201,
+        "other addresses are unaffected"
+    );
+    // The same address registering for another host (a team's claude.ai connector next to a
+    // local tool) has its own bucket.
+    assert_eq!(
+        t.send(reg("203.0.113.9", "https://claude.ai/api/mcp/auth_callback")).await.status(),
+        201
+    );
+    assert_eq!(t.store.keys().iter().filter(|k| k.starts_with("client:")).count(), 7);
+    // The next window.
+    t.limiter.reset();
+    assert_eq!(t.send(reg("203.0.113.9", REDIRECT)).await.status(), 201);
 }
 
 #[tokio::test]

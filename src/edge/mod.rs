@@ -47,6 +47,31 @@ impl Clock for WorkersClock {
     }
 }
 
+/// Cloudflare's Rate Limiting binding `REGISTRATIONS` (wrangler.toml); without the binding,
+/// or if it fails, everything is allowed (a limiter must not take the service down).
+struct RateLimiter<'a>(&'a JsValue);
+
+#[wasm_bindgen(inline_js = "
+export function rl_limit(env, key) {
+  const binding = env.REGISTRATIONS;
+  if (!binding || typeof binding.limit !== 'function') return Promise.resolve(true);
+  return binding.limit({ key }).then((r) => r.success !== false, () => true);
+}
+")]
+extern "C" {
+    fn rl_limit(env: &JsValue, key: &str) -> js_sys::Promise;
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::env::Limiter for RateLimiter<'_> {
+    async fn allow(&self, key: &str) -> bool {
+        match wasm_bindgen_futures::JsFuture::from(rl_limit(self.0, key)).await {
+            Ok(v) => v.as_bool().unwrap_or(true),
+            Err(_) => true,
+        }
+    }
+}
+
 /// `log` records to the console (`wrangler tail`, Workers Logs).
 struct ConsoleLogger;
 
@@ -182,7 +207,9 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
     let mut handler = Box::pin(async move {
         let reader = kv::KvReader::new(env.as_ref());
         let store = Deferred::new(&reader);
-        let services = Services { store: &store, clock: &WorkersClock, random: &OsRandom };
+        let limiter = RateLimiter(env.as_ref());
+        let services =
+            Services { store: &store, clock: &WorkersClock, random: &OsRandom, limiter: &limiter };
         let res = app.respond_later(request, head, &services).await;
         let now = WorkersClock.now_ms();
         logs::access(&log, &res, now, now.saturating_sub(started_ms));
@@ -259,7 +286,12 @@ async fn build_app(env: &Env) -> Result<(), Response> {
     }
     let reader = kv::KvReader::new(env.as_ref());
     let store = Deferred::new(&reader);
-    let services = Services { store: &store, clock: &WorkersClock, random: &OsRandom };
+    let services = Services {
+        store: &store,
+        clock: &WorkersClock,
+        random: &OsRandom,
+        limiter: &crate::env::Unlimited,
+    };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.
     let (required, _) = kv::ops(store.take_writes());

@@ -6,7 +6,6 @@
 
 use super::client::{validate_redirect_uri, MAX_REDIRECT_URIS, MAX_URI_LEN};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
-use super::ratelimit::Limit;
 use crate::config::SCOPES;
 use crate::crypto::sha256_b64;
 use crate::env::{random_token, Services};
@@ -20,39 +19,27 @@ use serde_json::{json, Map, Value};
 const MAX_NAME_LEN: usize = 200;
 
 pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Response {
-    // A flood of registrations from one address is throttled; registrations also expire
-    // (CLIENT_TTL), so storage stays bounded.
-    let limit = (state.config.registration_limit > 0).then(|| Limit {
-        bucket: format!("register-ip:{}", sha256_b64(&web::client_address(req))),
-        max: state.config.registration_limit,
-        window: 3600,
-    });
-    let now = services.clock.now();
-    if let Some(limit) = &limit {
-        match limit.exceeded(services.store, now).await {
-            Ok(false) => {}
-            Ok(true) => {
-                let mut res = web::cors(web::error(
-                    http::StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_requests",
-                    "too many client registrations from this address; retry later",
-                ));
-                res.headers_mut().insert("retry-after", http::HeaderValue::from_static("3600"));
-                return res;
-            }
-            Err(e) => return OAuthError::from(e).response(),
+    match register(state, req, services).await {
+        Ok(Some(body)) => web::no_store(web::cors(web::json(StatusCode::CREATED, &body))),
+        Ok(None) => {
+            let mut res = web::cors(web::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "too many client registrations for this redirect host from this address; retry in a minute",
+            ));
+            res.headers_mut().insert("retry-after", http::HeaderValue::from_static("60"));
+            res
         }
-    }
-    let result = register(state, req, services).await;
-    if let (Ok(_), Some(limit)) = (&result, &limit) {
-        if let Err(e) = limit.hit_best_effort(services.store, now).await {
-            log::warn!("could not count a registration: {e}");
-        }
-    }
-    match result {
-        Ok(body) => web::no_store(web::cors(web::json(StatusCode::CREATED, &body))),
         Err(e) => e.response(),
     }
+}
+
+/// The rate-limit key of a registration: the redirect host it names and the address it comes
+/// from. A team behind one egress address connecting a hosted client (claude.ai re-registers on
+/// every connect) shares a bucket only with itself and that host; a flood from one address is
+/// limited whatever it claims. Exact per Cloudflare location (the Rate Limiting binding).
+pub fn throttle_key(redirect_uri: &str, address: &str) -> String {
+    format!("register:{}|{}", crate::urls::redirect_host(redirect_uri), sha256_b64(address))
 }
 
 fn metadata_error(msg: impl Into<String>) -> OAuthError {
@@ -100,7 +87,12 @@ fn https_url(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<String
     Ok(v)
 }
 
-async fn register(state: &State, req: &Request, services: &Services<'_>) -> OAuthResult<Value> {
+/// The registration's response body, or `None` when it is throttled.
+async fn register(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+) -> OAuthResult<Option<Value>> {
     let is_json = request_header(req, "content-type")
         .and_then(|c| c.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
@@ -131,6 +123,9 @@ async fn register(state: &State, req: &Request, services: &Services<'_>) -> OAut
     for uri in &redirect_uris {
         validate_redirect_uri(uri)
             .map_err(|e| OAuthError::new(ErrorCode::InvalidRedirectUri, e))?;
+    }
+    if !services.limiter.allow(&throttle_key(&redirect_uris[0], &web::client_address(req))).await {
+        return Ok(None);
     }
 
     let wants_secret = meta.get("require_client_secret").and_then(Value::as_bool).unwrap_or(false);
@@ -212,5 +207,5 @@ async fn register(state: &State, req: &Request, services: &Services<'_>) -> OAut
         body["client_secret"] = json!(secret);
         body["client_secret_expires_at"] = json!(0);
     }
-    Ok(body)
+    Ok(Some(body))
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use mcp_edge::config::Config;
-use mcp_edge::env::{ManualClock, SeqRandom, Services};
+use mcp_edge::env::{CountingLimiter, ManualClock, SeqRandom, Services};
 use mcp_edge::store::memory::MemoryStore;
 use mcp_edge::web::{Request, Response};
 use mcp_edge::App;
@@ -19,6 +19,8 @@ pub struct TestApp {
     pub store: MemoryStore,
     pub clock: Rc<ManualClock>,
     pub random: SeqRandom,
+    /// The Rate Limiting binding's twin: generous unless a test lowers `limit`.
+    pub limiter: CountingLimiter,
 }
 
 impl TestApp {
@@ -31,14 +33,24 @@ impl TestApp {
         let store = MemoryStore::new(clock.clone());
         let random = SeqRandom::new(7);
         let app = {
-            let services = Services { store: &store, clock: &*clock, random: &random };
+            let services = Services {
+                store: &store,
+                clock: &*clock,
+                random: &random,
+                limiter: &mcp_edge::env::Unlimited,
+            };
             App::new(config, &services).await.unwrap()
         };
-        TestApp { app, store, clock, random }
+        TestApp { app, store, clock, random, limiter: CountingLimiter::new(10_000) }
     }
 
     pub fn services(&self) -> Services<'_> {
-        Services { store: &self.store, clock: &*self.clock, random: &self.random }
+        Services {
+            store: &self.store,
+            clock: &*self.clock,
+            random: &self.random,
+            limiter: &self.limiter,
+        }
     }
 
     pub async fn send(&self, req: Request) -> Response {

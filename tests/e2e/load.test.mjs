@@ -34,7 +34,7 @@ class Jar {
 }
 
 test(`mixed load for ${SECONDS} s: zero 5xx, no lost grants`, { timeout: 120_000 }, async () => {
-  const worker = await startWorker({ vars: { REGISTRATION_LIMIT: "0" } });
+  const worker = await startWorker();
   const base = worker.url;
   const statuses = new Map();
   const grants = [];

@@ -43,11 +43,16 @@ pub struct Head {
 }
 
 impl Head {
-    pub fn of(req: &Request) -> Head {
+    /// The request's head; its id is Cloudflare's `cf-ray`, or a random one (local runs).
+    pub fn of(req: &Request, random: &dyn crate::env::Random) -> Head {
+        let ray = match header(req.headers(), "cf-ray") {
+            Some(r) => r.chars().take(64).collect(),
+            None => crate::env::random_token(random, 8),
+        };
         Head {
             method: req.method().as_str().to_owned(),
             path: req.uri().path().chars().take(256).collect(),
-            ray: header(req.headers(), "cf-ray").map(|r| r.chars().take(64).collect()),
+            ray: Some(ray),
         }
     }
 }
@@ -119,7 +124,7 @@ mod tests {
             .header("cf-ray", "8f00-LHR")
             .body(Vec::new())
             .unwrap();
-        let head = Head::of(&req);
+        let head = Head::of(&req, &crate::env::SeqRandom::new(1));
         let res = note(
             crate::web::error(StatusCode::BAD_REQUEST, "invalid_grant", "nope"),
             Some("client-1"),

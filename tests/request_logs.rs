@@ -76,7 +76,9 @@ async fn a_whole_session_is_logged_without_secrets() {
     let mcp = find("/mcp", 200);
     assert_eq!(mcp["client"], client_id);
     assert_eq!(mcp["sub"], mcp_edge::logs::subject_tag("user-alice"));
-    assert!(access_lines.iter().all(|l| l["t"].is_u64() && l["ms"].is_u64()));
+    assert!(access_lines
+        .iter()
+        .all(|l| l["t"].is_u64() && l["ms"].is_u64() && l["ray"].is_string()));
 
     let events = lines("event");
     let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();

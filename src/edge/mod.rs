@@ -161,7 +161,7 @@ pub fn serve(req: &web_sys::Request) -> JsValue {
         Ok(head) => head,
         Err(res) => return web_value(*res),
     };
-    let (log, started_ms) = (logs::Head::of(&head), WorkersClock.now_ms());
+    let (log, started_ms) = (logs::Head::of(&head, &OsRandom), WorkersClock.now_ms());
     let checked = match app.respond_now(&head, &WorkersClock) {
         Step::Answer(res) => return logged(&log, started_ms, res),
         Step::Continue(checked) => checked,

@@ -37,6 +37,7 @@ async fn revoke(state: &State, req: &Request, services: &Services<'_>) -> OAuthR
             || grant.previous_refresh_hash.as_deref() == Some(&presented);
         if grant.client_id == client.client_id && matches {
             services.store.delete(&key).await?;
+            state.live_grants.remove(grant_id);
             crate::logs::event(
                 "grant_revoked",
                 serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": "revocation" }),

@@ -120,6 +120,7 @@ async fn authorization_code(
     if code_state.used {
         // Replay: the code was redeemed before; revoke what it produced.
         services.store.delete(&key).await?;
+        state.live_grants.remove(&grant.grant_id);
         crate::logs::event(
             "grant_revoked",
             json!({ "client": grant.client_id, "reason": "code_replay" }),
@@ -181,6 +182,7 @@ async fn refresh(
         .is_some_and(|p| constant_time_eq(presented.as_bytes(), p.as_bytes()));
     if !is_current && !is_previous {
         services.store.delete(&key).await?;
+        state.live_grants.remove(&grant.grant_id);
         crate::logs::event(
             "grant_revoked",
             json!({ "client": grant.client_id, "reason": "refresh_replay" }),

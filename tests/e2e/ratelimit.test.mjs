@@ -1,10 +1,14 @@
 // Registration throttling through Cloudflare's Rate Limiting binding (REGISTRATIONS in
 // wrangler.toml, 1000 per 60 s locally), as workerd runs it: one redirect host's flood from one
 // address is refused with 429, while another host's registrations go through.
-import { test } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { startWorker } from "./worker.mjs";
 
-const BASE = process.env.E2E_URL;
+// Its own worker and KV: the flood must not fill the shared worker's client list.
+let worker, BASE;
+before(async () => { worker = await startWorker(); BASE = worker.url; });
+after(async () => { await worker?.stop(); });
 
 const register = (host) => fetch(`${BASE}/register`, {
   method: "POST",

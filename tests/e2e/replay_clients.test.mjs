@@ -280,6 +280,12 @@ test("MCP Inspector (browser): DCR and /authorize without scope → alice's toke
   const tokens = await json(who, "token exchange", tokenRes);
   assert.equal(tokens.scope, "mcp admin", `[${who}] token response scope`);
   assert.equal(claims(tokens.access_token).scope, "mcp admin", `[${who}] JWT scope claim`);
+  // The Inspector's "direct" connection from the page: /mcp with its Origin (loopback, development).
+  const s = await mcpSession(who, tokens.access_token, { extraHeaders: { origin: INSPECTOR_ORIGIN } });
+  const admin = await s.callTool("list_clients");
+  assert.equal(admin.isError ?? false, false, `[${who}] list_clients (admin) works with the token from a no-scope request`);
+  assert.ok(text(admin), `[${who}] list_clients returned text`);
+
   // An error from /token must be readable by the page too.
   const bad = await fetch(`${BASE}/token`, {
     method: "POST",
@@ -290,11 +296,11 @@ test("MCP Inspector (browser): DCR and /authorize without scope → alice's toke
   assert.ok(bad.headers.get("access-control-allow-origin"), `[${who}] /token error readable cross-origin`);
   assert.equal((await bad.json()).error, "invalid_grant");
 
-  // The Inspector's "direct" connection from the page: /mcp with its Origin (loopback, development).
-  const s = await mcpSession(who, tokens.access_token, { extraHeaders: { origin: INSPECTOR_ORIGIN } });
-  const admin = await s.callTool("list_clients");
-  assert.equal(admin.isError ?? false, false, `[${who}] list_clients (admin) works with the token from a no-scope request`);
-  assert.ok(text(admin), `[${who}] list_clients returned text`);
+  // Replaying the code revoked the grant it produced: its access token stops too (RFC 6749 §4.1.2).
+  const after = await fetch(MCP_URL, { method: "POST", headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "inspector", version: "1" } } }) });
+  assert.equal(after.status, 401, `[${who}] the access token of a replayed code's grant is refused`);
+  assert.match(after.headers.get("www-authenticate") ?? "", /invalid_token/);
 });
 
 const PREFLIGHTS = [

@@ -55,7 +55,10 @@ const TARGETS = [
     // code as production; only configuration differs.
     // No Rate Limiting binding is served here: the baseline has no DCR throttle, so ours runs
     // without one too (the worker allows everything when `REGISTRATIONS` is not bound).
-    vars: { MCP_EDGE_ENV: "development" }, kvBinding: "KV", authorize: F.authorizeOurs,
+    // REQUEST_LOG: the baseline writes no request log; ours writes one JSON line per request by
+    // default. BENCH_REQUEST_LOG (default off) sets ours, so the comparison is like for like
+    // and the cost of the log can be measured on its own (docs/benchmarks.md).
+    vars: { MCP_EDGE_ENV: "development", REQUEST_LOG: process.env.BENCH_REQUEST_LOG ?? "off" }, kvBinding: "KV", authorize: F.authorizeOurs,
   },
   {
     key: "base", label: "baseline-ts (workers-oauth-provider + agents + MCP SDK)", name: "baseline-ts",

@@ -41,10 +41,11 @@ impl App {
     /// [`App::respond_later`] on the whole request, with its writes committed to
     /// `services.store` afterwards ([`deferred::commit`]; a failed required write answers 503).
     pub async fn handle(&self, req: Request, services: &Services<'_>) -> Response {
-        let (log_head, started) = (logs::Head::of(&req, services.random), services.clock.now_ms());
+        let (log_head, started) = (logs::Head::of(&req), services.clock.now_ms());
         let res = self.handle_unlogged(req, services).await;
         let now = services.clock.now_ms();
-        logs::access(&log_head, &res, now, now.saturating_sub(started));
+        let level = self.state.config.request_log;
+        logs::access(level, &log_head, &res, now, now.saturating_sub(started), services.random);
         res
     }
 

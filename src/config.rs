@@ -66,6 +66,8 @@ pub struct Config {
     pub refresh_token_ttl: u64,
     pub client_ttl: u64,
     pub session_ttl: u64,
+    /// Which requests get an access line (`REQUEST_LOG`: all, errors, off).
+    pub request_log: crate::logs::RequestLog,
 }
 
 /// Every problem found in the configuration, each naming its setting.
@@ -122,6 +124,7 @@ impl Config {
             refresh_token_ttl: vars.number("REFRESH_TOKEN_TTL", 30 * 86400, 3600),
             client_ttl: vars.number("CLIENT_TTL", 90 * 86400, 86400),
             session_ttl: vars.number("SESSION_TTL", 7 * 86400, 3600),
+            request_log: vars.request_log(),
         };
         if vars.errors.is_empty() {
             Ok(config)
@@ -171,6 +174,21 @@ impl Vars<'_> {
                     default
                 }
             },
+        }
+    }
+
+    fn request_log(&mut self) -> crate::logs::RequestLog {
+        use crate::logs::RequestLog;
+        match self.get("REQUEST_LOG").as_deref() {
+            None | Some("all") => RequestLog::All,
+            Some("errors") => RequestLog::Errors,
+            Some("off") => RequestLog::Off,
+            Some(other) => {
+                self.errors.push(format!(
+                    "REQUEST_LOG: unknown value {other:?} (expected all, errors or off)"
+                ));
+                RequestLog::All
+            }
         }
     }
 

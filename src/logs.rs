@@ -15,6 +15,26 @@ use crate::crypto::sha256_b64;
 use crate::web::{header, Request, Response};
 use serde_json::{json, Value};
 
+/// Which requests get an access line (`REQUEST_LOG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestLog {
+    /// Every request (the default).
+    All,
+    /// Only responses with status 400 and above.
+    Errors,
+    Off,
+}
+
+impl RequestLog {
+    pub fn wants(self, res: &Response) -> bool {
+        match self {
+            RequestLog::All => true,
+            RequestLog::Errors => res.status().as_u16() >= 400,
+            RequestLog::Off => false,
+        }
+    }
+}
+
 /// Who a response was for, attached to it by the handler that knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Note {
@@ -43,16 +63,12 @@ pub struct Head {
 }
 
 impl Head {
-    /// The request's head; its id is Cloudflare's `cf-ray`, or a random one (local runs).
-    pub fn of(req: &Request, random: &dyn crate::env::Random) -> Head {
-        let ray = match header(req.headers(), "cf-ray") {
-            Some(r) => r.chars().take(64).collect(),
-            None => crate::env::random_token(random, 8),
-        };
+    /// The request's head, with Cloudflare's `cf-ray` when there is one.
+    pub fn of(req: &Request) -> Head {
         Head {
             method: req.method().as_str().to_owned(),
             path: req.uri().path().chars().take(256).collect(),
-            ray: Some(ray),
+            ray: header(req.headers(), "cf-ray").map(|r| r.chars().take(64).collect()),
         }
     }
 }
@@ -97,9 +113,25 @@ pub fn access_line(head: &Head, res: &Response, unix_ms: u64, duration_ms: u64) 
     line.to_string()
 }
 
-/// Writes the access line of a request.
-pub fn access(head: &Head, res: &Response, unix_ms: u64, duration_ms: u64) {
-    log::info!(target: "access", "{}", access_line(head, res, unix_ms, duration_ms));
+/// Writes the access line of a request if `level` wants it; without a `cf-ray` (local runs)
+/// the request gets a random id.
+pub fn access(
+    level: RequestLog,
+    head: &Head,
+    res: &Response,
+    unix_ms: u64,
+    duration_ms: u64,
+    random: &dyn crate::env::Random,
+) {
+    if !level.wants(res) {
+        return;
+    }
+    if head.ray.is_none() {
+        let head = Head { ray: Some(crate::env::random_token(random, 8)), ..head.clone() };
+        log::info!(target: "access", "{}", access_line(&head, res, unix_ms, duration_ms));
+    } else {
+        log::info!(target: "access", "{}", access_line(head, res, unix_ms, duration_ms));
+    }
 }
 
 /// Writes an event line: `kind` and its fields (identifiers only).
@@ -124,7 +156,7 @@ mod tests {
             .header("cf-ray", "8f00-LHR")
             .body(Vec::new())
             .unwrap();
-        let head = Head::of(&req, &crate::env::SeqRandom::new(1));
+        let head = Head::of(&req);
         let res = note(
             crate::web::error(StatusCode::BAD_REQUEST, "invalid_grant", "nope"),
             Some("client-1"),

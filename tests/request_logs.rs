@@ -86,6 +86,21 @@ async fn a_whole_session_is_logged_without_secrets() {
         assert!(kinds.contains(&kind), "no {kind} event in {kinds:?}");
     }
 
+    // REQUEST_LOG=errors: only error responses get a line; off: none.
+    for (level, expected) in [("errors", 1), ("off", 0)] {
+        let config = mcp_edge::config::Config::from_lookup(|k| match k {
+            "MCP_EDGE_ENV" => Some("development".into()),
+            "REQUEST_LOG" => Some(level.into()),
+            _ => None,
+        })
+        .unwrap();
+        let quiet = TestApp::with_config(config).await;
+        let before = lines("access").len();
+        assert_eq!(quiet.get("/.well-known/oauth-protected-resource").await.status(), 200);
+        assert_eq!(quiet.get("/missing").await.status(), 404);
+        assert_eq!(lines("access").len() - before, expected, "REQUEST_LOG={level}");
+    }
+
     let all = LINES.lock().unwrap().iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n");
     let csrf = hidden(&html, "csrf");
     for secret in [

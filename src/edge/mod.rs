@@ -161,7 +161,7 @@ pub fn serve(req: &web_sys::Request) -> JsValue {
         Ok(head) => head,
         Err(res) => return web_value(*res),
     };
-    let (log, started_ms) = (logs::Head::of(&head, &OsRandom), WorkersClock.now_ms());
+    let (log, started_ms) = (logs::Head::of(&head), WorkersClock.now_ms());
     let checked = match app.respond_now(&head, &WorkersClock) {
         Step::Answer(res) => return logged(&log, started_ms, res),
         Step::Continue(checked) => checked,
@@ -212,7 +212,14 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             Services { store: &store, clock: &WorkersClock, random: &OsRandom, limiter: &limiter };
         let res = app.respond_later(request, head, &services).await;
         let now = WorkersClock.now_ms();
-        logs::access(&log, &res, now, now.saturating_sub(started_ms));
+        logs::access(
+            app.config().request_log,
+            &log,
+            &res,
+            now,
+            now.saturating_sub(started_ms),
+            &OsRandom,
+        );
         finished(res, store.take_writes())
     });
     let noop = std::task::Waker::noop();
@@ -227,7 +234,15 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
 /// The response, as a `web_sys::Response`, after writing its access line.
 fn logged(log: &logs::Head, started_ms: u64, res: Response) -> JsValue {
     let now = WorkersClock.now_ms();
-    logs::access(log, &res, now, now.saturating_sub(started_ms));
+    let level = APP.with(|cell| cell.get().map(|app| app.config().request_log));
+    logs::access(
+        level.unwrap_or(logs::RequestLog::All),
+        log,
+        &res,
+        now,
+        now.saturating_sub(started_ms),
+        &OsRandom,
+    );
     web_value(res)
 }
 

@@ -12,7 +12,7 @@ use crate::env::{random_token, Services};
 use crate::state::State;
 use crate::store::put_json;
 use crate::store::records::ClientRecord;
-use crate::web::{self, request_header, Request, Response};
+use crate::web::{self, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Map, Value};
 
@@ -93,10 +93,7 @@ async fn register(
     req: &Request,
     services: &Services<'_>,
 ) -> OAuthResult<Option<Value>> {
-    let is_json = request_header(req, "content-type")
-        .and_then(|c| c.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !web::content_type_is(req, web::JSON) {
         return Err(OAuthError::new(
             ErrorCode::InvalidRequest,
             "registration requests must be application/json",

@@ -16,7 +16,7 @@ use crate::store::records::{ClientRecord, GrantRecord};
 use crate::store::{get_json, put_json, put_json_best_effort};
 use crate::urls::audience_covers;
 use crate::urls::Urls;
-use crate::web::{self, request_header, Params, Request, Response};
+use crate::web::{self, Params, Request, Response};
 use http::StatusCode;
 use serde_json::{json, Value};
 
@@ -24,12 +24,15 @@ use serde_json::{json, Value};
 const CLIENT_RENEW_INTERVAL: u64 = 86400;
 
 pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
-    let res = match token(state, req, services, urls).await {
+    let form = match form_params(req) {
+        Ok(form) => form,
+        Err(e) => return e.response(),
+    };
+    let res = match token(state, req, &form, services, urls).await {
         Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body))),
         Err(e) => e.response(),
     };
     // The client id as sent (authenticated or not): for the request log only.
-    let form = Params::parse(&String::from_utf8_lossy(req.body()));
     crate::logs::note(res, form.get("client_id"), None)
 }
 
@@ -45,10 +48,7 @@ fn invalid_grant(why: &str) -> OAuthError {
 }
 
 pub fn form_params(req: &Request) -> OAuthResult<Params> {
-    let is_form = request_header(req, "content-type")
-        .and_then(|c| c.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !web::content_type_is(req, "application/x-www-form-urlencoded") {
         return Err(invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let form = Params::parse(&String::from_utf8_lossy(req.body()));
@@ -61,10 +61,10 @@ pub fn form_params(req: &Request) -> OAuthResult<Params> {
 async fn token(
     state: &State,
     req: &Request,
+    form: &Params,
     services: &Services<'_>,
     urls: &Urls,
 ) -> OAuthResult<Value> {
-    let form = form_params(req)?;
     let grant_type =
         form.get("grant_type").ok_or_else(|| invalid_request("grant_type is required"))?;
     if !matches!(grant_type, "authorization_code" | "refresh_token") {
@@ -73,7 +73,7 @@ async fn token(
             format!("grant_type {grant_type:?} is not supported"),
         ));
     }
-    let client = client::authenticate(state, services, req, &form).await?;
+    let client = client::authenticate(state, services, req, form).await?;
     if !client.grant_types.iter().any(|g| g == grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -89,9 +89,9 @@ async fn token(
         }
     }
     if grant_type == "authorization_code" {
-        authorization_code(state, services, urls, &form, &client).await
+        authorization_code(state, services, urls, form, &client).await
     } else {
-        refresh(state, services, urls, &form, &client).await
+        refresh(state, services, urls, form, &client).await
     }
 }
 

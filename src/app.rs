@@ -61,6 +61,7 @@ impl App {
                 clock: services.clock,
                 random: services.random,
                 limiter: services.limiter,
+                fetch: services.fetch,
             };
             self.respond_later(req, head, &services).await
         };

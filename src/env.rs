@@ -62,13 +62,128 @@ impl Limiter for CountingLimiter {
     }
 }
 
-/// What a request handler may touch besides the request: storage, time, randomness and the
-/// rate limiter.
+/// Why an outbound request produced no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// No answer within the timeout.
+    Timeout,
+    /// The body (declared or streamed) is larger than the cap.
+    TooLarge,
+    /// Not attempted: the URL is not one this server fetches (see the caller's policy).
+    Refused(String),
+    /// DNS, TCP, TLS or another transport failure.
+    Network(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Timeout => f.write_str("no answer in time"),
+            FetchError::TooLarge => f.write_str("the response is too large"),
+            FetchError::Refused(why) => write!(f, "not fetched: {why}"),
+            FetchError::Network(why) => write!(f, "unreachable: {why}"),
+        }
+    }
+}
+
+/// Limits of one outbound request.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchLimits {
+    /// The largest body read (declared `Content-Length` or streamed); more is [`FetchError::TooLarge`].
+    pub max_bytes: usize,
+    pub timeout_ms: u32,
+}
+
+/// Outbound HTTP (the runtime's `fetch` on Workers). Redirects are never followed: a 3xx is
+/// returned as it is, for the caller to refuse or handle. Which URLs may be fetched at all is
+/// the caller's policy (`crate::urls`), checked before calling.
+#[async_trait::async_trait(?Send)]
+pub trait Fetch {
+    async fn fetch(
+        &self,
+        req: http::Request<Vec<u8>>,
+        limits: FetchLimits,
+    ) -> Result<http::Response<Vec<u8>>, FetchError>;
+}
+
+/// Fetches nothing: every request is [`FetchError::Refused`] (no outbound HTTP configured).
+pub struct NoFetch;
+
+#[async_trait::async_trait(?Send)]
+impl Fetch for NoFetch {
+    async fn fetch(
+        &self,
+        req: http::Request<Vec<u8>>,
+        _limits: FetchLimits,
+    ) -> Result<http::Response<Vec<u8>>, FetchError> {
+        Err(FetchError::Refused(format!("no outbound HTTP here ({})", req.uri())))
+    }
+}
+
+/// A canned answer: status, headers, body.
+type Canned = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// The test twin of outbound HTTP: canned responses by exact URL (no query matching magic),
+/// and a record of every request made. Unknown URLs are [`FetchError::Network`].
+#[derive(Default)]
+pub struct CannedFetch {
+    responses: std::cell::RefCell<std::collections::HashMap<String, Canned>>,
+    /// Every request seen, in order: (method, URL, body).
+    pub seen: std::cell::RefCell<Vec<(String, String, Vec<u8>)>>,
+}
+
+impl CannedFetch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Answers `url` with `status`, `headers` and `body` from now on.
+    pub fn answer(
+        &self,
+        url: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) {
+        let headers = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.responses.borrow_mut().insert(url.to_owned(), (status, headers, body.into()));
+    }
+    /// Forgets the answer for `url` (it becomes unreachable).
+    pub fn forget(&self, url: &str) {
+        self.responses.borrow_mut().remove(url);
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl Fetch for CannedFetch {
+    async fn fetch(
+        &self,
+        req: http::Request<Vec<u8>>,
+        limits: FetchLimits,
+    ) -> Result<http::Response<Vec<u8>>, FetchError> {
+        let url = req.uri().to_string();
+        self.seen.borrow_mut().push((req.method().to_string(), url.clone(), req.body().clone()));
+        let Some((status, headers, body)) = self.responses.borrow().get(&url).cloned() else {
+            return Err(FetchError::Network(format!("nothing canned for {url}")));
+        };
+        if body.len() > limits.max_bytes {
+            return Err(FetchError::TooLarge);
+        }
+        let mut res = http::Response::builder().status(status);
+        for (k, v) in headers {
+            res = res.header(k, v);
+        }
+        res.body(body).map_err(|e| FetchError::Network(e.to_string()))
+    }
+}
+
+/// What a request handler may touch besides the request: storage, time, randomness, the
+/// rate limiter and outbound HTTP.
 pub struct Services<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
     pub random: &'a dyn Random,
     pub limiter: &'a dyn Limiter,
+    pub fetch: &'a dyn Fetch,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

@@ -9,6 +9,7 @@
 // `pub` here means exported to JS (entry.mjs), which the lint cannot see.
 #![allow(unreachable_pub)]
 
+mod fetch;
 mod kv;
 
 use crate::app::App;
@@ -208,8 +209,13 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
         let reader = kv::KvReader::new(env.as_ref());
         let store = Deferred::new(&reader);
         let limiter = RateLimiter(env.as_ref());
-        let services =
-            Services { store: &store, clock: &WorkersClock, random: &OsRandom, limiter: &limiter };
+        let services = Services {
+            store: &store,
+            clock: &WorkersClock,
+            random: &OsRandom,
+            limiter: &limiter,
+            fetch: &fetch::WorkersFetch,
+        };
         let res = app.respond_later(request, head, &services).await;
         let now = WorkersClock.now_ms();
         logs::access(
@@ -306,6 +312,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         clock: &WorkersClock,
         random: &OsRandom,
         limiter: &crate::env::Unlimited,
+        fetch: &crate::env::NoFetch,
     };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.

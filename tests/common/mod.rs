@@ -21,6 +21,8 @@ pub struct TestApp {
     pub random: SeqRandom,
     /// The Rate Limiting binding's twin: generous unless a test lowers `limit`.
     pub limiter: CountingLimiter,
+    /// Outbound HTTP's twin: canned answers by URL, and the requests made.
+    pub fetch: mcp_edge::env::CannedFetch,
 }
 
 impl TestApp {
@@ -38,10 +40,18 @@ impl TestApp {
                 clock: &*clock,
                 random: &random,
                 limiter: &mcp_edge::env::Unlimited,
+                fetch: &mcp_edge::env::NoFetch,
             };
             App::new(config, &services).await.unwrap()
         };
-        TestApp { app, store, clock, random, limiter: CountingLimiter::new(10_000) }
+        TestApp {
+            app,
+            store,
+            clock,
+            random,
+            limiter: CountingLimiter::new(10_000),
+            fetch: Default::default(),
+        }
     }
 
     pub fn services(&self) -> Services<'_> {
@@ -50,6 +60,7 @@ impl TestApp {
             clock: &*self.clock,
             random: &self.random,
             limiter: &self.limiter,
+            fetch: &self.fetch,
         }
     }
 

@@ -37,7 +37,7 @@ strip=(--strip-debug --strip-producers)
 if [ -n "${KEEP_WASM_NAMES:-}" ]; then strip=(--debuginfo); fi
 node_modules/.bin/wasm-opt "$gen/index_bg.wasm" -O "${features[@]}" "${strip[@]}" -o build/index_bg.wasm
 
-cp src/edge/entry.mjs "$gen/entry.mjs"
+cp src/edge/entry.mjs src/edge/objects.mjs "$gen/"
 minify=(--minify)
 if [ -n "${NO_MINIFY:-}" ]; then minify=(); fi
 node_modules/.bin/esbuild "$gen/entry.mjs" --bundle --format=esm "${minify[@]}" \

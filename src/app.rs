@@ -17,7 +17,7 @@ use crate::routes::{self, Head, Step};
 use crate::state::State;
 use crate::store::deferred::{self, Deferred};
 use crate::store::StoreError;
-use crate::web::{self, Request, Response};
+use crate::web::{self, Reply, Request, Response};
 use http::StatusCode;
 
 pub struct App {
@@ -62,8 +62,11 @@ impl App {
                 random: services.random,
                 limiter: services.limiter,
                 fetch: services.fetch,
+                rendezvous: services.rendezvous,
             };
-            self.respond_later(req, head, &services).await
+            // A streamed reply runs to its end here (native callers want the whole response;
+            // tests that talk to a streaming call use [`App::serve`]).
+            self.respond_later(req, head, &services).await.collect().await
         };
         match deferred::commit(services.store, store.take_writes()).await {
             Ok(()) => res,
@@ -97,18 +100,29 @@ impl App {
         step
     }
 
-    /// Phase 2: the answer to a request [`App::respond_now`] continued, with its [`Head`].
-    pub async fn respond_later(
-        &self,
+    /// Phase 2: the answer to a request [`App::respond_now`] continued, with its [`Head`]:
+    /// whole, or streamed (a legacy call that waits for its client's input).
+    pub async fn respond_later<'a>(
+        &'a self,
         req: Request,
         head: Head,
-        services: &Services<'_>,
-    ) -> Response {
+        services: &'a Services<'a>,
+    ) -> Reply<'a> {
         let limit = self.state.config.max_body_bytes;
         if req.body().len() > limit {
-            return too_large(limit);
+            return too_large(limit).into();
         }
         routes::route(&self.state, &self.server, req, head, services).await
+    }
+
+    /// Both phases, with a streamed reply left streaming: for native tests that talk to a call
+    /// while it runs (answer its questions from another app instance, resume its stream).
+    /// Writes go straight to `services.store`, without [`App::handle`]'s deferred commit.
+    pub async fn serve<'a>(&'a self, req: Request, services: &'a Services<'a>) -> Reply<'a> {
+        match self.respond_now(&web::head_only(&req), services.clock) {
+            Step::Answer(res) => res.into(),
+            Step::Continue(head) => self.respond_later(req, head, services).await,
+        }
     }
 }
 

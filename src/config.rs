@@ -66,6 +66,9 @@ pub struct Config {
     pub refresh_token_ttl: u64,
     pub client_ttl: u64,
     pub session_ttl: u64,
+    /// How long a legacy session's call waits for the client's answer to a server-to-client
+    /// request (`INPUT_TIMEOUT`, seconds) before it ends with an error.
+    pub input_timeout: u64,
     /// Which requests get an access line (`REQUEST_LOG`: all, errors, off).
     pub request_log: crate::logs::RequestLog,
 }
@@ -124,6 +127,7 @@ impl Config {
             refresh_token_ttl: vars.number("REFRESH_TOKEN_TTL", 30 * 86400, 3600),
             client_ttl: vars.number("CLIENT_TTL", 90 * 86400, 86400),
             session_ttl: vars.number("SESSION_TTL", 7 * 86400, 3600),
+            input_timeout: vars.number("INPUT_TIMEOUT", 60, 1),
             request_log: vars.request_log(),
         };
         if vars.errors.is_empty() {

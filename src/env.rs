@@ -1,5 +1,6 @@
 //! The injected world: clock and randomness, bundled with the store as [`Services`].
 
+use crate::store::rendezvous::Rendezvous;
 use crate::store::Store;
 use std::cell::Cell;
 
@@ -184,6 +185,8 @@ pub struct Services<'a> {
     pub random: &'a dyn Random,
     pub limiter: &'a dyn Limiter,
     pub fetch: &'a dyn Fetch,
+    /// Where a waiting request meets its answer (Durable Objects in production).
+    pub rendezvous: &'a dyn Rendezvous,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

@@ -29,7 +29,7 @@ pub fn jsonrpc(data: &[u8]) {
             Message::Notification { method, params } => {
                 json!({ "jsonrpc": "2.0", "method": method, "params": params })
             }
-            Message::Response { id } => json!({ "jsonrpc": "2.0", "id": id, "result": {} }),
+            Message::Response { id, .. } => json!({ "jsonrpc": "2.0", "id": id, "result": {} }),
         };
         if written.get("params") == Some(&Value::Null) {
             if let Some(o) = written.as_object_mut() {

@@ -109,6 +109,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "content-type",
     "cookie",
     "host",
+    "last-event-id",
     "mcp-method",
     "mcp-name",
     // `Mcp-Param-*` headers our tools declare with `x-mcp-header` (each must be listed).
@@ -251,6 +252,100 @@ mod tests {
         for s in ["a b/c?d=é", "x&y=z+1", "%41", ""] {
             let form = format!("v={}", percent_encode(s));
             assert_eq!(Params::parse(&form).get("v"), Some(s), "{form}");
+        }
+    }
+}
+
+/// A response body written while its handler goes on: the SSE stream of a legacy call that
+/// waits for its client (routes::mcp::bridge). The writer and reader share one queue; the
+/// reader ends after the writer closes and the queue is drained.
+#[derive(Default)]
+struct Pipe {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    closed: bool,
+    waker: Option<std::task::Waker>,
+}
+
+/// The writing end of a streamed body.
+#[derive(Clone)]
+pub struct BodyWriter(std::rc::Rc<std::cell::RefCell<Pipe>>);
+
+/// The reading end of a streamed body (the transport's).
+pub struct BodyReader(std::rc::Rc<std::cell::RefCell<Pipe>>);
+
+/// A connected writer and reader.
+pub fn pipe() -> (BodyWriter, BodyReader) {
+    let shared = std::rc::Rc::new(std::cell::RefCell::new(Pipe::default()));
+    (BodyWriter(shared.clone()), BodyReader(shared))
+}
+
+impl BodyWriter {
+    pub fn write(&self, bytes: impl Into<Vec<u8>>) {
+        let mut pipe = self.0.borrow_mut();
+        if !pipe.closed {
+            pipe.chunks.push_back(bytes.into());
+        }
+        if let Some(w) = pipe.waker.take() {
+            w.wake();
+        }
+    }
+
+    pub fn close(&self) {
+        let mut pipe = self.0.borrow_mut();
+        pipe.closed = true;
+        if let Some(w) = pipe.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl BodyReader {
+    /// The next chunk; `None` once the writer has closed and everything was read.
+    pub async fn next(&self) -> Option<Vec<u8>> {
+        std::future::poll_fn(|cx| {
+            let mut pipe = self.0.borrow_mut();
+            if let Some(chunk) = pipe.chunks.pop_front() {
+                return std::task::Poll::Ready(Some(chunk));
+            }
+            if pipe.closed {
+                return std::task::Poll::Ready(None);
+            }
+            pipe.waker = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        })
+        .await
+    }
+}
+
+/// The rest of a streamed response's work.
+pub type Rest<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+/// What an endpoint answers: a whole response, or a head whose body is written by `rest` as it
+/// runs (the transport releases `head` at once and streams `body`).
+pub enum Reply<'a> {
+    Whole(Response),
+    Streamed { head: Response, body: BodyReader, rest: Rest<'a> },
+}
+
+impl From<Response> for Reply<'_> {
+    fn from(res: Response) -> Self {
+        Reply::Whole(res)
+    }
+}
+
+impl Reply<'_> {
+    /// The whole response: a streamed one is run to its end and collected (native callers).
+    pub async fn collect(self) -> Response {
+        match self {
+            Reply::Whole(res) => res,
+            Reply::Streamed { head, body, rest } => {
+                rest.await;
+                let mut res = head;
+                while let Some(chunk) = body.next().await {
+                    res.body_mut().extend_from_slice(&chunk);
+                }
+                res
+            }
         }
     }
 }

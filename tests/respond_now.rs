@@ -117,7 +117,8 @@ async fn the_head_decides_what_the_whole_request_would() {
             (Step::Continue(a), Step::Continue(b)) => {
                 assert_eq!(a, b, "{what}");
                 continued += 1;
-                let later = t.app.respond_later(req.clone(), a, &t.services()).await;
+                let services = t.services();
+                let later = t.app.respond_later(req.clone(), a, &services).await.collect().await;
                 let handled = t.send(req).await;
                 assert_eq!(later.status(), handled.status(), "{what}");
             }

@@ -19,6 +19,8 @@
 // marks `health.critical` before the abort traps; a `WebAssembly.RuntimeError` seen here does
 // the same. The next request resets the instance with wasm-bindgen's `__wbg_reset_state`.
 import * as wasm from "./index.js";
+// The Durable Object class of legacy sessions' meeting points (src/store/rendezvous.rs).
+export { McpSessions } from "./objects.mjs";
 
 const health = wasm.edge_health();
 const EMPTY = new Uint8Array(0);

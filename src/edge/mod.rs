@@ -11,6 +11,7 @@
 
 mod fetch;
 mod kv;
+mod objects;
 
 use crate::app::App;
 use crate::config::Config;
@@ -18,9 +19,9 @@ use crate::env::{Clock, OsRandom, Services};
 use crate::logs;
 use crate::routes::{Head, Step};
 use crate::store::deferred::Deferred;
-use crate::web::{self, Response};
+use crate::web::{self, Reply, Response};
 use http::StatusCode;
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
@@ -204,19 +205,27 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             return logged(&log, started_ms, res);
         }
     }
-    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read.
+    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read, or for
+    // the rest of a streamed reply (released early, through `released`).
+    let released = Rc::new(RefCell::new(Released::Nothing));
+    let release = released.clone();
     let mut handler = Box::pin(async move {
         let reader = kv::KvReader::new(env.as_ref());
         let store = Deferred::new(&reader);
         let limiter = RateLimiter(env.as_ref());
+        let rendezvous = objects::DurableRendezvous(env.as_ref());
         let services = Services {
             store: &store,
             clock: &WorkersClock,
             random: &OsRandom,
             limiter: &limiter,
             fetch: &fetch::WorkersFetch,
+            rendezvous: &rendezvous,
         };
-        let res = app.respond_later(request, head, &services).await;
+        let (res, streamed) = match app.respond_later(request, head, &services).await {
+            Reply::Whole(res) => (res, None),
+            Reply::Streamed { head, body, rest } => (head, Some((body, rest))),
+        };
         let now = WorkersClock.now_ms();
         logs::access(
             app.config().request_log,
@@ -226,15 +235,106 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             now.saturating_sub(started_ms),
             &OsRandom,
         );
-        finished(res, store.take_writes())
+        let Some((body, rest)) = streamed else { return finished(res, store.take_writes()) };
+        // Streamed: the head (and the writes so far) go now; the body follows as it is written.
+        let (response, writer) = streamed_response(res);
+        Released::release(&release, finished_value(response, store.take_writes()));
+        wasm_bindgen_futures::spawn_local(pump(body, writer));
+        rest.await;
+        let (required, best_effort) = kv::ops(store.take_writes());
+        for ops in [required, best_effort] {
+            if ops.length() > 0 {
+                let _ =
+                    wasm_bindgen_futures::JsFuture::from(kv::kv_apply(env.as_ref(), &ops, true))
+                        .await;
+            }
+        }
+        JsValue::UNDEFINED
     });
     let noop = std::task::Waker::noop();
     match handler.as_mut().poll(&mut std::task::Context::from_waker(noop)) {
         std::task::Poll::Ready(out) => out,
         std::task::Poll::Pending => {
-            wasm_bindgen_futures::future_to_promise(async move { Ok(handler.await) }).into()
+            let early = std::mem::replace(&mut *released.borrow_mut(), Released::Nothing);
+            if let Released::Value(head) = early {
+                wasm_bindgen_futures::spawn_local(async move {
+                    handler.await;
+                });
+                return head;
+            }
+            let waiting = released.clone();
+            let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+                *waiting.borrow_mut() = Released::Waiting(resolve);
+            });
+            wasm_bindgen_futures::spawn_local(async move {
+                let out = handler.await;
+                if !out.is_undefined() {
+                    Released::release(&released, out);
+                }
+            });
+            promise.into()
         }
     }
+}
+
+/// Where the answer of a request that went asynchronous goes: kept until the caller's `Promise`
+/// exists, or handed to its resolver.
+enum Released {
+    Nothing,
+    Value(JsValue),
+    Waiting(js_sys::Function),
+}
+
+impl Released {
+    fn release(slot: &RefCell<Released>, value: JsValue) {
+        let before = std::mem::replace(&mut *slot.borrow_mut(), Released::Nothing);
+        match before {
+            Released::Waiting(resolve) => {
+                let _ = resolve.call1(&JsValue::NULL, &value);
+            }
+            _ => *slot.borrow_mut() = Released::Value(value),
+        }
+    }
+}
+
+#[wasm_bindgen(inline_js = "
+export function streamed(status, names, values) {
+  const { readable, writable } = new TransformStream();
+  const headers = new Headers();
+  for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
+  return [new Response(readable, { status, headers }), writable.getWriter()];
+}
+export function write_chunk(writer, bytes) { return writer.write(bytes).then(() => true, () => false); }
+export function close_writer(writer) { return writer.close().catch(() => {}); }
+")]
+extern "C" {
+    fn streamed(status: u16, names: Vec<String>, values: Vec<String>) -> js_sys::Array;
+    fn write_chunk(writer: &JsValue, bytes: &[u8]) -> js_sys::Promise;
+    fn close_writer(writer: &JsValue) -> js_sys::Promise;
+}
+
+/// A `Response` whose body is a stream, and the writer of that stream.
+fn streamed_response(head: Response) -> (JsValue, JsValue) {
+    let (names, values): (Vec<String>, Vec<String>) = head
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k != http::header::CONTENT_LENGTH)
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .unzip();
+    let pair = streamed(head.status().as_u16(), names, values);
+    (pair.get(0), pair.get(1))
+}
+
+/// Copies a streamed body to the response's writer; stops when the client has gone.
+async fn pump(body: web::BodyReader, writer: JsValue) {
+    use wasm_bindgen_futures::JsFuture;
+    while let Some(chunk) = body.next().await {
+        let ok = JsFuture::from(write_chunk(&writer, &chunk)).await;
+        if !ok.ok().and_then(|v| v.as_bool()).unwrap_or(false) {
+            break;
+        }
+    }
+    let _ = JsFuture::from(close_writer(&writer)).await;
 }
 
 /// The response, as a `web_sys::Response`, after writing its access line.
@@ -254,7 +354,11 @@ fn logged(log: &logs::Head, started_ms: u64, res: Response) -> JsValue {
 
 /// A response, or `[response, required, bestEffort]` when there are writes to apply.
 fn finished(res: Response, writes: Vec<crate::store::deferred::Write>) -> JsValue {
-    let res = web_value(res);
+    finished_value(web_value(res), writes)
+}
+
+/// [`finished`] for a response already made.
+fn finished_value(res: JsValue, writes: Vec<crate::store::deferred::Write>) -> JsValue {
     if writes.is_empty() {
         return res;
     }
@@ -313,6 +417,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         random: &OsRandom,
         limiter: &crate::env::Unlimited,
         fetch: &crate::env::NoFetch,
+        rendezvous: &crate::store::rendezvous::NoRendezvous,
     };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.

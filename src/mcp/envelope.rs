@@ -23,7 +23,7 @@ pub struct ClientCapabilities {
 }
 
 impl ClientCapabilities {
-    fn from_json(caps: &Map<String, Value>) -> Self {
+    pub fn from_json(caps: &Map<String, Value>) -> Self {
         let has = |name: &str| caps.get(name).is_some_and(Value::is_object);
         Self { sampling: has("sampling"), elicitation: has("elicitation"), roots: has("roots") }
     }

@@ -116,25 +116,117 @@ pub const TOOLS: &[Tool] = &[
     ),
     fixture_tool!(
         "test_sampling",
-        "Would ask the client to sample (needs server-to-client requests)",
+        "Asks the client to sample a completion of the prompt",
         r#"{"type":"object","properties":{"prompt":{"type":"string"}},"required":["prompt"]}"#,
-        |_, _| {
-            done(ToolResult::error(
-                "Sampling needs server-to-client requests, which this server does not send yet.",
-            ))
-        }
+        legacy_sampling
     ),
     fixture_tool!(
         "test_elicitation",
-        "Would elicit input (needs server-to-client requests)",
+        "Asks the user for their information by elicitation",
         r#"{"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}"#,
-        |_, _| {
-            done(ToolResult::error(
-                "Elicitation needs server-to-client requests, which this server does not send yet.",
-            ))
-        }
+        legacy_elicitation
+    ),
+    fixture_tool!(
+        "test_elicitation_sep1034_defaults",
+        "Elicits with default values for every primitive type (SEP-1034)",
+        r#"{"type":"object","properties":{}}"#,
+        |_, ctx| elicit_then_echo(ctx, "Please confirm your details", sep1034_schema())
+    ),
+    fixture_tool!(
+        "test_elicitation_sep1330_enums",
+        "Elicits with every enum schema form (SEP-1330)",
+        r#"{"type":"object","properties":{}}"#,
+        |_, ctx| elicit_then_echo(ctx, "Please pick your options", sep1330_schema())
+    ),
+    fixture_tool!(
+        "test_reconnection",
+        "Answers only on a resumed stream: the POST stream closes before the result (SEP-1699)",
+        r#"{"type":"object","properties":{}}"#,
+        |_, _| done(ToolResult::text(
+            "Reconnection test completed: the result arrived after resuming"
+        ))
     ),
 ];
+
+/// The fixture whose POST stream closes before its result (`server-sse-polling`).
+pub const RECONNECTION_TOOL: &str = "test_reconnection";
+
+fn legacy_sampling<'a>(args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let answer = ctx.input.and_then(|i| i.get("sample")).and_then(|r| r.get("content"));
+    match answer.and_then(|c| c.get("text")).and_then(Value::as_str) {
+        Some(text) => done(ToolResult::text(format!("LLM response: {text}"))),
+        None => {
+            let prompt = args.get("prompt").and_then(Value::as_str).unwrap_or("Hello");
+            ask(InputRequired::new().ask("sample", sample(prompt, 100)))
+        }
+    }
+}
+
+fn legacy_elicitation<'a>(
+    args: &'a Map<String, Value>,
+    ctx: &'a ToolContext<'a>,
+) -> ToolFuture<'a> {
+    let message =
+        args.get("message").and_then(Value::as_str).unwrap_or("Please provide your information");
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "username": { "type": "string", "description": "Your username" },
+            "email": { "type": "string", "description": "Your email address" }
+        },
+        "required": ["username", "email"]
+    });
+    elicit_then_echo(ctx, message, schema)
+}
+
+/// Asks once by elicitation, then reports the user's action and content.
+fn elicit_then_echo<'a>(ctx: &'a ToolContext<'a>, message: &str, schema: Value) -> ToolFuture<'a> {
+    match ctx.input.and_then(|i| i.get("form")) {
+        Some(answer) => {
+            let action = answer.get("action").and_then(Value::as_str).unwrap_or("unknown");
+            let content = answer.get("content").cloned().unwrap_or(Value::Null);
+            done(ToolResult::text(format!("User response: action={action}, content={content}")))
+        }
+        None => ask(InputRequired::new().ask("form", elicit(message, schema))),
+    }
+}
+
+fn sep1034_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": { "type": "string", "description": "Your name", "default": "John Doe" },
+            "age": { "type": "integer", "description": "Your age", "default": 30 },
+            "score": { "type": "number", "description": "Your score", "default": 95.5 },
+            "status": { "type": "string", "description": "Your status",
+                "enum": ["active", "inactive", "pending"], "default": "active" },
+            "verified": { "type": "boolean", "description": "Verified?", "default": true }
+        }
+    })
+}
+
+fn sep1330_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "untitledSingle": { "type": "string", "enum": ["option1", "option2", "option3"] },
+            "titledSingle": { "type": "string", "oneOf": [
+                { "const": "value1", "title": "First Option" },
+                { "const": "value2", "title": "Second Option" },
+                { "const": "value3", "title": "Third Option" }
+            ] },
+            "legacyEnum": { "type": "string", "enum": ["opt1", "opt2", "opt3"],
+                "enumNames": ["Option One", "Option Two", "Option Three"] },
+            "untitledMulti": { "type": "array", "items": { "type": "string",
+                "enum": ["option1", "option2", "option3"] } },
+            "titledMulti": { "type": "array", "items": { "anyOf": [
+                { "const": "value1", "title": "First Choice" },
+                { "const": "value2", "title": "Second Choice" },
+                { "const": "value3", "title": "Third Choice" }
+            ] } }
+        }
+    })
+}
 
 /// The conformance suite's 2026-07-28 fixtures: multi-round-trip tools, the diagnostics of its
 /// `server-stateless` scenario, and schema fixtures.

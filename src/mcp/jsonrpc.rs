@@ -39,9 +39,11 @@ pub enum Message {
         method: String,
         params: Option<Value>,
     },
-    /// A response to a server-to-client request (we send none, so these are acknowledged only).
+    /// A client's response to a server-to-client request: `result` or `error` kept as sent.
     Response {
         id: Value,
+        /// `{"result": …}` or `{"error": …}`.
+        outcome: serde_json::Map<String, Value>,
     },
 }
 
@@ -73,7 +75,8 @@ impl Message {
             (Some(Value::String(method)), None) => Ok(Message::Notification { method, params }),
             (Some(_), id) => invalid(id.unwrap_or(Value::Null), "method must be a string"),
             (None, Some(id)) if obj.contains_key("result") || obj.contains_key("error") => {
-                Ok(Message::Response { id })
+                obj.retain(|k, _| k == "result" || k == "error");
+                Ok(Message::Response { id, outcome: obj })
             }
             (None, id) => invalid(id.unwrap_or(Value::Null), "missing method"),
         }

@@ -1,7 +1,7 @@
 //! The MCP method dispatcher: one JSON-RPC request in, one response out, with notifications
 //! (progress, log messages) handed to the transport as they are emitted.
 
-use super::envelope::{self, Envelope};
+use super::envelope::{self, ClientCapabilities, Envelope};
 use super::jsonrpc::{self, ErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
 use super::mrtr::{self, InputRequired};
 use super::tools::{Need, Tool, ToolContext};
@@ -28,6 +28,17 @@ pub struct CallContext<'a> {
     pub now: u64,
     /// `Some` for a request of the stateless revision (2026-07-28).
     pub modern: Option<Modern<'a>>,
+    /// `Some` for a `tools/call` of a legacy session whose client can be asked for input by
+    /// server-to-client requests (`routes::mcp::bridge`).
+    pub asks: Option<Asks<'a>>,
+}
+
+/// What a legacy session's client can be asked, and the state of the round before.
+#[derive(Clone, Copy)]
+pub struct Asks<'a> {
+    pub capabilities: &'a ClientCapabilities,
+    /// The state the tool handed out with its last questions (kept by the server, never sent).
+    pub state: Option<&'a Value>,
 }
 
 /// What a request of the stateless revision brings: its envelope, and what a `requestState` is
@@ -67,10 +78,12 @@ pub enum Request {
 pub struct InitializeParams {
     #[serde(default)]
     pub protocol_version: Option<String>,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub capabilities: Map<String, Value>,
 }
 
 /// `tools/call` with its tool looked up.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ToolCall {
     pub tool: &'static Tool,
     pub arguments: Map<String, Value>,
@@ -79,7 +92,7 @@ pub struct ToolCall {
 }
 
 /// The multi-round-trip fields of a retried request, and the digest that binds its state.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Rounds {
     input: Option<Map<String, Value>>,
     state: Option<String>,
@@ -248,13 +261,26 @@ impl Request {
     }
 }
 
-/// Requests the transport refuses rather than answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl ToolCall {
+    /// The same call again, with the client's answers to the last questions (the bridge's
+    /// next round; the state travels in [`Asks`]).
+    pub fn with_answers(mut self, input: Map<String, Value>) -> ToolCall {
+        self.rounds.input = Some(input);
+        self.rounds.state = None;
+        self
+    }
+}
+
+/// Requests the transport refuses or must carry on rather than answers.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
     /// The signed-in caller lacks a scope: ask for it (HTTP: 403 `insufficient_scope`).
     Scope(&'static str),
     /// The client did not declare a capability the call needs (2026-07-28: 400 `-32021`).
     Capability(&'static str),
+    /// A legacy session's call needs input ([`CallContext::asks`]): the transport asks the
+    /// client (only what it declared) and calls again with the answers.
+    Input(InputRequired),
 }
 
 /// Seconds clients may cache a list or a read: the catalogue changes only with a deploy.
@@ -279,6 +305,8 @@ enum Answer {
     Complete(Value),
     /// Already the whole `input_required` result.
     InputRequired(Value),
+    /// Questions for a legacy session's client ([`Refusal::Input`]).
+    Ask(InputRequired),
 }
 
 impl Server {
@@ -370,6 +398,7 @@ impl Server {
                 jsonrpc::result(id, self.complete(result, cacheable, ctx))
             }
             Ok(Answer::InputRequired(result)) => jsonrpc::result(id, result),
+            Ok(Answer::Ask(input)) => return Err(Refusal::Input(input)),
             Err(error) => jsonrpc::error(id, error),
         })
     }
@@ -407,10 +436,24 @@ impl Server {
         ctx: &CallContext<'_>,
     ) -> Result<Answer, ErrorObject> {
         let Some(modern) = &ctx.modern else {
-            // Sessions of earlier revisions cannot carry `input_required` (yet: legacy input
-            // goes through server-to-client requests).
-            let msg = "This call needs an answer from you, and this server cannot ask for it on a session of protocol 2025-11-25 or earlier yet. Connect with protocol 2026-07-28 to answer it.";
-            return Ok(Answer::Complete(tools::ToolResult::error(msg).to_json()));
+            // Sessions of earlier revisions: the transport asks by server-to-client requests,
+            // only what the client declared.
+            let asked = ctx.asks.map(|a| {
+                let mut input = input.clone();
+                input.requests.retain(|_, r| {
+                    r.get("method")
+                        .and_then(Value::as_str)
+                        .is_some_and(|m| a.capabilities.allows(m))
+                });
+                input
+            });
+            return Ok(match asked {
+                Some(input) if !input.requests.is_empty() => Answer::Ask(input),
+                _ => {
+                    let msg = "This call needs an answer from you (elicitation, sampling or roots), and your client did not declare it can give one. Connect with a client that does, or with protocol 2026-07-28.";
+                    Answer::Complete(tools::ToolResult::error(msg).to_json())
+                }
+            });
         };
         let caps = &modern.envelope.capabilities;
         let requests: Map<String, Value> = input
@@ -452,6 +495,9 @@ impl Server {
         rounds: &Rounds,
         ctx: &CallContext<'_>,
     ) -> Result<Option<Value>, ErrorObject> {
+        if let Some(asks) = ctx.asks {
+            return Ok(asks.state.cloned());
+        }
         let (Some(text), Some(modern)) = (&rounds.state, &ctx.modern) else { return Ok(None) };
         let binding =
             mrtr::Binding { principal: &modern.principal, method, digest: rounds.digest.clone() };
@@ -479,7 +525,11 @@ impl Server {
                     now: ctx.now,
                     notify,
                     progress_token: call.progress_token.as_ref(),
-                    client: ctx.modern.as_ref().map(|m| &m.envelope.capabilities),
+                    client: ctx
+                        .modern
+                        .as_ref()
+                        .map(|m| &m.envelope.capabilities)
+                        .or(ctx.asks.map(|a| a.capabilities)),
                     input: call.rounds.input.as_ref(),
                     state: state.as_ref(),
                 };
@@ -616,7 +666,8 @@ mod tests {
     ) -> (Value, Vec<Value>) {
         let seen = RefCell::new(Vec::new());
         let notify = |m: &str, p: Value| seen.borrow_mut().push(json!({"method": m, "params": p}));
-        let ctx = CallContext { identity, store: None, now: 1_795_000_000, modern: None };
+        let ctx =
+            CallContext { identity, store: None, now: 1_795_000_000, modern: None, asks: None };
         let res = match Request::parse(server, method, Some(params)) {
             Ok(request) => server.answer(&json!(1), request, &ctx, &notify).await.unwrap(),
             Err(e) => jsonrpc::error(&json!(1), e),
@@ -729,7 +780,8 @@ mod tests {
         let (r, _) = call(&s, "tools/call", json!({"name":"list_clients"}), None).await;
         assert_eq!(r["result"]["isError"], true);
         let bob = Identity { scopes: vec!["mcp".into()], ..alice() };
-        let ctx = CallContext { identity: Some(&bob), store: None, now: 0, modern: None };
+        let ctx =
+            CallContext { identity: Some(&bob), store: None, now: 0, modern: None, asks: None };
         let request =
             |name: &str| Request::parse(&s, "tools/call", Some(json!({ "name": name }))).unwrap();
         let answer = s.answer(&json!(1), request("list_clients"), &ctx, &|_, _| {}).await;

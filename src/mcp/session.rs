@@ -5,6 +5,7 @@
 //! Termination (DELETE) writes a tombstone to KV that every later request checks; see
 //! `docs/sessions.md` for the consistency this gives.
 
+use super::envelope::ClientCapabilities;
 use crate::crypto::{b64, seal, sha256_b64, unseal};
 use crate::env::{random_token, Random};
 
@@ -14,7 +15,18 @@ const PURPOSE: &str = "mcp-session";
 pub struct Session {
     pub issued_at: u64,
     pub protocol_version: String,
+    /// What the client declared at `initialize` it can be asked (elicitation, sampling,
+    /// roots): the bridge asks for nothing else. Ids of format 1 declared nothing.
+    pub capabilities: ClientCapabilities,
     subject_tag: String,
+}
+
+/// `e`, `s`, `r` for the declared elicitation, sampling and roots capabilities.
+fn capability_letters(c: &ClientCapabilities) -> String {
+    [(c.elicitation, 'e'), (c.sampling, 's'), (c.roots, 'r')]
+        .iter()
+        .filter_map(|(on, letter)| on.then_some(*letter))
+        .collect()
 }
 
 fn subject_tag(sub: Option<&str>) -> String {
@@ -28,8 +40,14 @@ pub fn issue(
     now: u64,
     version: &str,
     sub: Option<&str>,
+    capabilities: &ClientCapabilities,
 ) -> String {
-    let data = format!("1~{now}~{version}~{}~{}", subject_tag(sub), random_token(random, 12));
+    let data = format!(
+        "2~{now}~{version}~{}~{}~{}",
+        subject_tag(sub),
+        capability_letters(capabilities),
+        random_token(random, 12)
+    );
     seal(secret, PURPOSE, &data)
 }
 
@@ -52,11 +70,11 @@ pub fn verify(
         return Err(SessionError::Unknown);
     }
     let data = unseal(secret, PURPOSE, id).ok_or(SessionError::Unknown)?;
-    let mut parts = data.split('~');
-    let (Some("1"), Some(issued), Some(version), Some(tag), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(SessionError::Unknown);
+    let parts: Vec<&str> = data.split('~').collect();
+    let (issued, version, tag, letters) = match parts[..] {
+        ["1", issued, version, tag, _] => (issued, version, tag, ""),
+        ["2", issued, version, tag, letters, _] => (issued, version, tag, letters),
+        _ => return Err(SessionError::Unknown),
     };
     let issued_at: u64 = issued.parse().map_err(|_| SessionError::Unknown)?;
     if tag != subject_tag(sub) {
@@ -65,7 +83,17 @@ pub fn verify(
     if now > issued_at.saturating_add(ttl) {
         return Err(SessionError::Expired);
     }
-    Ok(Session { issued_at, protocol_version: version.to_owned(), subject_tag: tag.to_owned() })
+    let capabilities = ClientCapabilities {
+        elicitation: letters.contains('e'),
+        sampling: letters.contains('s'),
+        roots: letters.contains('r'),
+    };
+    Ok(Session {
+        issued_at,
+        protocol_version: version.to_owned(),
+        capabilities,
+        subject_tag: tag.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -76,10 +104,12 @@ mod tests {
     #[test]
     fn ids_verify_for_their_subject_until_they_expire() {
         let r = SeqRandom::new(1);
-        let id = issue(b"secret", &r, 1000, "2025-11-25", Some("alice"));
+        let caps = ClientCapabilities { elicitation: true, sampling: false, roots: true };
+        let id = issue(b"secret", &r, 1000, "2025-11-25", Some("alice"), &caps);
         assert!(id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
         let s = verify(b"secret", &id, 1010, 3600, Some("alice")).unwrap();
         assert_eq!(s.protocol_version, "2025-11-25");
+        assert_eq!(s.capabilities, caps);
         assert_eq!(verify(b"secret", &id, 1010, 3600, Some("bob")), Err(SessionError::Unknown));
         assert_eq!(verify(b"other", &id, 1010, 3600, Some("alice")), Err(SessionError::Unknown));
         assert_eq!(verify(b"secret", &id, 5000, 3600, Some("alice")), Err(SessionError::Expired));

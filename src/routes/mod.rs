@@ -10,7 +10,7 @@ use crate::metadata::{self, authorization_server, protected_resource};
 use crate::oauth::{account, authorize, register, revoke, token};
 use crate::state::State;
 use crate::urls::Urls;
-use crate::web::{self, method_not_allowed, not_found, preflight, Request, Response};
+use crate::web::{self, method_not_allowed, not_found, preflight, Reply, Request, Response};
 use http::{Method, StatusCode};
 
 /// What phase 1 decided about a request.
@@ -130,16 +130,19 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
 }
 
 /// Answers what [`route_now`] continued, with what it checked.
-pub async fn route(
-    state: &State,
-    server: &Server,
+pub async fn route<'a>(
+    state: &'a State,
+    server: &'a Server,
     req: Request,
     head: Head,
-    services: &Services<'_>,
-) -> Response {
+    services: &'a Services<'a>,
+) -> Reply<'a> {
     let Head { urls, endpoint } = head;
-    match endpoint {
-        Endpoint::Mcp(checked) => mcp::handle(state, server, req, *checked, services, &urls).await,
+    let res = match endpoint {
+        // The one endpoint that may stream (a legacy call waiting for its client's input).
+        Endpoint::Mcp(checked) => {
+            return mcp::handle(state, server, req, *checked, services, &urls).await
+        }
         Endpoint::Home => home::get(state, &req, &urls),
         Endpoint::AccountGet => account::get(state, &req, services).await,
         Endpoint::AccountPost => account::post(state, &req, services).await,
@@ -148,5 +151,6 @@ pub async fn route(
         Endpoint::Token => token::post(state, &req, services, &urls).await,
         Endpoint::Register => register::post(state, &req, services).await,
         Endpoint::Revoke => revoke::post(state, &req, services).await,
-    }
+    };
+    Reply::Whole(res)
 }

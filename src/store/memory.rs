@@ -1,11 +1,15 @@
 //! In-memory [`Store`] with KV's limits and a caller-controlled clock; the test double.
 
+use super::rendezvous::{Rendezvous, Replay, MAX_LOGGED_EVENTS, MAX_LOGGED_EVENT_BYTES};
 use super::{check_key, check_put, ListPage, Store, StoreError, MAX_LIST_LIMIT};
 use crate::env::Clock;
 use async_trait::async_trait;
+use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::poll_fn;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 pub struct MemoryStore {
     clock: Rc<dyn Clock>,
@@ -171,5 +175,248 @@ mod tests {
         assert!(s.get("a").await.is_err());
         assert!(s.put("a", "b", None).await.is_err());
         assert!(s.list("", 10, None).await.is_err());
+    }
+}
+
+// ---- The rendezvous port's twin (src/store/rendezvous.rs) ----
+
+#[derive(Default)]
+struct Call {
+    ids: Vec<String>,
+    answers: Map<String, Value>,
+    expires_ms: u64,
+}
+
+#[derive(Default)]
+struct Log {
+    events: Vec<(u64, String)>,
+    next: u64,
+    done: bool,
+    expires_ms: u64,
+}
+
+#[derive(Default)]
+struct Objects {
+    calls: HashMap<(String, String), Call>,
+    logs: HashMap<(String, String), Log>,
+    wakers: Vec<Waker>,
+}
+
+/// The in-memory twin: one per "deployment", shared (`Rc`) by every app instance of a test.
+/// Waits end when answered, or on the injected clock passing their deadline at the next
+/// [`MemoryRendezvous::tick`] (tests move the clock, then tick).
+pub struct MemoryRendezvous {
+    clock: Rc<dyn Clock>,
+    objects: RefCell<Objects>,
+}
+
+impl MemoryRendezvous {
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
+        Self { clock, objects: RefCell::default() }
+    }
+
+    /// Wakes every waiter to look at the clock again.
+    pub fn tick(&self) {
+        let wakers = std::mem::take(&mut self.objects.borrow_mut().wakers);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// How many calls and logs are held (a test's "nothing left behind").
+    pub fn held(&self) -> usize {
+        let now = self.clock.now_ms();
+        let o = self.objects.borrow();
+        o.calls.values().filter(|c| c.expires_ms > now).count()
+            + o.logs.values().filter(|l| l.expires_ms > now).count()
+    }
+
+    fn key(a: &str, b: &str) -> (String, String) {
+        (a.to_owned(), b.to_owned())
+    }
+}
+
+#[async_trait(?Send)]
+impl Rendezvous for MemoryRendezvous {
+    async fn expect(
+        &self,
+        session: &str,
+        call: &str,
+        ids: &[String],
+        ttl_ms: u64,
+    ) -> Result<(), StoreError> {
+        let expires_ms = self.clock.now_ms() + ttl_ms;
+        let entry = Call { ids: ids.to_vec(), answers: Map::new(), expires_ms };
+        self.objects.borrow_mut().calls.insert(Self::key(session, call), entry);
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        session: &str,
+        call: &str,
+        id: &str,
+        message: &Value,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now_ms();
+        let delivered = {
+            let mut o = self.objects.borrow_mut();
+            match o.calls.get_mut(&Self::key(session, call)) {
+                Some(c)
+                    if c.expires_ms > now
+                        && c.ids.iter().any(|i| i == id)
+                        && !c.answers.contains_key(id) =>
+                {
+                    c.answers.insert(id.to_owned(), message.clone());
+                    true
+                }
+                _ => false,
+            }
+        };
+        if delivered {
+            self.tick();
+        }
+        Ok(delivered)
+    }
+
+    async fn wait(
+        &self,
+        session: &str,
+        call: &str,
+        timeout_ms: u64,
+    ) -> Result<Option<Map<String, Value>>, StoreError> {
+        let deadline = self.clock.now_ms() + timeout_ms;
+        let key = Self::key(session, call);
+        let answers = poll_fn(|cx| {
+            let now = self.clock.now_ms();
+            let mut o = self.objects.borrow_mut();
+            let Some(c) = o.calls.get(&key) else { return Poll::Ready(None) };
+            if c.ids.iter().all(|i| c.answers.contains_key(i)) {
+                return Poll::Ready(o.calls.remove(&key).map(|c| c.answers));
+            }
+            if now >= deadline || now >= c.expires_ms {
+                o.calls.remove(&key);
+                return Poll::Ready(None);
+            }
+            o.wakers.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        Ok(answers)
+    }
+
+    async fn append(
+        &self,
+        session: &str,
+        stream: &str,
+        data: &str,
+        done: bool,
+        ttl_ms: u64,
+    ) -> Result<u64, StoreError> {
+        let now = self.clock.now_ms();
+        let seq = {
+            let mut o = self.objects.borrow_mut();
+            let log = o.logs.entry(Self::key(session, stream)).or_default();
+            if log.expires_ms <= now && log.next > 0 {
+                *log = Log::default();
+            }
+            log.next += 1;
+            if log.events.len() < MAX_LOGGED_EVENTS && data.len() <= MAX_LOGGED_EVENT_BYTES {
+                log.events.push((log.next, data.to_owned()));
+            }
+            log.done |= done;
+            log.expires_ms = now + ttl_ms;
+            log.next
+        };
+        self.tick();
+        Ok(seq)
+    }
+
+    async fn replay(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        timeout_ms: u64,
+    ) -> Result<Option<Replay>, StoreError> {
+        let deadline = self.clock.now_ms() + timeout_ms;
+        let key = Self::key(session, stream);
+        let replay = poll_fn(|cx| {
+            let now = self.clock.now_ms();
+            let mut o = self.objects.borrow_mut();
+            let Some(log) = o.logs.get(&key).filter(|l| l.expires_ms > now) else {
+                return Poll::Ready(None);
+            };
+            let events: Vec<_> = log.events.iter().filter(|(n, _)| *n > after).cloned().collect();
+            if !events.is_empty() || log.done || now >= deadline {
+                return Poll::Ready(Some(Replay { events, done: log.done }));
+            }
+            o.wakers.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        Ok(replay)
+    }
+}
+
+#[cfg(test)]
+mod rendezvous_tests {
+    use super::*;
+    use crate::env::ManualClock;
+    use serde_json::json;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let waker = Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[test]
+    fn answers_meet_their_wait_once_and_only_expected_ids() {
+        let clock = Rc::new(ManualClock::new(1000));
+        let rv = MemoryRendezvous::new(clock.clone());
+        let ids = vec!["c1:a".to_owned(), "c1:b".to_owned()];
+        block_on(rv.expect("s", "c1", &ids, 60_000)).unwrap();
+        assert!(!block_on(rv.deliver("s", "c1", "c1:zzz", &json!(1))).unwrap());
+        assert!(!block_on(rv.deliver("other", "c1", "c1:a", &json!(1))).unwrap());
+        assert!(block_on(rv.deliver("s", "c1", "c1:a", &json!({"result": 1}))).unwrap());
+        assert!(!block_on(rv.deliver("s", "c1", "c1:a", &json!({"result": 2}))).unwrap());
+        assert!(block_on(rv.deliver("s", "c1", "c1:b", &json!({"result": 3}))).unwrap());
+        let got = block_on(rv.wait("s", "c1", 1000)).unwrap().unwrap();
+        assert_eq!(got["c1:a"], json!({"result": 1}));
+        assert_eq!(got["c1:b"], json!({"result": 3}));
+        assert_eq!(rv.held(), 0);
+        // Late answers find nobody.
+        assert!(!block_on(rv.deliver("s", "c1", "c1:a", &json!(1))).unwrap());
+    }
+
+    #[test]
+    fn a_wait_times_out_and_leaves_nothing() {
+        let clock = Rc::new(ManualClock::new(1000));
+        let rv = MemoryRendezvous::new(clock.clone());
+        block_on(rv.expect("s", "c", &["c:x".to_owned()], 60_000)).unwrap();
+        clock.advance(61);
+        assert_eq!(block_on(rv.wait("s", "c", 60_000)).unwrap(), None);
+        assert_eq!(rv.held(), 0);
+    }
+
+    #[test]
+    fn logs_replay_after_an_event_and_are_bounded() {
+        let clock = Rc::new(ManualClock::new(1000));
+        let rv = MemoryRendezvous::new(clock.clone());
+        assert_eq!(block_on(rv.replay("s", "st", 0, 0)).unwrap(), None);
+        assert_eq!(block_on(rv.append("s", "st", "", false, 60_000)).unwrap(), 1);
+        assert_eq!(block_on(rv.append("s", "st", "{\"x\":1}", true, 60_000)).unwrap(), 2);
+        let r = block_on(rv.replay("s", "st", 1, 0)).unwrap().unwrap();
+        assert_eq!(r, Replay { events: vec![(2, "{\"x\":1}".into())], done: true });
+        let big = "x".repeat(MAX_LOGGED_EVENT_BYTES + 1);
+        assert_eq!(block_on(rv.append("s", "big", &big, true, 60_000)).unwrap(), 1);
+        assert!(block_on(rv.replay("s", "big", 0, 0)).unwrap().unwrap().events.is_empty());
+        clock.advance(61);
+        assert_eq!(block_on(rv.replay("s", "st", 0, 0)).unwrap(), None);
+        assert_eq!(rv.held(), 0);
     }
 }

@@ -6,6 +6,7 @@
 pub mod deferred;
 pub mod memory;
 pub mod records;
+pub mod rendezvous;
 
 use async_trait::async_trait;
 

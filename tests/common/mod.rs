@@ -23,6 +23,8 @@ pub struct TestApp {
     pub limiter: CountingLimiter,
     /// Outbound HTTP's twin: canned answers by URL, and the requests made.
     pub fetch: mcp_edge::env::CannedFetch,
+    /// The Durable Objects' twin; share it (`Rc`) between two apps to stand for two isolates.
+    pub rendezvous: Rc<mcp_edge::store::memory::MemoryRendezvous>,
 }
 
 impl TestApp {
@@ -41,9 +43,11 @@ impl TestApp {
                 random: &random,
                 limiter: &mcp_edge::env::Unlimited,
                 fetch: &mcp_edge::env::NoFetch,
+                rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
             };
             App::new(config, &services).await.unwrap()
         };
+        let rendezvous = Rc::new(mcp_edge::store::memory::MemoryRendezvous::new(clock.clone()));
         TestApp {
             app,
             store,
@@ -51,6 +55,7 @@ impl TestApp {
             random,
             limiter: CountingLimiter::new(10_000),
             fetch: Default::default(),
+            rendezvous,
         }
     }
 
@@ -61,6 +66,7 @@ impl TestApp {
             random: &self.random,
             limiter: &self.limiter,
             fetch: &self.fetch,
+            rendezvous: &*self.rendezvous,
         }
     }
 

@@ -1,8 +1,10 @@
 //! The MCP endpoint over Streamable HTTP, for both protocol eras on one URL: Host/Origin and
 //! bearer authentication here, then each POST is classified by its body ([`classify`]) and served
 //! by [`modern`] (2026-07-28: stateless, per-request `_meta`) or [`legacy`] (sessions of
-//! 2025-11-25 and earlier). GET is not offered; DELETE ends a legacy session.
+//! 2025-11-25 and earlier). GET resumes a legacy stream (`Last-Event-ID`, [`bridge`]); without
+//! one it is not offered (405). DELETE ends a legacy session.
 
+mod bridge;
 mod legacy;
 mod modern;
 
@@ -16,11 +18,13 @@ use crate::oauth::bearer;
 use crate::state::{State, GRANT_RECHECK_SECS};
 use crate::store::records::GrantRecord;
 use crate::urls::{host_of, is_loopback, request_origin, Urls};
-use crate::web::{self, request_header, Request, Response};
+use crate::web::{self, request_header, Reply, Request, Response};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-const ALLOW: &str = "POST, DELETE, OPTIONS";
+const ALLOW: &str = "GET, POST, DELETE, OPTIONS";
+/// How soon a client whose stream closed should reconnect (the SSE `retry` field).
+const SSE_RETRY_MS: u64 = 1000;
 const SESSION_HEADER: &str = "mcp-session-id";
 
 /// What phase 1 checked: the browser Origin (allowed) and the verified access token (`None`
@@ -32,29 +36,39 @@ pub(super) struct Checked {
 }
 
 /// Phase 2: a POST or DELETE that passed [`handle_now`].
-pub(super) async fn handle(
-    state: &State,
-    server: &Server,
+pub(super) async fn handle<'a>(
+    state: &'a State,
+    server: &'a Server,
     req: Request,
     checked: Checked,
-    services: &Services<'_>,
+    services: &'a Services<'a>,
     urls: &Urls,
-) -> Response {
+) -> Reply<'a> {
     if let Some(gid) = checked.claims.as_ref().and_then(|c| c.gid.as_deref()) {
         if let Err(res) = grant_alive(state, gid, services, urls).await {
-            return with_cors(*res, checked.origin.as_deref(), false);
+            return with_cors(*res, checked.origin.as_deref(), false).into();
         }
     }
     let who = checked.claims.as_ref().map(|c| (c.client_id.clone(), c.sub.clone()));
     let identity = checked.claims.map(identity);
-    let res = match *req.method() {
+    let reply = match *req.method() {
         Method::POST => post(state, server, &req, identity, services, urls).await,
-        _ => legacy::delete(state, &req, identity, services).await,
+        Method::GET if request_header(&req, "last-event-id").is_none() => {
+            web::method_not_allowed(ALLOW).into()
+        }
+        Method::GET => legacy::resume(state, &req, identity, services).await.into(),
+        _ => legacy::delete(state, &req, identity, services).await.into(),
     };
-    let res = with_cors(res, checked.origin.as_deref(), false);
-    match who {
-        Some((client, sub)) => logs::note(res, Some(&client), Some(&sub)),
-        None => res,
+    let finish = |res: Response| {
+        let res = with_cors(res, checked.origin.as_deref(), false);
+        match &who {
+            Some((client, sub)) => logs::note(res, Some(client), Some(sub)),
+            None => res,
+        }
+    };
+    match reply {
+        Reply::Whole(res) => Reply::Whole(finish(res)),
+        Reply::Streamed { head, body, rest } => Reply::Streamed { head: finish(head), body, rest },
     }
 }
 
@@ -91,13 +105,17 @@ pub(super) fn handle_now(
     let origin = check_host_and_origin(state, req, urls)?;
     let res = match *req.method() {
         Method::OPTIONS => web::empty(StatusCode::NO_CONTENT),
-        Method::POST | Method::DELETE if !state.config.auth_enabled() => {
+        // GET only resumes a stream (`Last-Event-ID`, checked in phase 2 with the session):
+        // there is no standalone stream.
+        Method::GET | Method::POST | Method::DELETE if !state.config.auth_enabled() => {
             return Ok(Checked { origin, claims: None })
         }
-        Method::POST | Method::DELETE => match bearer::authenticate(state, req, urls, clock) {
-            Ok(claims) => return Ok(Checked { origin, claims: Some(claims) }),
-            Err(res) => *res,
-        },
+        Method::GET | Method::POST | Method::DELETE => {
+            match bearer::authenticate(state, req, urls, clock) {
+                Ok(claims) => return Ok(Checked { origin, claims: Some(claims) }),
+                Err(res) => *res,
+            }
+        }
         _ => web::method_not_allowed(ALLOW),
     };
     Err(Box::new(with_cors(res, origin.as_deref(), req.method() == Method::OPTIONS)))
@@ -200,27 +218,29 @@ fn classify(body: &Value, header: Option<&str>) -> Era {
     }
 }
 
-async fn post(
-    state: &State,
-    server: &Server,
+async fn post<'a>(
+    state: &'a State,
+    server: &'a Server,
     req: &Request,
     identity: Option<Identity>,
-    services: &Services<'_>,
+    services: &'a Services<'a>,
     urls: &Urls,
-) -> Response {
+) -> Reply<'a> {
     if !accepts_json_and_sse(req) {
         return rpc_error(
             StatusCode::NOT_ACCEPTABLE,
             SERVER_ERROR,
             "Not Acceptable: Accept must include application/json and text/event-stream",
-        );
+        )
+        .into();
     }
     if !web::content_type_is(req, web::JSON) {
         return rpc_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             SERVER_ERROR,
             "Unsupported Media Type: Content-Type must be application/json",
-        );
+        )
+        .into();
     }
     let body: Value = match serde_json::from_slice(req.body()) {
         Ok(v) => v,
@@ -230,10 +250,13 @@ async fn post(
                 PARSE_ERROR,
                 "Parse error: the body is not valid JSON",
             )
+            .into()
         }
     };
     match classify(&body, request_header(req, "mcp-protocol-version")) {
-        Era::Modern => modern::post(state, server, req, body, identity, services, urls).await,
+        Era::Modern => {
+            modern::post(state, server, req, body, identity, services, urls).await.into()
+        }
         Era::Legacy => legacy::post(state, server, req, body, identity, services, urls).await,
     }
 }
@@ -246,11 +269,21 @@ pub(super) fn sse(messages: &[Value]) -> Response {
         body.push_str(&m.to_string());
         body.push_str("\n\n");
     }
+    sse_body(body)
+}
+
+/// An SSE response with this body.
+pub(super) fn sse_body(body: String) -> Response {
     let mut res = web::respond(StatusCode::OK, "text/event-stream", body);
     res.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Proxies must not hold back events (streamable-http.mdx).
     res.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
     res
+}
+
+/// The head of a streamed SSE response (the body follows as it is written).
+pub(super) fn sse_head() -> Response {
+    sse_body(String::new())
 }
 
 #[cfg(test)]

@@ -164,6 +164,7 @@ pub(super) async fn post(
         store: Some(services.store),
         now: services.clock.now(),
         modern: Some(Modern { envelope: &envelope, secret: &state.secret, principal }),
+        asks: None,
     };
     let notes = RefCell::new(Vec::new());
     let threshold = envelope.log_level.and_then(|l| LOG_LEVELS.iter().position(|x| *x == l));
@@ -183,6 +184,11 @@ pub(super) async fn post(
     let response = match server.answer(&id, request, &ctx, &notify).await {
         Ok(response) => response,
         Err(Refusal::Scope(scope)) => return bearer::insufficient_scope(urls, scope),
+        // Never on this path: `asks` is for legacy sessions only.
+        Err(Refusal::Input(_)) => {
+            let error = ErrorObject::new(jsonrpc::SERVER_ERROR, "unexpected input request");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, &id, error);
+        }
         Err(Refusal::Capability(capability)) => {
             let mut error = ErrorObject::new(
                 MISSING_CAPABILITY,

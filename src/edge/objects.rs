@@ -1,0 +1,130 @@
+//! The rendezvous port on Workers: RPC to the Durable Object class `McpSessions`
+//! (src/edge/objects.mjs), one object per legacy session, bound as `MCP_SESSIONS`.
+
+use crate::store::rendezvous::{Rendezvous, Replay};
+use crate::store::StoreError;
+use serde_json::{Map, Value};
+use worker::js_sys;
+use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(inline_js = "
+export function rv_call(env, session, method, args) {
+  const ns = env.MCP_SESSIONS;
+  if (!ns) return Promise.reject(new Error('the Durable Object binding MCP_SESSIONS is not configured (wrangler.toml)'));
+  const stub = ns.get(ns.idFromName(session));
+  return stub[method](...args);
+}
+")]
+extern "C" {
+    fn rv_call(env: &JsValue, session: &str, method: &str, args: js_sys::Array) -> js_sys::Promise;
+}
+
+/// The `McpSessions` namespace of this request's `env`.
+pub(crate) struct DurableRendezvous<'a>(pub(crate) &'a JsValue);
+
+impl DurableRendezvous<'_> {
+    async fn call(
+        &self,
+        session: &str,
+        method: &str,
+        args: &[JsValue],
+    ) -> Result<JsValue, StoreError> {
+        let array = args.iter().collect::<js_sys::Array>();
+        JsFuture::from(rv_call(self.0, session, method, array)).await.map_err(|e| {
+            let why = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()));
+            StoreError(format!(
+                "Durable Object {method}: {}",
+                why.unwrap_or_else(|| format!("{e:?}"))
+            ))
+        })
+    }
+}
+
+fn number(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+#[async_trait::async_trait(?Send)]
+impl Rendezvous for DurableRendezvous<'_> {
+    async fn expect(
+        &self,
+        session: &str,
+        call: &str,
+        ids: &[String],
+        ttl_ms: u64,
+    ) -> Result<(), StoreError> {
+        let ids: js_sys::Array = ids.iter().map(|i| JsValue::from_str(i)).collect();
+        self.call(session, "expect", &[call.into(), ids.into(), number(ttl_ms)]).await.map(|_| ())
+    }
+
+    async fn deliver(
+        &self,
+        session: &str,
+        call: &str,
+        id: &str,
+        message: &Value,
+    ) -> Result<bool, StoreError> {
+        let message = message.to_string();
+        let out = self
+            .call(session, "deliver", &[call.into(), id.into(), message.as_str().into()])
+            .await?;
+        Ok(out.as_bool().unwrap_or(false))
+    }
+
+    async fn wait(
+        &self,
+        session: &str,
+        call: &str,
+        timeout_ms: u64,
+    ) -> Result<Option<Map<String, Value>>, StoreError> {
+        let out = self.call(session, "wait", &[call.into(), number(timeout_ms)]).await?;
+        let Some(text) = out.as_string() else { return Ok(None) };
+        serde_json::from_str(&text).map(Some).map_err(|e| StoreError(format!("answers: {e}")))
+    }
+
+    async fn append(
+        &self,
+        session: &str,
+        stream: &str,
+        data: &str,
+        done: bool,
+        ttl_ms: u64,
+    ) -> Result<u64, StoreError> {
+        let out = self
+            .call(
+                session,
+                "append",
+                &[stream.into(), data.into(), JsValue::from_bool(done), number(ttl_ms)],
+            )
+            .await?;
+        Ok(out.as_f64().unwrap_or(0.0) as u64)
+    }
+
+    async fn replay(
+        &self,
+        session: &str,
+        stream: &str,
+        after: u64,
+        timeout_ms: u64,
+    ) -> Result<Option<Replay>, StoreError> {
+        let out = self
+            .call(session, "replay", &[stream.into(), number(after), number(timeout_ms)])
+            .await?;
+        if out.is_null() || out.is_undefined() {
+            return Ok(None);
+        }
+        let get = |k: &str| {
+            js_sys::Reflect::get(&out, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+        };
+        let done = get("done").as_bool().unwrap_or(false);
+        let events = js_sys::Array::from(&get("events"))
+            .iter()
+            .filter_map(|pair| {
+                let pair = js_sys::Array::from(&pair);
+                Some((pair.get(0).as_f64()? as u64, pair.get(1).as_string()?))
+            })
+            .collect();
+        Ok(Some(Replay { events, done }))
+    }
+}

@@ -8,50 +8,7 @@ use worker::js_sys;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast};
 use worker::wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(inline_js = "
-export async function out_fetch(method, url, names, values, body, maxBytes, timeoutMs) {
-  const headers = new Headers();
-  for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
-  const init = { method, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
-  if (body.length > 0) init.body = body;
-  let res;
-  try {
-    res = await fetch(url, init);
-  } catch (e) {
-    return [e && e.name === 'TimeoutError' ? 'timeout' : 'network', String(e && e.message || e)];
-  }
-  const pairs = [];
-  for (const [k, v] of res.headers) pairs.push(k, v);
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) {
-    try { await res.body?.cancel(); } catch {}
-    return ['too_large', ''];
-  }
-  const chunks = [];
-  let size = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > maxBytes) {
-          reader.cancel().catch(() => {});
-          return ['too_large', ''];
-        }
-        chunks.push(value);
-      }
-    } catch (e) {
-      return [e && e.name === 'TimeoutError' ? 'timeout' : 'network', String(e && e.message || e)];
-    }
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
-  return ['ok', res.status, pairs, out];
-}
-")]
+#[wasm_bindgen(module = "/src/edge/platform.js")]
 extern "C" {
     fn out_fetch(
         method: &str,

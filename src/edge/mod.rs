@@ -297,16 +297,7 @@ impl Released {
     }
 }
 
-#[wasm_bindgen(inline_js = "
-export function streamed(status, names, values) {
-  const { readable, writable } = new TransformStream();
-  const headers = new Headers();
-  for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
-  return [new Response(readable, { status, headers }), writable.getWriter()];
-}
-export function write_chunk(writer, bytes) { return writer.write(bytes).then(() => true, () => false); }
-export function close_writer(writer) { return writer.close().catch(() => {}); }
-")]
+#[wasm_bindgen(module = "/src/edge/platform.js")]
 extern "C" {
     fn streamed(status: u16, names: Vec<String>, values: Vec<String>) -> js_sys::Array;
     fn write_chunk(writer: &JsValue, bytes: &[u8]) -> js_sys::Promise;

@@ -8,14 +8,7 @@ use worker::js_sys;
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(inline_js = "
-export function rv_call(env, session, method, args) {
-  const ns = env.MCP_SESSIONS;
-  if (!ns) return Promise.reject(new Error('the Durable Object binding MCP_SESSIONS is not configured (wrangler.toml)'));
-  const stub = ns.get(ns.idFromName(session));
-  return stub[method](...args);
-}
-")]
+#[wasm_bindgen(module = "/src/edge/platform.js")]
 extern "C" {
     fn rv_call(env: &JsValue, session: &str, method: &str, args: js_sys::Array) -> js_sys::Promise;
 }

@@ -1,0 +1,62 @@
+// JavaScript the Rust side of the Workers entry calls (src/edge/*.rs `module = "/src/edge/platform.js"`):
+// outbound fetch, RPC to the McpSessions Durable Object, streamed response bodies. One module,
+// not several `inline_js` snippets (wasm-bindgen numbered two of those alike).
+
+export async function out_fetch(method, url, names, values, body, maxBytes, timeoutMs) {
+  const headers = new Headers();
+  for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
+  const init = { method, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
+  if (body.length > 0) init.body = body;
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    return [e && e.name === 'TimeoutError' ? 'timeout' : 'network', String(e && e.message || e)];
+  }
+  const pairs = [];
+  for (const [k, v] of res.headers) pairs.push(k, v);
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) {
+    try { await res.body?.cancel(); } catch {}
+    return ['too_large', ''];
+  }
+  const chunks = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > maxBytes) {
+          reader.cancel().catch(() => {});
+          return ['too_large', ''];
+        }
+        chunks.push(value);
+      }
+    } catch (e) {
+      return [e && e.name === 'TimeoutError' ? 'timeout' : 'network', String(e && e.message || e)];
+    }
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  return ['ok', res.status, pairs, out];
+}
+
+export function rv_call(env, session, method, args) {
+  const ns = env.MCP_SESSIONS;
+  if (!ns) return Promise.reject(new Error('the Durable Object binding MCP_SESSIONS is not configured (wrangler.toml)'));
+  const stub = ns.get(ns.idFromName(session));
+  return stub[method](...args);
+}
+
+export function streamed(status, names, values) {
+  const { readable, writable } = new TransformStream();
+  const headers = new Headers();
+  for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
+  return [new Response(readable, { status, headers }), writable.getWriter()];
+}
+export function write_chunk(writer, bytes) { return writer.write(bytes).then(() => true, () => false); }
+export function close_writer(writer) { return writer.close().catch(() => {}); }

@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { launch, signIn } from "./lib/browser.mjs";
@@ -35,7 +36,7 @@ function text(result) {
  * redirectToAuthorization), the user signs in and approves in the browser, the redirect reaches
  * our loopback server, `finishAuth(code)`, then a fresh transport connects with the token.
  */
-async function connectWithOAuth(who, { username, context, clientInformation }) {
+async function connectWithOAuth(who, { username, context, clientInformation, clientOptions, setup }) {
   const callback = await startCallbackServer();
   cleanups.push(callback.close);
   const rec = recordingFetch();
@@ -63,7 +64,8 @@ async function connectWithOAuth(who, { username, context, clientInformation }) {
   });
   await step(`${who}: finishAuth (code exchange)`, () => first.finishAuth(query.get("code")));
   const transport = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
-  const client = new Client(CLIENT_INFO);
+  const client = new Client(CLIENT_INFO, clientOptions);
+  setup?.(client);
   await step(`${who}: connect with the access token`, () => client.connect(transport));
   cleanups.push(() => client.close());
   return { client, transport, provider, rec, authorizeUrl, callback };
@@ -203,6 +205,34 @@ test("TypeScript SDK + OAuth as alice: discovery, DCR, PKCE, tools, refresh rota
     const r = await tokenRequest(BASE, { grant_type: "refresh_token", refresh_token: r2, client_id: provider.client.client_id });
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.error, "invalid_grant");
+  });
+});
+
+test("TypeScript SDK (2025-11-25 session) + OAuth: get_vibe asks for a location by elicitation on the call's stream", { timeout: 90_000 }, async () => {
+  const who = "sdk/legacy-input";
+  const asked = [];
+  const { client, transport } = await connectWithOAuth(who, {
+    username: "alice",
+    context: browser,
+    clientOptions: { capabilities: { elicitation: {} } },
+    setup: (c) => c.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(req.params);
+      return { action: "accept", content: { location: "Reykjavik" } };
+    }),
+  });
+  await step(`${who}: the session speaks 2025-11-25`, () => assert.equal(transport.protocolVersion, "2025-11-25"));
+  await step(`${who}: tools/call get_vibe without a location`, async () => {
+    const r = await client.callTool({ name: "get_vibe", arguments: {} });
+    assert.equal(asked.length, 1, "the server did not send elicitation/create on the call's stream");
+    assert.equal(asked[0].requestedSchema?.properties?.location?.type, "string");
+    assert.notEqual(r.isError, true, text(r));
+    assert.match(text(r), /Reykjavik/);
+    assert.match(text(r), /alice/i);
+  });
+  await step(`${who}: a declined elicitation is not an answer`, async () => {
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "decline" }));
+    const r = await client.callTool({ name: "get_vibe", arguments: {} });
+    assert.doesNotMatch(text(r), /Reykjavik/);
   });
 });
 

@@ -63,6 +63,7 @@ impl App {
                 limiter: services.limiter,
                 fetch: services.fetch,
                 rendezvous: services.rendezvous,
+                tasks: services.tasks,
             };
             // A streamed reply runs to its end here (native callers want the whole response;
             // tests that talk to a streaming call use [`App::serve`]).

@@ -1,6 +1,7 @@
 //! The injected world: clock and randomness, bundled with the store as [`Services`].
 
 use crate::store::rendezvous::Rendezvous;
+use crate::store::tasks::TaskStore;
 use crate::store::Store;
 use std::cell::Cell;
 
@@ -187,6 +188,8 @@ pub struct Services<'a> {
     pub fetch: &'a dyn Fetch,
     /// Where a waiting request meets its answer (Durable Objects in production).
     pub rendezvous: &'a dyn Rendezvous,
+    /// Where tasks live (Durable Objects in production).
+    pub tasks: &'a dyn TaskStore,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

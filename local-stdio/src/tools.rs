@@ -4,7 +4,9 @@
 
 use crate::city::{self, Place};
 use jiff::{tz, Timestamp};
-use mcp_edge::mcp::tools::{local_catalog, string_arg, Tool, ToolContext, ToolFuture, ToolResult};
+use mcp_edge::mcp::tools::{
+    local_catalog, string_arg, Need, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult,
+};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 
@@ -13,12 +15,18 @@ pub const GET_CURRENT_TIME: Tool = Tool {
     name: "get_current_time",
     definition: get_current_time_definition,
     scope: None,
+    task: TaskSupport::Forbidden,
     call: get_current_time_call,
 };
 
 /// `get_guid`: a new random UUID v4.
-pub const GET_GUID: Tool =
-    Tool { name: "get_guid", definition: get_guid_definition, scope: None, call: get_guid_call };
+pub const GET_GUID: Tool = Tool {
+    name: "get_guid",
+    definition: get_guid_definition,
+    scope: None,
+    task: TaskSupport::Forbidden,
+    call: get_guid_call,
+};
 
 const STDIO_ONLY: &[Tool] = &[GET_CURRENT_TIME, GET_GUID];
 
@@ -44,17 +52,34 @@ pub fn run(
         let notify = |method: &str, params: Value| {
             emitted.borrow_mut().push((method.to_owned(), params));
         };
-        let ctx = ToolContext {
-            identity: None,
-            store: None,
-            now,
-            notify: &notify,
-            progress_token,
-            client: None,
-            input: None,
-            state: None,
-        };
-        futures::executor::block_on((tool.call)(args, &ctx))
+        // A tool that continues later (long work in steps) runs its steps back to back here.
+        let mut state = None;
+        let mut steps = 0;
+        loop {
+            let ctx = ToolContext {
+                identity: None,
+                store: None,
+                now,
+                notify: &notify,
+                progress_token,
+                client: None,
+                input: None,
+                state: state.as_ref(),
+                in_task: false,
+            };
+            let result = futures::executor::block_on((tool.call)(args, &ctx));
+            match result.need {
+                Some(Need::Later { state: next, .. }) if steps < 20 => {
+                    state = Some(next);
+                    steps += 1;
+                }
+                Some(Need::Later { .. }) => {
+                    break ToolResult::error("the tool did not finish in 20 steps")
+                }
+                Some(Need::Failure(message)) => break ToolResult::error(message),
+                _ => break result,
+            }
+        }
     };
     (result.to_json(), emitted.into_inner())
 }

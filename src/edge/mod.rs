@@ -214,6 +214,7 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
         let store = Deferred::new(&reader);
         let limiter = RateLimiter(env.as_ref());
         let rendezvous = objects::DurableRendezvous(env.as_ref());
+        let tasks = objects::DurableTasks(env.as_ref());
         let services = Services {
             store: &store,
             clock: &WorkersClock,
@@ -221,6 +222,7 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             limiter: &limiter,
             fetch: &fetch::WorkersFetch,
             rendezvous: &rendezvous,
+            tasks: &tasks,
         };
         let (res, streamed) = match app.respond_later(request, head, &services).await {
             Reply::Whole(res) => (res, None),
@@ -409,6 +411,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         limiter: &crate::env::Unlimited,
         fetch: &crate::env::NoFetch,
         rendezvous: &crate::store::rendezvous::NoRendezvous,
+        tasks: &crate::store::tasks::NoTasks,
     };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.

@@ -121,6 +121,24 @@ export class McpSessions extends DurableObject {
     await this.ctx.storage.delete([...found.keys(), `log:${stream}`]);
   }
 
+  // ---- Tasks (src/store/tasks.rs): one object per task, named `task:<id>` ----
+
+  /** {version, record} of the task, or null (absent or expired). */
+  async taskGet() {
+    const t = await this.ctx.storage.get("task");
+    return t && t.expires > Date.now() ? { version: t.version, record: t.record } : null;
+  }
+
+  /** Compare-and-set: the new version, or 0 when the stored version is not `expected`. */
+  async taskPut(expected, record, expiresMs) {
+    const t = await this.ctx.storage.get("task");
+    const current = t && t.expires > Date.now() ? t.version : 0;
+    if (current !== expected) return 0;
+    await this.ctx.storage.put("task", { version: current + 1, record, expires: expiresMs });
+    await this.expireAt(expiresMs);
+    return current + 1;
+  }
+
   /** Clears what expired; schedules the next clearing, or leaves nothing behind. */
   async alarm() {
     const now = Date.now();
@@ -132,6 +150,11 @@ export class McpSessions extends DurableObject {
     for (const [key, log] of await this.ctx.storage.list({ prefix: "log:" })) {
       if (log.expires <= now) await this.dropLog(key.slice(4));
       else next = Math.min(next, log.expires);
+    }
+    const task = await this.ctx.storage.get("task");
+    if (task) {
+      if (task.expires <= now) await this.ctx.storage.delete("task");
+      else next = Math.min(next, task.expires);
     }
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
     else await this.ctx.storage.deleteAll();

@@ -121,3 +121,37 @@ impl Rendezvous for DurableRendezvous<'_> {
         Ok(Some(Replay { events, done }))
     }
 }
+
+/// Tasks on Workers: each in the `McpSessions` object named `task:<id>`.
+pub(crate) struct DurableTasks<'a>(pub(crate) &'a JsValue);
+
+#[async_trait::async_trait(?Send)]
+impl crate::store::tasks::TaskStore for DurableTasks<'_> {
+    async fn get(&self, id: &str) -> Result<Option<crate::store::tasks::Versioned>, StoreError> {
+        let out = DurableRendezvous(self.0).call(&format!("task:{id}"), "taskGet", &[]).await?;
+        if out.is_null() || out.is_undefined() {
+            return Ok(None);
+        }
+        let get = |k: &str| {
+            js_sys::Reflect::get(&out, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+        };
+        let (Some(version), Some(record)) = (get("version").as_f64(), get("record").as_string())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(crate::store::tasks::Versioned { version: version as u64, record }))
+    }
+
+    async fn put(
+        &self,
+        id: &str,
+        expected: u64,
+        record: &str,
+        expires_ms: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let args = [number(expected), record.into(), number(expires_ms)];
+        let out = DurableRendezvous(self.0).call(&format!("task:{id}"), "taskPut", &args).await?;
+        let version = out.as_f64().unwrap_or(0.0) as u64;
+        Ok((version > 0).then_some(version))
+    }
+}

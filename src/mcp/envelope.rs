@@ -14,18 +14,32 @@ pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 pub const LOG_LEVELS: &[&str] =
     &["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
+/// The Tasks extension's identifier in `capabilities.extensions` (`mcp::tasks`).
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
 /// What this request's client can do for the server: only declared capabilities may be used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientCapabilities {
     pub sampling: bool,
     pub elicitation: bool,
     pub roots: bool,
+    /// Declares the Tasks extension (`capabilities.extensions["io.modelcontextprotocol/tasks"]`).
+    pub tasks: bool,
 }
 
 impl ClientCapabilities {
     pub fn from_json(caps: &Map<String, Value>) -> Self {
         let has = |name: &str| caps.get(name).is_some_and(Value::is_object);
-        Self { sampling: has("sampling"), elicitation: has("elicitation"), roots: has("roots") }
+        let tasks = caps
+            .get("extensions")
+            .and_then(Value::as_object)
+            .is_some_and(|e| e.get(TASKS_EXTENSION).is_some_and(Value::is_object));
+        Self {
+            sampling: has("sampling"),
+            elicitation: has("elicitation"),
+            roots: has("roots"),
+            tasks,
+        }
     }
 
     /// Does the client declare what an input request with this method needs?

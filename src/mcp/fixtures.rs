@@ -3,7 +3,7 @@
 //! environment.
 
 use super::mrtr::{self, accepted, elicit, list_roots, sample, InputRequired};
-use super::tools::{parse_static, Tool, ToolContext, ToolFuture, ToolResult};
+use super::tools::{parse_static, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{json, Map, Value};
 
 pub const TEST_IMAGE_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
@@ -25,8 +25,12 @@ macro_rules! fixture_tool {
                 ))
             },
             scope: None,
+            task: TaskSupport::Forbidden,
             call: $body,
         }
+    };
+    ($name:literal, $desc:literal, $schema:literal, $task:expr, $body:expr) => {
+        Tool { task: $task, ..fixture_tool!($name, $desc, $schema, $body) }
     };
 }
 
@@ -335,6 +339,75 @@ pub const MODERN_TOOLS: &[Tool] = &[
         r##"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","$defs":{"address":{"$anchor":"addressDef","type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"}}}},"properties":{"name":{"type":"string"},"address":{"$ref":"#/$defs/address"},"phone":{"type":"string"},"email":{"type":"string"},"contactMethod":{"type":"string","enum":["phone","email"]}},"additionalProperties":false,"allOf":[{"anyOf":[{"required":["phone"]},{"required":["email"]}]}],"if":{"properties":{"contactMethod":{"const":"phone"}}},"then":{"required":["phone"]},"else":{"required":["email"]}}"##,
         |_, _| done(ToolResult::text("ok"))
     ),
+    // The Tasks extension's fixtures (SEP-2663 scenarios of the conformance suite).
+    fixture_tool!(
+        "greet",
+        "Greets by name, at once (never a task)",
+        r#"{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}"#,
+        |args, _| {
+            let name = args.get("name").and_then(Value::as_str).unwrap_or("World");
+            done(ToolResult::text(format!("Hello, {name}!")))
+        }
+    ),
+    fixture_tool!(
+        "slow_compute",
+        "Finishes after `seconds` seconds (a task when the client can poll one)",
+        r#"{"type":"object","properties":{"seconds":{"type":"integer","minimum":0},"label":{"type":"string"}}}"#,
+        TaskSupport::Optional,
+        |args, ctx| {
+            let seconds = args.get("seconds").and_then(Value::as_u64).unwrap_or(1).min(3600);
+            let label = args.get("label").and_then(Value::as_str).unwrap_or("job").to_owned();
+            done(match ctx.state {
+                None => ToolResult::later(seconds * 1000, json!({ "started": ctx.now })),
+                Some(_) => ToolResult::text(format!("Computed {label} after {seconds}s")),
+            })
+        }
+    ),
+    fixture_tool!(
+        "failing_job",
+        "Fails as a tool (isError) after about a second; only as a task",
+        r#"{"type":"object","properties":{}}"#,
+        TaskSupport::Required,
+        |_, ctx| {
+            done(match ctx.state {
+                None => ToolResult::later(1000, json!({})),
+                Some(_) => ToolResult::error("The job failed: the input could not be processed"),
+            })
+        }
+    ),
+    fixture_tool!(
+        "protocol_error_job",
+        "Fails with a protocol error (the task ends failed)",
+        r#"{"type":"object","properties":{}}"#,
+        TaskSupport::Optional,
+        |_, ctx| {
+            done(match ctx.state {
+                None => ToolResult::later(0, json!({})),
+                Some(_) => ToolResult::failure("internal error while running the job"),
+            })
+        }
+    ),
+    fixture_tool!(
+        "confirm_delete",
+        "Asks for confirmation (elicitation) before deleting a file; as a task",
+        r#"{"type":"object","properties":{"filename":{"type":"string"}},"required":["filename"]}"#,
+        TaskSupport::Optional,
+        confirm_delete
+    ),
+    fixture_tool!(
+        "multi_input",
+        "Asks two questions at once; as a task",
+        r#"{"type":"object","properties":{}}"#,
+        TaskSupport::Optional,
+        multi_input
+    ),
+    fixture_tool!(
+        "test_tool_with_task",
+        "Asks for a name (multi-round-trip), then continues as a task",
+        r#"{"type":"object","properties":{}}"#,
+        TaskSupport::Required,
+        tool_with_task
+    ),
 ];
 
 fn name_schema() -> Value {
@@ -584,4 +657,55 @@ pub fn get_prompt(name: &str, args: &Map<String, Value>) -> Result<Option<Value>
         _ => return Ok(None),
     };
     Ok(Some(json!({ "messages": messages })))
+}
+
+fn confirm_delete<'a>(args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    let file = args.get("filename").and_then(Value::as_str).unwrap_or("the file");
+    if !ctx.in_task {
+        return done(ToolResult::later(0, json!({})));
+    }
+    match accepted(ctx.input, "confirm").map(|c| c.get("confirm").and_then(Value::as_bool)) {
+        Some(Some(true)) => done(ToolResult::text(format!("Deleted {file}"))),
+        Some(_) => done(ToolResult::text(format!("Kept {file}"))),
+        None if ctx.input.is_some() => done(ToolResult::text(format!("Kept {file} (declined)"))),
+        None => ask(InputRequired::new().ask(
+            "confirm",
+            elicit(
+                &format!("Delete {file}?"),
+                json!({"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}),
+            ),
+        )),
+    }
+}
+
+fn multi_input<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    if !ctx.in_task {
+        return done(ToolResult::later(0, json!({})));
+    }
+    let name = accepted(ctx.input, "name").and_then(|c| c.get("name")).and_then(Value::as_str);
+    let ok = accepted(ctx.input, "confirm").and_then(|c| c.get("confirm")).and_then(Value::as_bool);
+    match (name, ok) {
+        (Some(name), Some(ok)) => done(ToolResult::text(format!("name={name}, confirm={ok}"))),
+        _ => ask(InputRequired::new()
+            .ask("name", elicit("Your name?", name_schema()))
+            .ask(
+                "confirm",
+                elicit(
+                    "Confirm?",
+                    json!({"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}),
+                ),
+            )),
+    }
+}
+
+fn tool_with_task<'a>(_: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
+    if let Some(name) = ctx.state.and_then(|s| s.get("name")).and_then(Value::as_str) {
+        return done(ToolResult::text(format!("Hello, {name}! (finished as a task)")));
+    }
+    match accepted(ctx.input, "user_name").and_then(|c| c.get("name")).and_then(Value::as_str) {
+        Some(name) => done(ToolResult::later(0, json!({ "name": name }))),
+        None => {
+            ask(InputRequired::new().ask("user_name", elicit("What is your name?", name_schema())))
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub const PARSE_ERROR: i32 = -32700;
 pub const INVALID_REQUEST: i32 = -32600;
 pub const METHOD_NOT_FOUND: i32 = -32601;
 pub const INVALID_PARAMS: i32 = -32602;
+pub const INTERNAL_ERROR: i32 = -32603;
 /// Implementation-defined server error, used by the transport (missing session and the like).
 pub const SERVER_ERROR: i32 = -32000;
 /// MCP: the requested resource does not exist.

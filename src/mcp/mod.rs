@@ -11,6 +11,7 @@ pub mod prompts;
 pub mod resources;
 pub mod server;
 pub mod session;
+pub mod tasks;
 pub mod tools;
 pub mod version;
 

@@ -4,8 +4,10 @@
 use super::envelope::{self, ClientCapabilities, Envelope};
 use super::jsonrpc::{self, ErrorObject, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND};
 use super::mrtr::{self, InputRequired};
-use super::tools::{Need, Tool, ToolContext};
+use super::tasks::{self, Actor, Held, Status, Task};
+use super::tools::{Need, TaskSupport, Tool, ToolContext};
 use super::{fixtures, prompts, resources, tools, version, Identity};
+use crate::store::tasks::TaskStore;
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -48,6 +50,11 @@ pub struct Modern<'a> {
     pub secret: &'a [u8],
     /// `sub|client_id` of the caller, or empty when authorization is off.
     pub principal: String,
+    /// Where tasks live, and the id a task made by this request gets.
+    pub tasks: &'a dyn TaskStore,
+    pub new_task_id: String,
+    /// Unix milliseconds (task timestamps).
+    pub now_ms: u64,
 }
 
 /// A request this server understands, with its params checked and typed: parsed once
@@ -69,6 +76,10 @@ pub enum Request {
     ResourcesSubscription(UriParams),
     PromptsList,
     PromptsGet(PromptParams),
+    /// `tasks/get` and `tasks/cancel` (Tasks extension).
+    TasksGet(TaskParams),
+    TasksCancel(TaskParams),
+    TasksUpdate(TaskUpdateParams),
     Complete(CompleteParams),
     SetLevel(SetLevelParams),
 }
@@ -106,6 +117,20 @@ struct RoundParams {
     input_responses: Option<Map<String, Value>>,
     #[serde(default)]
     request_state: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskParams {
+    pub task_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskUpdateParams {
+    pub task_id: String,
+    #[serde(default, deserialize_with = "object_or_null")]
+    pub input_responses: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +274,9 @@ impl Request {
                 prompt.rounds = rounds(params)?;
                 Request::PromptsGet(prompt)
             }
+            "tasks/get" => Request::TasksGet(typed(params)?),
+            "tasks/cancel" => Request::TasksCancel(typed(params)?),
+            "tasks/update" => Request::TasksUpdate(typed(params)?),
             "completion/complete" => Request::Complete(typed(params)?),
             "logging/setLevel" => Request::SetLevel(typed(params)?),
             _ => {
@@ -283,11 +311,23 @@ pub enum Refusal {
     Input(InputRequired),
 }
 
+/// -32021: a capability (or extension) the request does not declare.
+const MISSING_CAPABILITY: i32 = -32021;
+
+fn unknown_task(id: &str) -> ErrorObject {
+    ErrorObject::new(INVALID_PARAMS, format!("unknown task: {id:?}"))
+}
+
+fn unavailable(e: crate::store::StoreError) -> ErrorObject {
+    ErrorObject::new(jsonrpc::INTERNAL_ERROR, format!("task storage unavailable: {e}"))
+}
+
 /// Seconds clients may cache a list or a read: the catalogue changes only with a deploy.
 pub const CACHE_TTL_MS: u64 = 300_000;
 
 /// Methods of the stateless revision only, and methods it removed.
-const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
+const MODERN_ONLY: &[&str] =
+    &["server/discover", "subscriptions/listen", "tasks/get", "tasks/update", "tasks/cancel"];
 const REMOVED_IN_MODERN: &[&str] =
     &["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"];
 
@@ -307,6 +347,8 @@ enum Answer {
     InputRequired(Value),
     /// Questions for a legacy session's client ([`Refusal::Input`]).
     Ask(InputRequired),
+    /// A `CreateTaskResult`, as it is.
+    Task(Value),
 }
 
 impl Server {
@@ -326,8 +368,9 @@ impl Server {
 
     /// The `server/discover` result (2026-07-28): no subscriptions or list changes are
     /// advertised, because the catalogue changes only with a deploy.
-    fn discover(&self) -> Value {
-        json!({
+    /// The Tasks extension is advertised to clients that declare it.
+    fn discover(&self, ctx: &CallContext<'_>) -> Value {
+        let mut result = json!({
             "supportedVersions": version::MODERN,
             "capabilities": {
                 "tools": {},
@@ -337,7 +380,11 @@ impl Server {
                 "logging": {}
             },
             "instructions": INSTRUCTIONS,
-        })
+        });
+        if ctx.modern.as_ref().is_some_and(|m| m.envelope.capabilities.tasks) {
+            result["capabilities"]["extensions"] = json!({ tasks::EXTENSION: {} });
+        }
+        result
     }
 
     /// The `initialize` result and the negotiated protocol version.
@@ -399,6 +446,7 @@ impl Server {
             }
             Ok(Answer::InputRequired(result)) => jsonrpc::result(id, result),
             Ok(Answer::Ask(input)) => return Err(Refusal::Input(input)),
+            Ok(Answer::Task(created)) => jsonrpc::result(id, created),
             Err(error) => jsonrpc::error(id, error),
         })
     }
@@ -506,6 +554,146 @@ impl Server {
             .map_err(|e| ErrorObject::new(INVALID_PARAMS, e.message()))
     }
 
+    /// The task surface needs the extension declared on the request (-32021 otherwise).
+    fn tasks_surface<'c>(&self, ctx: &'c CallContext<'_>) -> Result<&'c Modern<'c>, Refusal> {
+        match &ctx.modern {
+            Some(m) if m.envelope.capabilities.tasks => Ok(m),
+            _ => Err(Refusal::Capability(tasks::EXTENSION)),
+        }
+    }
+
+    /// Stores a new task (durable before the answer is sent) and answers `CreateTaskResult`.
+    async fn create_task(
+        &self,
+        call: &ToolCall,
+        state: Value,
+        after_ms: u64,
+        modern: &Modern<'_>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Answer, ErrorObject> {
+        let task = Task::new(
+            modern.new_task_id.clone(),
+            modern.principal.clone(),
+            ctx.identity.map(Actor::of),
+            call.tool.name,
+            call.arguments.clone(),
+            state,
+            modern.now_ms,
+            modern.now_ms + after_ms,
+        );
+        let held = Held { task, version: 0 };
+        match tasks::save(modern.tasks, &held).await {
+            Ok(true) => Ok(Answer::Task(held.task.created())),
+            Ok(false) => Err(ErrorObject::new(jsonrpc::INTERNAL_ERROR, "task id collision; retry")),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Runs a task's due steps (in this request) and stores the outcome. A step that lost a
+    /// race to another request's leaves the task as that one wrote it.
+    async fn advance(
+        &self,
+        held: &mut Held,
+        ctx: &CallContext<'_>,
+        modern: &Modern<'_>,
+        notify: &dyn Fn(&str, Value),
+    ) -> Result<(), ErrorObject> {
+        let Some(tool) = self.tool(&held.task.tool) else {
+            return Err(ErrorObject::new(jsonrpc::INTERNAL_ERROR, "the task's tool is gone"));
+        };
+        let identity = held.task.actor.as_ref().map(Actor::identity);
+        let mut stepped = false;
+        for _ in 0..tasks::MAX_STEPS_PER_REQUEST {
+            let task = &mut held.task;
+            if task.status != Status::Working || task.due_ms > modern.now_ms {
+                break;
+            }
+            stepped = true;
+            let answers = std::mem::take(&mut task.answers);
+            let tctx = ToolContext {
+                identity: identity.as_ref(),
+                store: ctx.store,
+                now: ctx.now,
+                notify,
+                progress_token: None,
+                client: Some(&modern.envelope.capabilities),
+                input: (!answers.is_empty()).then_some(&answers),
+                state: task.state.as_ref(),
+                in_task: true,
+            };
+            let result = (tool.call)(&task.arguments, &tctx).await;
+            match result.need {
+                None => {
+                    task.status = Status::Completed;
+                    task.result = Some(result.to_json());
+                }
+                Some(Need::Input(asked)) => {
+                    task.status = Status::InputRequired;
+                    task.pending = asked.requests;
+                    task.state = asked.state.or(task.state.take());
+                }
+                Some(Need::Later { after_ms, state }) => {
+                    task.due_ms = modern.now_ms + after_ms;
+                    task.state = Some(state);
+                }
+                Some(Need::Failure(message)) => {
+                    task.status = Status::Failed;
+                    task.error =
+                        Some(json!({ "code": jsonrpc::INTERNAL_ERROR, "message": message }));
+                }
+                Some(Need::Capability(capability)) => {
+                    task.status = Status::Failed;
+                    let message = format!("the task needs the client capability `{capability}`");
+                    task.error = Some(json!({ "code": MISSING_CAPABILITY, "message": message }));
+                }
+            }
+            task.updated_ms = modern.now_ms;
+        }
+        if !stepped {
+            return Ok(());
+        }
+        match tasks::save(modern.tasks, held).await {
+            Ok(true) => Ok(()),
+            // Another request stepped it first: what it stored is the truth.
+            Ok(false) => match tasks::load(modern.tasks, &held.task.id, &modern.principal).await {
+                Ok(Some(now)) => {
+                    *held = now;
+                    Ok(())
+                }
+                Ok(None) => Err(unknown_task(&held.task.id)),
+                Err(e) => Err(unavailable(e)),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Applies `change` to a task (compare-and-set, retried on a race); acknowledges with an
+    /// empty result whether or not it changed anything (`tasks/update`, `tasks/cancel`).
+    async fn change_task(
+        &self,
+        modern: &Modern<'_>,
+        task_id: &str,
+        change: impl Fn(&mut Task, u64) -> bool,
+    ) -> Result<Answer, ErrorObject> {
+        for _ in 0..3 {
+            let mut held = match tasks::load(modern.tasks, task_id, &modern.principal).await {
+                Ok(Some(held)) => held,
+                Ok(None) => return Err(unknown_task(task_id)),
+                Err(e) => return Err(unavailable(e)),
+            };
+            if !change(&mut held.task, modern.now_ms) {
+                return Ok(Answer::Complete(json!({})));
+            }
+            held.task.updated_ms = modern.now_ms;
+            match tasks::save(modern.tasks, &held).await {
+                Ok(true) => return Ok(Answer::Complete(json!({}))),
+                Ok(false) => continue,
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Err(ErrorObject::new(jsonrpc::INTERNAL_ERROR, "the task kept changing; retry"))
+    }
+
     async fn dispatch(
         &self,
         request: Request,
@@ -515,38 +703,117 @@ impl Server {
         let complete = |v: Result<Value, ErrorObject>| Ok(v.map(Answer::Complete));
         match request {
             Request::ToolsCall(call) => {
-                let state = match self.open_state("tools/call", &call.rounds, ctx) {
+                let mut state = match self.open_state("tools/call", &call.rounds, ctx) {
                     Ok(state) => state,
                     Err(e) => return Ok(Err(e)),
                 };
-                let tctx = ToolContext {
-                    identity: ctx.identity,
-                    store: ctx.store,
-                    now: ctx.now,
-                    notify,
-                    progress_token: call.progress_token.as_ref(),
-                    client: ctx
-                        .modern
-                        .as_ref()
-                        .map(|m| &m.envelope.capabilities)
-                        .or(ctx.asks.map(|a| a.capabilities)),
-                    input: call.rounds.input.as_ref(),
-                    state: state.as_ref(),
-                };
-                let result = (call.tool.call)(&call.arguments, &tctx).await;
-                match result.need {
-                    None => complete(Ok(result.to_json())),
-                    Some(Need::Input(input)) => {
-                        Ok(self.input_required(input, "tools/call", &call.rounds, ctx))
+                let tasks_ok = ctx.modern.as_ref().is_some_and(|m| m.envelope.capabilities.tasks);
+                if call.tool.task == TaskSupport::Required && !tasks_ok {
+                    if ctx.modern.is_some() {
+                        return Err(Refusal::Capability(tasks::EXTENSION));
                     }
-                    Some(Need::Capability(capability)) if ctx.modern.is_some() => {
-                        Err(Refusal::Capability(capability))
-                    }
-                    Some(Need::Capability(capability)) => complete(Ok(tools::ToolResult::error(
-                        format!("This tool needs the client capability `{capability}`."),
-                    )
-                    .to_json())),
+                    let msg = format!("{} runs only as a task: connect with protocol 2026-07-28 and the Tasks extension.", call.tool.name);
+                    return complete(Ok(tools::ToolResult::error(msg).to_json()));
                 }
+                let client = ctx
+                    .modern
+                    .as_ref()
+                    .map(|m| &m.envelope.capabilities)
+                    .or(ctx.asks.map(|a| a.capabilities));
+                let mut input = call.rounds.input.clone();
+                // Steps run back to back here, unless the tool continues later and the client
+                // can poll a task.
+                for _ in 0..tasks::MAX_STEPS_PER_REQUEST {
+                    let tctx = ToolContext {
+                        identity: ctx.identity,
+                        store: ctx.store,
+                        now: ctx.now,
+                        notify,
+                        progress_token: call.progress_token.as_ref(),
+                        client,
+                        input: input.as_ref(),
+                        state: state.as_ref(),
+                        in_task: false,
+                    };
+                    let result = (call.tool.call)(&call.arguments, &tctx).await;
+                    return match result.need {
+                        None => complete(Ok(result.to_json())),
+                        Some(Need::Input(asked)) => {
+                            Ok(self.input_required(asked, "tools/call", &call.rounds, ctx))
+                        }
+                        Some(Need::Capability(capability)) if ctx.modern.is_some() => {
+                            Err(Refusal::Capability(capability))
+                        }
+                        Some(Need::Capability(capability)) => {
+                            complete(Ok(tools::ToolResult::error(format!(
+                                "This tool needs the client capability `{capability}`."
+                            ))
+                            .to_json()))
+                        }
+                        Some(Need::Failure(message)) => {
+                            complete(Err(ErrorObject::new(jsonrpc::INTERNAL_ERROR, message)))
+                        }
+                        Some(Need::Later { after_ms, state: next }) => match &ctx.modern {
+                            Some(modern)
+                                if tasks_ok && call.tool.task != TaskSupport::Forbidden =>
+                            {
+                                Ok(self.create_task(&call, next, after_ms, modern, ctx).await)
+                            }
+                            _ => {
+                                state = Some(next);
+                                input = None;
+                                continue;
+                            }
+                        },
+                    };
+                }
+                let msg = format!("{} did not finish within one request; a client with the Tasks extension can run it as a task.", call.tool.name);
+                complete(Ok(tools::ToolResult::error(msg).to_json()))
+            }
+            Request::TasksGet(TaskParams { task_id }) => {
+                let modern = self.tasks_surface(ctx)?;
+                Ok(match tasks::load(modern.tasks, &task_id, &modern.principal).await {
+                    Ok(Some(mut held)) => {
+                        match self.advance(&mut held, ctx, modern, notify).await {
+                            Ok(()) => Ok(Answer::Complete(held.task.detailed())),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Ok(None) => Err(unknown_task(&task_id)),
+                    Err(e) => Err(unavailable(e)),
+                })
+            }
+            Request::TasksUpdate(TaskUpdateParams { task_id, input_responses }) => {
+                let modern = self.tasks_surface(ctx)?;
+                Ok(self
+                    .change_task(modern, &task_id, |task, now| {
+                        if task.status != Status::InputRequired {
+                            return false;
+                        }
+                        for (key, answer) in &input_responses {
+                            if task.pending.remove(key).is_some() {
+                                task.answers.insert(key.clone(), answer.clone());
+                            }
+                        }
+                        if task.pending.is_empty() {
+                            task.status = Status::Working;
+                            task.due_ms = now;
+                        }
+                        true
+                    })
+                    .await)
+            }
+            Request::TasksCancel(TaskParams { task_id }) => {
+                let modern = self.tasks_surface(ctx)?;
+                Ok(self
+                    .change_task(modern, &task_id, |task, _| {
+                        if task.status.is_terminal() {
+                            return false;
+                        }
+                        task.status = Status::Cancelled;
+                        true
+                    })
+                    .await)
             }
             Request::PromptsGet(PromptParams { name, arguments, rounds })
                 if self.fixtures && fixtures::is_mrtr_prompt(&name) =>
@@ -572,18 +839,25 @@ impl Server {
         ctx: &CallContext<'_>,
     ) -> Result<Value, ErrorObject> {
         match request {
-            Request::Discover => Ok(self.discover()),
+            Request::Discover => Ok(self.discover(ctx)),
             // Nothing here can change while a stream is open (the catalogue changes only with a
             // deploy), so no notification type is honoured: the transport acknowledges and closes.
             Request::Listen(_) => Ok(json!({})),
-            Request::ToolsCall(_) => Err(invalid("tools/call is answered by Server::dispatch")),
+            Request::ToolsCall(_)
+            | Request::TasksGet(_)
+            | Request::TasksCancel(_)
+            | Request::TasksUpdate(_) => Err(invalid("answered by Server::dispatch")),
             Request::Initialize(params) => Ok(self.initialize(&params).0),
             Request::Ping | Request::SetLevel(_) | Request::ResourcesSubscription(_) => {
                 Ok(json!({}))
             }
-            Request::ToolsList => Ok(
-                json!({ "tools": self.tools.iter().map(|t| (t.definition)()).collect::<Vec<_>>() }),
-            ),
+            Request::ToolsList => Ok(json!({ "tools": self.tools.iter().map(|t| {
+                let mut definition = (t.definition)();
+                if t.task != TaskSupport::Forbidden {
+                    definition["execution"] = json!({ "taskSupport": t.task.as_str() });
+                }
+                definition
+            }).collect::<Vec<_>>() })),
             Request::ResourcesList => {
                 let mut list = resources::list();
                 if self.fixtures {

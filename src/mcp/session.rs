@@ -87,6 +87,7 @@ pub fn verify(
         elicitation: letters.contains('e'),
         sampling: letters.contains('s'),
         roots: letters.contains('r'),
+        tasks: false,
     };
     Ok(Session {
         issued_at,
@@ -104,7 +105,8 @@ mod tests {
     #[test]
     fn ids_verify_for_their_subject_until_they_expire() {
         let r = SeqRandom::new(1);
-        let caps = ClientCapabilities { elicitation: true, sampling: false, roots: true };
+        let caps =
+            ClientCapabilities { elicitation: true, sampling: false, roots: true, tasks: false };
         let id = issue(b"secret", &r, 1000, "2025-11-25", Some("alice"), &caps);
         assert!(id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
         let s = verify(b"secret", &id, 1010, 3600, Some("alice")).unwrap();

@@ -420,3 +420,52 @@ mod rendezvous_tests {
         assert_eq!(rv.held(), 0);
     }
 }
+
+/// The task port's twin (src/store/tasks.rs): versioned records with an expiry on the injected
+/// clock.
+pub struct MemoryTasks {
+    clock: Rc<dyn Clock>,
+    records: RefCell<HashMap<String, (u64, String, u64)>>,
+}
+
+impl MemoryTasks {
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
+        Self { clock, records: RefCell::default() }
+    }
+
+    /// Unexpired records held (a test's "nothing left behind").
+    pub fn held(&self) -> usize {
+        let now = self.clock.now_ms();
+        self.records.borrow().values().filter(|(_, _, exp)| *exp > now).count()
+    }
+}
+
+#[async_trait(?Send)]
+impl super::tasks::TaskStore for MemoryTasks {
+    async fn get(&self, id: &str) -> Result<Option<super::tasks::Versioned>, StoreError> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .records
+            .borrow()
+            .get(id)
+            .filter(|(_, _, exp)| *exp > now)
+            .map(|(v, r, _)| super::tasks::Versioned { version: *v, record: r.clone() }))
+    }
+
+    async fn put(
+        &self,
+        id: &str,
+        expected: u64,
+        record: &str,
+        expires_ms: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut records = self.records.borrow_mut();
+        let current = records.get(id).filter(|(_, _, exp)| *exp > now).map_or(0, |(v, _, _)| *v);
+        if current != expected {
+            return Ok(None);
+        }
+        records.insert(id.to_owned(), (current + 1, record.to_owned(), expires_ms));
+        Ok(Some(current + 1))
+    }
+}

@@ -7,6 +7,7 @@ pub mod deferred;
 pub mod memory;
 pub mod records;
 pub mod rendezvous;
+pub mod tasks;
 
 use async_trait::async_trait;
 

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub fetch: mcp_edge::env::CannedFetch,
     /// The Durable Objects' twin; share it (`Rc`) between two apps to stand for two isolates.
     pub rendezvous: Rc<mcp_edge::store::memory::MemoryRendezvous>,
+    /// The task Durable Objects' twin.
+    pub tasks: Rc<mcp_edge::store::memory::MemoryTasks>,
 }
 
 impl TestApp {
@@ -44,10 +46,12 @@ impl TestApp {
                 limiter: &mcp_edge::env::Unlimited,
                 fetch: &mcp_edge::env::NoFetch,
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
+                tasks: &mcp_edge::store::tasks::NoTasks,
             };
             App::new(config, &services).await.unwrap()
         };
         let rendezvous = Rc::new(mcp_edge::store::memory::MemoryRendezvous::new(clock.clone()));
+        let tasks = Rc::new(mcp_edge::store::memory::MemoryTasks::new(clock.clone()));
         TestApp {
             app,
             store,
@@ -56,6 +60,7 @@ impl TestApp {
             limiter: CountingLimiter::new(10_000),
             fetch: Default::default(),
             rendezvous,
+            tasks,
         }
     }
 
@@ -67,6 +72,7 @@ impl TestApp {
             limiter: &self.limiter,
             fetch: &self.fetch,
             rendezvous: &*self.rendezvous,
+            tasks: &*self.tasks,
         }
     }
 

@@ -1,9 +1,10 @@
 //! `echo`: returns its message. The smallest complete tool, and the benchmark's hot path.
 
-use super::{string_arg, Tool, ToolContext, ToolFuture, ToolResult};
+use super::{string_arg, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{Map, Value};
 
-pub(super) const TOOL: Tool = Tool { name: "echo", definition, scope: None, call };
+pub(super) const TOOL: Tool =
+    Tool { name: "echo", definition, scope: None, task: TaskSupport::Forbidden, call };
 
 fn definition() -> Value {
     super::parse_static(

@@ -1,10 +1,11 @@
 //! `get_time`: the current UTC time, as text and structured content, with an MCP App UI
 //! (SEP-1865) that hosts supporting the extension render from `ui://get-time/mcp-app.html`.
 
-use super::{Tool, ToolContext, ToolFuture, ToolResult};
+use super::{TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
 use serde_json::{json, Map, Value};
 
-pub(super) const TOOL: Tool = Tool { name: "get_time", definition, scope: None, call };
+pub(super) const TOOL: Tool =
+    Tool { name: "get_time", definition, scope: None, task: TaskSupport::Forbidden, call };
 
 fn definition() -> Value {
     // `_meta.ui.resourceUri` links the MCP App (`ui/resourceUri` is the older key some hosts read,

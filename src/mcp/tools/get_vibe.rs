@@ -2,11 +2,12 @@
 //! Without a location it asks for one by elicitation when the client can answer (2026-07-28
 //! multi-round trip), and otherwise answers for "where you are" without asking.
 
-use super::{Tool, ToolContext, ToolFuture, ToolResult};
+use super::{TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
 use crate::mcp::mrtr::{accepted, elicit, InputRequired};
 use serde_json::{json, Map, Value};
 
-pub(super) const TOOL: Tool = Tool { name: "get_vibe", definition, scope: None, call };
+pub(super) const TOOL: Tool =
+    Tool { name: "get_vibe", definition, scope: None, task: TaskSupport::Forbidden, call };
 
 fn definition() -> Value {
     super::parse_static(

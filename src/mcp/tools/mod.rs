@@ -23,7 +23,31 @@ pub struct Tool {
     pub definition: fn() -> Value,
     /// A scope the caller's token must carry beyond the base `mcp` scope (403 step-up otherwise).
     pub scope: Option<&'static str>,
+    /// Whether a call may run as a task (the Tasks extension, `mcp::tasks`).
+    pub task: TaskSupport,
     pub call: for<'a> fn(&'a Map<String, Value>, &'a ToolContext<'a>) -> ToolFuture<'a>,
+}
+
+/// A tool's `execution.taskSupport` (SEP-2663).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// Always answered within the request.
+    Forbidden,
+    /// Runs as a task when the tool continues later ([`ToolResult::later`]) and the client
+    /// declared the extension; otherwise its steps run back to back within the request.
+    Optional,
+    /// Only as a task: a client without the extension is refused (-32021).
+    Required,
+}
+
+impl TaskSupport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
 }
 
 impl std::fmt::Debug for Tool {
@@ -53,6 +77,8 @@ pub struct ToolContext<'a> {
     pub input: Option<&'a Map<String, Value>>,
     /// The state this tool handed out in the previous round (already unsealed and checked).
     pub state: Option<&'a Value>,
+    /// Running as a step of a task (`mcp::tasks`), not within the client's request.
+    pub in_task: bool,
 }
 
 impl ToolContext<'_> {
@@ -72,6 +98,7 @@ impl ToolContext<'_> {
             client: None,
             input: None,
             state: None,
+            in_task: false,
         }
     }
 
@@ -113,6 +140,12 @@ pub enum Need {
     Input(InputRequired),
     /// The client must declare this capability (`-32021`), e.g. `sampling`.
     Capability(&'static str),
+    /// Not done yet: continue with `state` after `after_ms` (as a task when the client can
+    /// poll one, else at once within the request).
+    Later { after_ms: u64, state: Value },
+    /// A failure that is not the tool's answer (a task ends `failed`, a call with a
+    /// JSON-RPC error).
+    Failure(String),
 }
 
 impl ToolResult {
@@ -134,6 +167,17 @@ impl ToolResult {
     /// client did not declare.
     pub fn requires_capability(capability: &'static str) -> Self {
         Self { need: Some(Need::Capability(capability)), ..Self::text("") }
+    }
+
+    /// Continue later: the tool is called again with `state` (and no new input) after
+    /// `after_ms`. Long work in steps, each within one request's limits.
+    pub fn later(after_ms: u64, state: Value) -> Self {
+        Self { need: Some(Need::Later { after_ms, state }), ..Self::text("") }
+    }
+
+    /// A failure of the call itself rather than a result (`failed` for a task).
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self { need: Some(Need::Failure(message.into())), ..Self::text("") }
     }
 
     pub fn error(text: impl Into<String>) -> Self {

@@ -8,13 +8,13 @@
 
 use super::sse;
 use crate::crypto::unb64_standard;
-use crate::env::Services;
+use crate::env::{random_token, Services};
 use crate::mcp::envelope::{self, Envelope, LOG_LEVELS};
 use crate::mcp::jsonrpc::{self, ErrorObject, Message, INVALID_PARAMS, METHOD_NOT_FOUND};
 use crate::mcp::server::{
     method_exists, CallContext, Modern, Refusal, Request as McpRequest, Server,
 };
-use crate::mcp::{version, Identity};
+use crate::mcp::{tasks, version, Identity};
 use crate::oauth::bearer;
 use crate::state::State;
 use crate::urls::Urls;
@@ -58,6 +58,8 @@ fn name_source<'a>(method: &str, params: Option<&'a Value>) -> Option<&'a str> {
     let key = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
+        // The Tasks extension: `Mcp-Name` is the task id (SEP-2663).
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return None,
     };
     params?.get(key)?.as_str()
@@ -163,7 +165,21 @@ pub(super) async fn post(
         identity: identity.as_ref(),
         store: Some(services.store),
         now: services.clock.now(),
-        modern: Some(Modern { envelope: &envelope, secret: &state.secret, principal }),
+        modern: Some(Modern {
+            envelope: &envelope,
+            secret: &state.secret,
+            principal,
+            tasks: services.tasks,
+            // A tools/call may become a task (only tasks-capable calls pay for the id).
+            new_task_id: if envelope.capabilities.tasks
+                && matches!(request, McpRequest::ToolsCall(_))
+            {
+                random_token(services.random, 16)
+            } else {
+                String::new()
+            },
+            now_ms: services.clock.now_ms(),
+        }),
         asks: None,
     };
     let notes = RefCell::new(Vec::new());
@@ -194,7 +210,12 @@ pub(super) async fn post(
                 MISSING_CAPABILITY,
                 format!("this call needs the client capability `{capability}`, which the request does not declare"),
             );
-            error.data = Some(json!({ "requiredCapabilities": { capability: {} } }));
+            let required = if capability == tasks::EXTENSION {
+                json!({ "extensions": { capability: {} } })
+            } else {
+                json!({ capability: {} })
+            };
+            error.data = Some(json!({ "requiredCapabilities": required }));
             return refuse(StatusCode::BAD_REQUEST, &id, error);
         }
     };

@@ -121,7 +121,8 @@ pub const REQUEST_HEADERS: &[&str] = &[
 
 /// The headers [`crate::app::App::respond_now`] may read: it sees a [`head_only`] copy of the
 /// request, and the rest of [`REQUEST_HEADERS`] is copied only for requests it leaves.
-pub const HEAD_HEADERS: &[&str] = &["authorization", "cf-ray", "content-length", "host", "origin"];
+pub const HEAD_HEADERS: &[&str] =
+    &["authorization", "cf-ray", "content-length", "host", "last-event-id", "origin"];
 
 /// Marks a request that carries only [`HEAD_HEADERS`] and no body (see [`head_only`]).
 #[derive(Clone, Copy, Debug)]

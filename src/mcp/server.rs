@@ -851,9 +851,11 @@ impl Server {
             Request::Ping | Request::SetLevel(_) | Request::ResourcesSubscription(_) => {
                 Ok(json!({}))
             }
+            // `execution.taskSupport` only where we serve tasks (2026-07-28 with the extension):
+            // a session client would take it for the 2025-11-25 experimental tasks.
             Request::ToolsList => Ok(json!({ "tools": self.tools.iter().map(|t| {
                 let mut definition = (t.definition)();
-                if t.task != TaskSupport::Forbidden {
+                if t.task != TaskSupport::Forbidden && ctx.modern.is_some() {
                     definition["execution"] = json!({ "taskSupport": t.task.as_str() });
                 }
                 definition

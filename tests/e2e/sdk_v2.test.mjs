@@ -391,10 +391,11 @@ test("SDK v2 + OAuth as alice, default (legacy) mode: initialize, session, 2025-
       assert.equal(e.rpc.params?._meta?.[ENVELOPE.version], undefined, `${e.rpc.method}: a 2026 envelope on the legacy wire`);
     }
   });
-  await step(`${who}: get_vibe without a location does not ask on the session revision`, async () => {
+  await step(`${who}: get_vibe without a location asks on the session's stream (elicitation/create)`, async () => {
+    const before = elicited.length;
     const r = await client.callTool({ name: "get_vibe", arguments: {} });
-    assert.equal(text(r), "Curious vibes for Alice, wherever you are.");
-    assert.equal(elicited.length, 0, "the legacy era elicited");
+    assert.equal(text(r), "Curious vibes for Alice in Lisbon.");
+    assert.equal(elicited.length, before + 1, "the session client was not asked");
   });
   await step(`${who}: the SDK reported no errors out of band`, () => {
     assert.deepEqual(client.sdkErrors.map(String), []);

@@ -53,9 +53,6 @@ pub(super) async fn handle<'a>(
     let identity = checked.claims.map(identity);
     let reply = match *req.method() {
         Method::POST => post(state, server, &req, identity, services, urls).await,
-        Method::GET if request_header(&req, "last-event-id").is_none() => {
-            web::method_not_allowed(ALLOW).into()
-        }
         Method::GET => legacy::resume(state, &req, identity, services).await.into(),
         _ => legacy::delete(state, &req, identity, services).await.into(),
     };
@@ -105,8 +102,11 @@ pub(super) fn handle_now(
     let origin = check_host_and_origin(state, req, urls)?;
     let res = match *req.method() {
         Method::OPTIONS => web::empty(StatusCode::NO_CONTENT),
-        // GET only resumes a stream (`Last-Event-ID`, checked in phase 2 with the session):
-        // there is no standalone stream.
+        // GET only resumes a stream (`Last-Event-ID`): there is no standalone stream, and a
+        // probe for one gets 405 before authentication (clients read a 401 as a challenge).
+        Method::GET if request_header(req, "last-event-id").is_none() => {
+            web::method_not_allowed(ALLOW)
+        }
         Method::GET | Method::POST | Method::DELETE if !state.config.auth_enabled() => {
             return Ok(Checked { origin, claims: None })
         }

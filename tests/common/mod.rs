@@ -2,6 +2,8 @@
 //! plain `http::Request`s: no server, no network.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod locations;
+
 use mcp_edge::config::Config;
 use mcp_edge::env::{CountingLimiter, ManualClock, SeqRandom, Services};
 use mcp_edge::store::memory::MemoryStore;

@@ -168,6 +168,8 @@ async fn approve(
             used: false,
         }),
         refreshed_at: None,
+        generation: None,
+        rotated_at: None,
     };
     let index = user_grant_key(&grant.sub, &grant.grant_id);
     let written = match put_json(

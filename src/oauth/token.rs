@@ -189,20 +189,19 @@ async fn refresh(
         );
         return Err(invalid_grant("the refresh token was already rotated; the grant is revoked"));
     }
-    let scope = match form.get("scope").map(str::trim).filter(|s| !s.is_empty()) {
-        None => grant.scope.clone(),
-        Some(asked) => {
-            let held: Vec<&str> = grant.scope.split(' ').collect();
-            if let Some(bad) =
-                asked.split(' ').filter(|s| !s.is_empty()).find(|s| !held.contains(s))
-            {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!("scope {bad:?} was not granted"),
-                ));
-            }
-            asked.to_owned()
+    // A narrower scope may be asked for (RFC 6749 §6); `offline_access` is ignored.
+    let asked = form.get("scope").map(crate::config::scope_list).unwrap_or_default();
+    let scope = if asked.is_empty() {
+        grant.scope.clone()
+    } else {
+        let held: Vec<&str> = grant.scope.split(' ').collect();
+        if let Some(bad) = asked.iter().find(|s| !held.contains(s)) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("scope {bad:?} was not granted"),
+            ));
         }
+        asked.join(" ")
     };
     let secret = &state.secret;
     let gid = grant.grant_id.clone();

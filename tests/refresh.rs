@@ -75,7 +75,16 @@ async fn refresh_together(
     token: &str,
     n: usize,
 ) -> Vec<Response> {
-    let services = Services { store, clock: &*t.clock, random: &t.random, limiter: &t.limiter };
+    let services = Services {
+        store,
+        clock: &*t.clock,
+        random: &t.random,
+        limiter: &t.limiter,
+        fetch: &t.fetch,
+        rendezvous: &*t.rendezvous,
+        tasks: &*t.tasks,
+        hasher: &mcp_edge::env::RustPbkdf2,
+    };
     let requests = (0..n).map(|_| {
         let body = encode_form(&refresh_form(client_id, token));
         let req = request("POST", "/token")

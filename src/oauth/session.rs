@@ -245,10 +245,13 @@ pub(crate) async fn check_password<'a>(
     }
     let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
     let verified = match user {
-        Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
+        Some(u) => match PasswordHash::parse(&u.password_hash) {
+            Some(h) => h.verify_with(services.hasher, password).await,
+            None => false,
+        },
         None => {
             let users = state.config.users.iter().map(|u| u.password_hash.as_str());
-            let _ = PasswordHash::decoy(users).verify(password);
+            let _ = PasswordHash::decoy(users).verify_with(services.hasher, password).await;
             false
         }
     };

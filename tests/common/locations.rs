@@ -159,6 +159,10 @@ impl World {
                 clock: &*clock,
                 random: &random,
                 limiter: &mcp_edge::env::Unlimited,
+                fetch: &mcp_edge::env::NoFetch,
+                rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
+                tasks: &mcp_edge::store::tasks::NoTasks,
+                hasher: &mcp_edge::env::RustPbkdf2,
             };
             let app = App::new(Config::development(), &services).await.unwrap();
             locations.push((store, app));
@@ -170,8 +174,16 @@ impl World {
     /// Sends `req` to the app at `location`.
     pub async fn send(&self, location: usize, req: Request) -> Response {
         let (store, app) = &self.locations[location];
-        let services =
-            Services { store, clock: &*self.clock, random: &self.random, limiter: &self.limiter };
+        let services = Services {
+            store,
+            clock: &*self.clock,
+            random: &self.random,
+            limiter: &self.limiter,
+            fetch: &mcp_edge::env::NoFetch,
+            rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
+            tasks: &mcp_edge::store::tasks::NoTasks,
+            hasher: &mcp_edge::env::RustPbkdf2,
+        };
         app.handle(req, &services).await
     }
 

@@ -49,6 +49,7 @@ impl TestApp {
                 fetch: &mcp_edge::env::NoFetch,
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
                 tasks: &mcp_edge::store::tasks::NoTasks,
+                hasher: &mcp_edge::env::RustPbkdf2,
             };
             App::new(config, &services).await.unwrap()
         };
@@ -75,6 +76,7 @@ impl TestApp {
             fetch: &self.fetch,
             rendezvous: &*self.rendezvous,
             tasks: &*self.tasks,
+            hasher: &mcp_edge::env::RustPbkdf2,
         }
     }
 

@@ -76,11 +76,13 @@ impl crate::env::Limiter for RateLimiter<'_> {
 
 /// PBKDF2-HMAC-SHA256 by the runtime's WebCrypto (`crypto.subtle.deriveBits`): native code
 /// outside the wasm, several times cheaper in CPU than the same loop compiled to wasm
-/// (docs/benchmarks.md, "Sign-in"). workerd refuses more than [`WEBCRYPTO_MAX_ITERATIONS`];
+/// (docs/benchmarks.md, "Sign-in"). Deployed Workers refuse more than
+/// [`WEBCRYPTO_MAX_ITERATIONS`] ("Pbkdf2 failed: iteration counts above 100000 are not
+/// supported"; local workerd does not enforce it);
 /// such hashes, and any WebCrypto failure, fall back to the Rust PBKDF2.
 struct WebCryptoPbkdf2;
 
-/// workerd's PBKDF2 refuses iteration counts above this.
+/// Cloudflare's WebCrypto PBKDF2 refuses iteration counts above this.
 const WEBCRYPTO_MAX_ITERATIONS: u32 = 100_000;
 
 #[wasm_bindgen(module = "/src/edge/platform.js")]

@@ -4,9 +4,13 @@
 //   BENCH_WARMUP     seconds of wrk warm-up per server and scenario (default 2)
 //   BENCH_ROUNDS     the measured seconds are run as this many alternating slices (default 5)
 //   BENCH_COLD_RUNS  cold starts per worker, median reported (default 5)
-//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,modern,paced,dcr,token,floor,cold)
+//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,modern,paced,dcr,token,signin,floor,cold);
+//                    with only mcp-edge's own scenarios (signin) the baseline is not set up at all
 //   BENCH_PACE_RPS   the request rate of the paced tools/call scenario (default 400)
+//   BENCH_SIGNIN_ITERATIONS  PBKDF2 iterations of the bench user's password hash (default 50000,
+//                    what scripts/hash-password.mjs makes)
 import { spawnSync } from "node:child_process";
+import { pbkdf2Sync } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -20,6 +24,10 @@ const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PACE_RPS = Number(process.env.BENCH_PACE_RPS ?? 400);
+const SIGNIN_ITERATIONS = Number(process.env.BENCH_SIGNIN_ITERATIONS ?? 50_000);
+/** Scenarios only mcp-edge runs (the baseline's benchmark /authorize approves without a password). */
+const OURS_ONLY = ["signin"];
+const BASELINE_NEEDED = !ONLY || ONLY.some((id) => !OURS_ONLY.includes(id));
 const SLICE = Math.max(1, Math.round(DURATION / ROUNDS)); // wrk takes whole seconds
 const THREADS = 2, CONNECTIONS = 16;
 const OUT = join(S.ROOT, "bench/.out");
@@ -37,6 +45,7 @@ function setup() {
     };
     sh("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null");
   }
+  if (!BASELINE_NEEDED) return;
   const base = join(S.ROOT, "bench/baseline-ts");
   const stamp = join(base, "node_modules/.package-lock.json");
   if (!existsSync(stamp) || statSync(join(base, "package-lock.json")).mtimeMs > statSync(stamp).mtimeMs) {
@@ -58,7 +67,7 @@ const TARGETS = [
     // REQUEST_LOG: the baseline writes no request log; ours writes one JSON line per request by
     // default. BENCH_REQUEST_LOG (default off) sets ours, so the comparison is like for like
     // and the cost of the log can be measured on its own (docs/benchmarks.md).
-    vars: { MCP_EDGE_ENV: "development", REQUEST_LOG: process.env.BENCH_REQUEST_LOG ?? "off" }, kvBinding: "KV", authorize: F.authorizeOurs,
+    vars: { MCP_EDGE_ENV: "development", REQUEST_LOG: process.env.BENCH_REQUEST_LOG ?? "off", ...(want("signin") ? { USERS: benchUsers() } : {}) }, kvBinding: "KV", authorize: F.authorizeOurs,
   },
   {
     key: "base", label: "baseline-ts (workers-oauth-provider + agents + MCP SDK)", name: "baseline-ts",
@@ -66,6 +75,34 @@ const TARGETS = [
     compatibilityFlags: ["nodejs_compat"], vars: {}, kvBinding: "OAUTH_KV", authorize: F.authorizeBaseline,
   },
 ];
+
+// Only the targets this run needs: mcp-edge always, the baseline unless only ours' scenarios run.
+const RUN = TARGETS.filter((t) => t.key === "ours" || BASELINE_NEEDED);
+
+/**
+ * The sign-in scenario's users: the demo alice (the rest of the flow signs in as her) and
+ * `bench`, whose hash has SIGNIN_ITERATIONS iterations like a hash from scripts/hash-password.mjs.
+ */
+function benchUsers() {
+  const salt = Buffer.from("bench-salt-16byt");
+  const hash = pbkdf2Sync("bench-password", salt, SIGNIN_ITERATIONS, 32, "sha256").toString("base64url");
+  return JSON.stringify([
+    { username: "alice", password_hash: "pbkdf2-sha256$10000$ZGVtby1zYWx0LWFsaWNlIQ$X1FUXCI8tlMifGCJHrJylYGwcvBuk1hExgOKMTF83jw", sub: "user-alice", name: "Alice", scopes: ["mcp", "admin"] },
+    { username: "bench", password_hash: `pbkdf2-sha256$${SIGNIN_ITERATIONS}$${salt.toString("base64url")}$${hash}`, sub: "user-bench", name: "Bench", scopes: ["mcp"] },
+  ]);
+}
+
+/** A sign-in form post (a correct password, so no throttle): the same body and cookie every time. */
+async function signinSpec(t) {
+  const jar = new F.Jar();
+  const page = await fetch(F.authorizeUrl(t.meta, t.clientId), { redirect: "manual" });
+  if (page.status !== 200) throw new Error(`GET /authorize: ${page.status}`);
+  jar.take(page);
+  const html = await page.text();
+  const field = (name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))[1].replaceAll("&quot;", '"').replaceAll("&amp;", "&");
+  const body = new URLSearchParams({ request: field("request"), csrf: field("csrf"), action: "signin", username: "bench", password: "bench-password" }).toString();
+  return { method: "POST", path: "/authorize", headers: { "content-type": "application/x-www-form-urlencoded", cookie: jar.header() }, body, expect: 200, bodyMust: 'value="approve"' };
+}
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -120,10 +157,10 @@ function aggregate(t, id, slices) {
  * Warm-up, then ROUNDS slices per target, alternating which target goes first, so that load from
  * other work on a shared machine falls on both alike instead of on whichever ran second.
  */
-async function measureRounds(id, targets, specFor, sliceSeconds = SLICE) {
+async function measureRounds(id, targets, specFor, sliceSeconds = SLICE, warmup = WARMUP) {
   const slices = new Map(targets.map((t) => [t.key, []]));
-  if (WARMUP > 0) {
-    for (const t of targets) check(`${t.key} ${id} (warm-up)`, await slice(t, id, specFor(t), WARMUP));
+  if (warmup > 0) {
+    for (const t of targets) check(`${t.key} ${id} (warm-up)`, await slice(t, id, specFor(t), warmup));
   }
   for (let i = 0; i < ROUNDS; i++) {
     for (const t of i % 2 ? [...targets].reverse() : targets) slices.get(t.key).push(await slice(t, id, specFor(t), sliceSeconds));
@@ -237,7 +274,7 @@ async function main() {
   const results = { machine: machine(), targets: {} };
   log(`machine: ${JSON.stringify(results.machine)}`);
 
-  for (const t of TARGETS) {
+  for (const t of RUN) {
     t.work = join(OUT, t.key);
     rmSync(t.work, { recursive: true, force: true });
     mkdirSync(t.work, { recursive: true });
@@ -256,7 +293,7 @@ async function main() {
   floor.w = S.startWorkerd(floor.cap, floor.port);
   await S.waitListening(floor.w);
 
-  for (const t of TARGETS) {
+  for (const t of RUN) {
     t.port = await S.freePort();
     t.w = S.startWorkerd(t.cap, t.port);
     await S.waitListening(t.w);
@@ -264,7 +301,7 @@ async function main() {
   const scen = {};
   try {
     // The real flow, once per server: a token, a session, a checked echo.
-    for (const t of TARGETS) {
+    for (const t of RUN) {
       t.meta = await F.discover(t.w.url);
       t.clientId = await F.register(t.meta);
       const a = await t.authorize(t.meta, t.clientId);
@@ -293,26 +330,33 @@ async function main() {
     for (const [id, spec] of Object.entries(specs)) {
       // Paced slices carry few requests (~400/s): 3× longer, so one stall of the shared machine
       // (which delays every in-flight request) is not 1% of a slice on its own.
-      if (want(id)) scen[id] = await measureRounds(id, TARGETS, spec, id === "paced" ? SLICE * 3 : SLICE);
+      if (want(id) && BASELINE_NEEDED) scen[id] = await measureRounds(id, RUN, spec, id === "paced" ? SLICE * 3 : SLICE);
     }
     if (want("floor")) {
       scen.floor = (await measureRounds("floor", [floor], () => ({ method: "GET", path: "/", expect: 200, bodyMust: '"resource"' }))).floor;
       scen.floorKv = (await measureRounds("floor+kv", [floor], () => ({ method: "GET", path: "/kv", expect: 200, bodyMust: '"none"' }))).floor;
     }
-    if (want("token")) scen.token = await codeExchange(TARGETS);
+    if (want("token") && BASELINE_NEEDED) scen.token = await codeExchange(RUN);
+    if (want("signin")) {
+      const ours = RUN.find((t) => t.key === "ours");
+      const spec = await signinSpec(ours);
+      // Tens of milliseconds of CPU each, one isolate: 16 connections queue for a second or
+      // more, so slices (and the warm-up) last at least 5 s to count whole requests.
+      scen.signin = await measureRounds("signin", [ours], () => spec, Math.max(SLICE, 5), WARMUP > 0 ? Math.max(WARMUP, 5) : 0);
+    }
   } catch (e) {
-    for (const t of [...TARGETS, floor]) console.error(`\n----- workerd log (${t.key}) -----\n${t.w.logs().slice(-4000)}`);
+    for (const t of [...RUN, floor]) console.error(`\n----- workerd log (${t.key}) -----\n${t.w.logs().slice(-4000)}`);
     throw e;
   } finally {
-    for (const t of [...TARGETS, floor]) await t.w.stop();
+    for (const t of [...RUN, floor]) await t.w.stop();
   }
-  const cold = want("cold") && COLD_RUNS > 0 ? await coldStarts(TARGETS) : null;
+  const cold = want("cold") && COLD_RUNS > 0 && BASELINE_NEEDED ? await coldStarts(RUN) : null;
 
-  for (const t of TARGETS) {
+  for (const t of RUN) {
     results.targets[t.key] = {
       label: t.label, bundle: { rawKiB: t.bundle.rawKiB, gzipKiB: t.bundle.gzipKiB, files: t.bundle.files },
       coldStartMs: cold ? { median: median(cold[t.key]), runs: cold[t.key] } : null,
-      scenarios: Object.fromEntries(Object.entries(scen).filter(([id]) => !id.startsWith("floor")).map(([id, r]) => {
+      scenarios: Object.fromEntries(Object.entries(scen).filter(([id, r]) => !id.startsWith("floor") && r[t.key]).map(([id, r]) => {
         const { raw, ...rest } = r[t.key];
         return [id, rest];
       })),
@@ -349,7 +393,7 @@ const TARGET = { echo: 2, modern: 4, metadata: 1, unauth: 1, dcr: 1, token: 1 };
 const P99_TARGET = { paced: 1 };
 
 function render(results) {
-  const o = results.targets.ours, b = results.targets.base, m = results.machine;
+  const o = results.targets.ours, b = results.targets.base ?? { scenarios: {} }, m = results.machine;
   const rows = [];
   const verdicts = [];
   // adv > 1 means mcp-edge is better, whichever way the figure goes.
@@ -367,18 +411,28 @@ function render(results) {
   const ms = (x) => `${x.toFixed(2)} ms`;
   const rps = (x) => `${x.toFixed(0)}/s`;
   const us = (x) => `${x.toFixed(0)} µs`;
-  row("bundle, raw", o.bundle.rawKiB, b.bundle.rawKiB, kib, false);
-  row("bundle, gzip", o.bundle.gzipKiB, b.bundle.gzipKiB, kib, false, 1);
+  if (b.bundle) {
+    row("bundle, raw", o.bundle.rawKiB, b.bundle.rawKiB, kib, false);
+    row("bundle, gzip", o.bundle.gzipKiB, b.bundle.gzipKiB, kib, false, 1);
+  }
   if (o.coldStartMs) row(`cold start → first authenticated tools/call (median of ${o.coldStartMs.runs.length})`, o.coldStartMs.median, b.coldStartMs.median, (x) => `${x.toFixed(0)} ms`, false, 1);
   for (const id of Object.keys(NAMES)) {
     const os = o.scenarios[id], bs = b.scenarios[id];
-    if (!os) continue;
+    if (!os || !bs) continue;
     row(`${NAMES[id]}: requests/s`, os.rps, bs.rps, rps, true, TARGET[id]);
     row(`${NAMES[id]}: p50 latency`, os.p50_us / 1000, bs.p50_us / 1000, ms, false);
     row(`${NAMES[id]}: p99 latency`, os.p99_us / 1000, bs.p99_us / 1000, ms, false, P99_TARGET[id]);
     if (id !== "paced") row(`${NAMES[id]}: workerd CPU per request`, os.cpuPerReqUs, bs.cpuPerReqUs, us, false);
   }
   const extra = [];
+  if (o.scenarios.signin) {
+    const r = o.scenarios.signin;
+    extra.push(
+      "",
+      `Sign-in (mcp-edge only; the baseline's benchmark /authorize approves without a password): POST /authorize with a correct password, PBKDF2-SHA256 × ${SIGNIN_ITERATIONS}: ` +
+        `${(r.cpuPerReqUs / 1000).toFixed(1)} ms of workerd CPU per sign-in, ${r.rps.toFixed(0)}/s, p50 ${(r.p50_us / 1000).toFixed(1)} ms, p99 ${(r.p99_us / 1000).toFixed(1)} ms.`,
+    );
+  }
   if (results.floor) {
     const f = results.floor, fk = results.floorKv;
     extra.push(

@@ -1,7 +1,9 @@
 // Prints a password_hash for USERS: PBKDF2-HMAC-SHA256 in the worker's format.
 // Usage: make hash-password   (prompts)   or   node scripts/hash-password.mjs <password> [iterations]
-// Iterations cost CPU at every sign-in inside the worker (pure Rust PBKDF2 in wasm): the
-// default 50,000 is about 50 ms; raise it on the Workers paid plan, keep it lower on the free plan.
+// Iterations cost CPU at every sign-in inside the worker (WebCrypto's PBKDF2, up to 100,000
+// iterations; above that PBKDF2 in wasm): the default 50,000 is about 7.5 ms, within the Workers
+// Free plan's 10 ms; OWASP advises 600,000, which needs the Paid plan (about 0.5 s of CPU).
+// README, "Password hashes and the Workers plans", has the measurements.
 import { pbkdf2Sync, randomBytes } from "node:crypto";
 import { createInterface } from "node:readline/promises";
 

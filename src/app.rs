@@ -64,6 +64,7 @@ impl App {
                 fetch: services.fetch,
                 rendezvous: services.rendezvous,
                 tasks: services.tasks,
+                hasher: services.hasher,
             };
             // A streamed reply runs to its end here (native callers want the whole response;
             // tests that talk to a streaming call use [`App::serve`]).

@@ -89,6 +89,23 @@ pub const SCOPE_MCP: &str = "mcp";
 pub const SCOPE_ADMIN: &str = "admin";
 /// Every scope this server knows, in the order it advertises them.
 pub const SCOPES: &[&str] = &[SCOPE_MCP, SCOPE_ADMIN];
+/// OIDC's request for a refresh token (MCP SEP-2207). Accepted wherever a scope is, never
+/// required and never granted: refresh tokens are issued anyway. Not advertised by the
+/// resource (protected resource metadata, `WWW-Authenticate`), which does not need it.
+pub const SCOPE_OFFLINE_ACCESS: &str = "offline_access";
+
+/// The scopes in a `scope` value that mean something here: split on any whitespace (clients
+/// send stray spaces, claude.ai `" offline_access"`), without `offline_access`, in order,
+/// without repeats.
+pub fn scope_list(scope: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for s in scope.split_ascii_whitespace().filter(|s| *s != SCOPE_OFFLINE_ACCESS) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
 
 const DEMO_USERS: &str = r#"[
   {"username":"alice","password_hash":"pbkdf2-sha256$10000$ZGVtby1zYWx0LWFsaWNlIQ$X1FUXCI8tlMifGCJHrJylYGwcvBuk1hExgOKMTF83jw","sub":"user-alice","name":"Alice","scopes":["mcp","admin"]},

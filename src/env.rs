@@ -178,8 +178,35 @@ impl Fetch for CannedFetch {
     }
 }
 
+/// PBKDF2-HMAC-SHA256 key derivation for password checks, injected so Workers can use the
+/// runtime's native WebCrypto (`crypto.subtle.deriveBits`, several times cheaper than the same
+/// loop in wasm) while native builds and tests use [`RustPbkdf2`].
+#[async_trait::async_trait(?Send)]
+pub trait PasswordHasher {
+    /// The 32-byte PBKDF2-HMAC-SHA256 of `password` with `salt` and `iterations`.
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32];
+}
+
+/// PBKDF2 from the `pbkdf2` crate: the reference implementation, and the fallback where
+/// WebCrypto cannot serve a request.
+pub struct RustPbkdf2;
+
+/// [`RustPbkdf2`]'s derivation as a plain function.
+pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, &mut out);
+    out
+}
+
+#[async_trait::async_trait(?Send)]
+impl PasswordHasher for RustPbkdf2 {
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+        pbkdf2_sha256(password, salt, iterations)
+    }
+}
+
 /// What a request handler may touch besides the request: storage, time, randomness, the
-/// rate limiter and outbound HTTP.
+/// rate limiter, outbound HTTP and the password hasher.
 pub struct Services<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
@@ -190,6 +217,8 @@ pub struct Services<'a> {
     pub rendezvous: &'a dyn Rendezvous,
     /// Where tasks live (Durable Objects in production).
     pub tasks: &'a dyn TaskStore,
+    /// PBKDF2 for password checks (WebCrypto in production).
+    pub hasher: &'a dyn PasswordHasher,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

@@ -94,7 +94,7 @@ async fn alice_gets_her_vibe_and_bob_is_refused_admin_with_403() {
     let www = header(&res, "www-authenticate");
     assert!(
         www.contains("error=\"insufficient_scope\"")
-            && www.contains("scope=\"admin\"")
+            && www.contains("scope=\"mcp admin\"")
             && www.contains("resource_metadata="),
         "{www}"
     );

@@ -42,7 +42,8 @@ async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
     assert_eq!(claims.sub, "user-alice");
     assert_eq!(claims.client_id, client_id);
 
-    // Rotation: r1 -> r2; r1 still works until r2 is used; then r1 is dead and kills the grant.
+    // Rotation: r1 -> r2; r1 again within the reuse window gets r2 again (a lost response, a
+    // race); r2 -> r3; r1 is now two generations old: replay, the grant is revoked.
     let r1 = tokens["refresh_token"].as_str().unwrap().to_owned();
     let refresh = |rt: String| {
         let cid = client_id.clone();
@@ -60,11 +61,15 @@ async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
     assert_eq!(res.status(), 200, "{}", text(&res));
     assert_eq!(header(&res, "cache-control"), "no-store");
     let r2 = json(&res)["refresh_token"].as_str().unwrap().to_owned();
-    let res = refresh(r1.clone()).await; // r2 never used yet: r1 still accepted (lost response)
+    assert_ne!(r2, r1);
+    let res = refresh(r1.clone()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(&res)["refresh_token"], r2.as_str(), "the same newest token, not another");
+    let res = refresh(r2.clone()).await;
     assert_eq!(res.status(), 200);
     let r3 = json(&res)["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(refresh(r3.clone()).await.status(), 200); // r3 used: r1, r2 are dead now
-    let res = refresh(r2).await;
+    assert_ne!(r3, r2);
+    let res = refresh(r1).await;
     assert_eq!(res.status(), 400);
     assert_eq!(json(&res)["error"], "invalid_grant");
     // Replay revoked the grant: even the newest token is dead.

@@ -54,6 +54,12 @@ pub fn seal(secret: &[u8], purpose: &str, data: &str) -> String {
     format!("{data}.{}", b64(&mac(secret, purpose, data)))
 }
 
+/// The full HMAC-SHA256 of `data` for `purpose` (32 bytes): a secret only the server can
+/// compute, e.g. a refresh token derived from its grant and generation.
+pub fn keyed_mac(secret: &[u8], purpose: &str, data: &str) -> Vec<u8> {
+    mac(secret, purpose, data)
+}
+
 /// A 128-bit identifier derived from `data` under the secret (base64url, 22 characters): only
 /// the server can compute it, so publishing `data` reveals nothing about the identifier.
 pub fn keyed_id(secret: &[u8], purpose: &str, data: &str) -> String {

@@ -1,7 +1,7 @@
 //! Password verification: PBKDF2-HMAC-SHA256 hashes in a self-describing string.
 
 use crate::crypto::{b64, constant_time_eq, unb64};
-use sha2::Sha256;
+use crate::env::{pbkdf2_sha256, PasswordHasher};
 
 /// A parsed `pbkdf2-sha256$<iterations>$<salt>$<hash>` string.
 pub struct PasswordHash {
@@ -27,9 +27,15 @@ impl PasswordHash {
         })
     }
 
+    /// Checks `password` with the injected PBKDF2 (WebCrypto on Workers).
+    pub async fn verify_with(&self, hasher: &dyn PasswordHasher, password: &str) -> bool {
+        let out = hasher.pbkdf2_sha256(password.as_bytes(), &self.salt, self.iterations).await;
+        constant_time_eq(&out, &self.hash)
+    }
+
+    /// Checks `password` with the Rust PBKDF2.
     pub fn verify(&self, password: &str) -> bool {
-        let mut out = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &self.salt, self.iterations, &mut out);
+        let out = pbkdf2_sha256(password.as_bytes(), &self.salt, self.iterations);
         constant_time_eq(&out, &self.hash)
     }
 
@@ -48,8 +54,7 @@ impl PasswordHash {
 
     /// Hashes `password` with `salt` (for the `hash-password` helper and tests).
     pub fn create(password: &str, salt: &[u8], iterations: u32) -> String {
-        let mut out = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut out);
+        let out = pbkdf2_sha256(password.as_bytes(), salt, iterations);
         format!("pbkdf2-sha256${iterations}${}${}", b64(salt), b64(&out))
     }
 }
@@ -77,6 +82,27 @@ mod tests {
         )
         .unwrap();
         assert!(h.verify("s3cret"));
+    }
+
+    /// A hasher that answers what it was told to: proves `verify_with` uses the injected one.
+    struct Fixed([u8; 32]);
+
+    #[async_trait::async_trait(?Send)]
+    impl PasswordHasher for Fixed {
+        async fn pbkdf2_sha256(&self, _: &[u8], _: &[u8], _: u32) -> [u8; 32] {
+            self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn verification_goes_through_the_injected_hasher() {
+        let h = PasswordHash::parse(&PasswordHash::create("s3cret", b"saltsalt", 1000)).unwrap();
+        assert!(h.verify_with(&crate::env::RustPbkdf2, "s3cret").await);
+        assert!(!h.verify_with(&crate::env::RustPbkdf2, "other").await);
+        let mut right = [0u8; 32];
+        right.copy_from_slice(&h.hash);
+        assert!(h.verify_with(&Fixed(right), "anything").await);
+        assert!(!h.verify_with(&Fixed([0; 32]), "s3cret").await);
     }
 
     #[test]

@@ -74,6 +74,42 @@ impl crate::env::Limiter for RateLimiter<'_> {
     }
 }
 
+/// PBKDF2-HMAC-SHA256 by the runtime's WebCrypto (`crypto.subtle.deriveBits`): native code
+/// outside the wasm, several times cheaper in CPU than the same loop compiled to wasm
+/// (docs/benchmarks.md, "Sign-in"). Deployed Workers refuse more than
+/// [`WEBCRYPTO_MAX_ITERATIONS`] ("Pbkdf2 failed: iteration counts above 100000 are not
+/// supported"; local workerd does not enforce it);
+/// such hashes, and any WebCrypto failure, fall back to the Rust PBKDF2.
+struct WebCryptoPbkdf2;
+
+/// Cloudflare's WebCrypto PBKDF2 refuses iteration counts above this.
+const WEBCRYPTO_MAX_ITERATIONS: u32 = 100_000;
+
+#[wasm_bindgen(module = "/src/edge/platform.js")]
+extern "C" {
+    fn webcrypto_pbkdf2(password: &[u8], salt: &[u8], iterations: u32) -> js_sys::Promise;
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::env::PasswordHasher for WebCryptoPbkdf2 {
+    async fn pbkdf2_sha256(&self, password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+        if iterations <= WEBCRYPTO_MAX_ITERATIONS {
+            let derived =
+                wasm_bindgen_futures::JsFuture::from(webcrypto_pbkdf2(password, salt, iterations))
+                    .await;
+            match derived.map(js_sys::Uint8Array::from) {
+                Ok(bytes) if bytes.length() == 32 => {
+                    let mut out = [0u8; 32];
+                    bytes.copy_to(&mut out);
+                    return out;
+                }
+                _ => log::warn!("WebCrypto PBKDF2 failed; using the Rust PBKDF2"),
+            }
+        }
+        crate::env::pbkdf2_sha256(password, salt, iterations)
+    }
+}
+
 /// `log` records to the console (`wrangler tail`, Workers Logs).
 struct ConsoleLogger;
 
@@ -223,6 +259,7 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             fetch: &fetch::WorkersFetch,
             rendezvous: &rendezvous,
             tasks: &tasks,
+            hasher: &WebCryptoPbkdf2,
         };
         let (res, streamed) = match app.respond_later(request, head, &services).await {
             Reply::Whole(res) => (res, None),
@@ -412,6 +449,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         fetch: &crate::env::NoFetch,
         rendezvous: &crate::store::rendezvous::NoRendezvous,
         tasks: &crate::store::tasks::NoTasks,
+        hasher: &WebCryptoPbkdf2,
     };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.

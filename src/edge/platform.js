@@ -1,6 +1,7 @@
 // JavaScript the Rust side of the Workers entry calls (src/edge/*.rs `module = "/src/edge/platform.js"`):
-// outbound fetch, RPC to the McpSessions Durable Object, streamed response bodies. One module,
-// not several `inline_js` snippets (wasm-bindgen numbered two of those alike).
+// outbound fetch, RPC to the McpSessions Durable Object, streamed response bodies, PBKDF2 for
+// password checks. One module, not several `inline_js` snippets (wasm-bindgen numbered two of
+// those alike).
 
 export async function out_fetch(method, url, names, values, body, maxBytes, timeoutMs) {
   const headers = new Headers();
@@ -60,3 +61,13 @@ export function streamed(status, names, values) {
 }
 export function write_chunk(writer, bytes) { return writer.write(bytes).then(() => true, () => false); }
 export function close_writer(writer) { return writer.close().catch(() => {}); }
+
+// PBKDF2-HMAC-SHA256 by WebCrypto (src/edge/mod.rs `WebCryptoPbkdf2`). The inputs are copied
+// before anything asynchronous happens: a `&[u8]` argument is a view of wasm memory that is only
+// valid during the call.
+export function webcrypto_pbkdf2(password, salt, iterations) {
+  const pw = password.slice(), s = salt.slice();
+  return crypto.subtle.importKey('raw', pw, 'PBKDF2', false, ['deriveBits'])
+    .then((key) => crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: s, iterations }, key, 256))
+    .then((bits) => new Uint8Array(bits));
+}

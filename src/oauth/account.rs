@@ -47,13 +47,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
         {
             Ok(user) => {
                 let mut res = see_other("/account");
-                set_cookie(
-                    &mut res,
-                    req,
-                    "mcp_edge_session",
-                    &session::new_session(state, services, user, now),
-                    session::SIGNIN_LIFETIME,
-                );
+                session::signed_in(&mut res, state, req, services, user);
                 res
             }
             Err(refusal) => {

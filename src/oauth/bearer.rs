@@ -77,14 +77,17 @@ pub fn revoked(urls: &Urls) -> Response {
     challenge(urls, StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access was revoked")
 }
 
-/// 403 `insufficient_scope` naming the scope to ask for (step-up authorization).
+/// 403 `insufficient_scope` for a call that needs `scope` (one or more, space-separated): the
+/// challenge names every scope the call needs, the base `mcp` scope included, so a client
+/// that asks for exactly those gets a token that works (step-up authorization).
 pub fn insufficient_scope(urls: &Urls, scope: &str) -> Response {
+    let needed = crate::config::scope_list(&format!("{SCOPE_MCP} {scope}")).join(" ");
     challenge_with_scope(
         urls,
         StatusCode::FORBIDDEN,
         Some("insufficient_scope"),
-        &format!("this call needs the `{scope}` scope"),
-        scope,
+        &format!("this call needs the scopes `{needed}`"),
+        &needed,
     )
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod pages;
 pub mod pkce;
 pub mod ratelimit;
+pub mod refresh_token;
 pub mod register;
 pub mod revoke;
 pub mod session;

@@ -145,15 +145,20 @@ async fn register(
     if response_types.iter().any(|r| r != "code") {
         return Err(metadata_error("only the `code` response type is supported"));
     }
-    let scope = optional_string(&meta, "scope", 500)?;
-    if let Some(s) = &scope {
-        if let Some(bad) = s.split(' ').filter(|s| !s.is_empty()).find(|s| !SCOPES.contains(s)) {
-            return Err(metadata_error(format!(
-                "unknown scope {bad:?} (supported: {})",
-                SCOPES.join(" ")
-            )));
+    // `offline_access` (and stray whitespace) is accepted and dropped: refresh tokens come anyway.
+    let scope = match optional_string(&meta, "scope", 500)? {
+        Some(s) => {
+            let list = crate::config::scope_list(&s);
+            if let Some(bad) = list.iter().find(|s| !SCOPES.contains(s)) {
+                return Err(metadata_error(format!(
+                    "unknown scope {bad:?} (supported: {})",
+                    SCOPES.join(" ")
+                )));
+            }
+            (!list.is_empty()).then(|| list.join(" "))
         }
-    }
+        None => None,
+    };
 
     let now = services.clock.now();
     let client_id = random_token(services.random, 16);

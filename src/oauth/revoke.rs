@@ -4,6 +4,7 @@
 
 use super::client;
 use super::error::OAuthResult;
+use super::refresh_token::{self, Presented};
 use super::token::form_params;
 use crate::env::Services;
 use crate::state::State;
@@ -32,9 +33,10 @@ async fn revoke(state: &State, req: &Request, services: &Services<'_>) -> OAuthR
     };
     let key = GrantRecord::key(grant_id);
     if let Some(grant) = get_json::<GrantRecord>(services.store, &key).await? {
-        let presented = crate::crypto::sha256_b64(token.split_once('.').map_or("", |(_, s)| s));
-        let matches = grant.refresh_hash == presented
-            || grant.previous_refresh_hash.as_deref() == Some(&presented);
+        let rest = token.split_once('.').map_or("", |(_, s)| s);
+        let now = services.clock.now();
+        let matches = !grant.is_pending()
+            && refresh_token::classify(&state.secret, &grant, rest, now) != Presented::Replay;
         if grant.client_id == client.client_id && matches {
             services.store.delete(&key).await?;
             state.live_grants.remove(grant_id);

@@ -91,14 +91,68 @@ pub(crate) fn new_session(state: &State, services: &Services<'_>, user: &User, n
     seal(&state.secret, "signin", &format!("{}~{}~{nonce}", user.sub, now + SIGNIN_LIFETIME))
 }
 
-/// Failed sign-ins tolerated per user and per client address in a window.
+/// Failed sign-ins tolerated per user (from browsers without a device cookie), per device
+/// cookie, and (times three) per client address, in a window.
 const SIGNIN_FAILURES: u64 = 10;
 const SIGNIN_WINDOW: u64 = 900;
+
+/// How long a browser stays known for a user after a sign-in there (renewed at each sign-in).
+pub(crate) const DEVICE_LIFETIME: u64 = 180 * 86400;
+
+/// The device cookie's name for `username`: one per user, so a shared browser keeps one for
+/// each person who signs in there (OWASP "device cookies").
+fn device_cookie_base(username: &str) -> String {
+    format!("mcp_edge_device_{}", username_tag(username))
+}
+
+fn username_tag(username: &str) -> String {
+    crate::logs::subject_tag(&username.to_lowercase())
+}
+
+/// The device this browser is for `username`: the hash of its device cookie's nonce, when the
+/// browser carries a valid, unexpired device cookie issued at a sign-in as that user.
+fn known_device(state: &State, req: &Request, username: &str, now: u64) -> Option<String> {
+    let value = cookie(req, &device_cookie_base(username))?;
+    let data = unseal(&state.secret, "device", &value)?;
+    let mut parts = data.split('~');
+    let (tag, nonce, exp) = (parts.next()?, parts.next()?, parts.next()?);
+    let exp: u64 = exp.parse().ok()?;
+    (tag == username_tag(username) && exp > now && !nonce.is_empty())
+        .then(|| crate::crypto::sha256_b64(nonce))
+}
+
+/// Sets the cookies of a successful sign-in as `user` on `res`: a fresh session (no fixation)
+/// and a fresh device cookie, which lets this browser sign in as `user` while strangers'
+/// failed guesses throttle everyone else.
+pub(crate) fn signed_in(
+    res: &mut Response,
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    user: &User,
+) {
+    let now = services.clock.now();
+    set_cookie(
+        res,
+        req,
+        "mcp_edge_session",
+        &new_session(state, services, user, now),
+        SIGNIN_LIFETIME,
+    );
+    let nonce = random_token(services.random, 16);
+    let data = format!("{}~{nonce}~{}", username_tag(&user.username), now + DEVICE_LIFETIME);
+    let device = seal(&state.secret, "device", &data);
+    set_cookie(res, req, &device_cookie_base(&user.username), &device, DEVICE_LIFETIME);
+}
 
 /// Why a sign-in was refused.
 pub(crate) enum SignInRefusal {
     Wrong,
-    Throttled,
+    /// Too many failures: for the user from unknown browsers (`device: false`), or from this
+    /// browser's device cookie (`device: true`).
+    Throttled {
+        device: bool,
+    },
     Unavailable(Response),
 }
 
@@ -107,8 +161,13 @@ impl SignInRefusal {
     pub(crate) fn message(&self) -> &'static str {
         match self {
             SignInRefusal::Wrong => "Wrong username or password.",
-            SignInRefusal::Throttled => {
-                "Too many failed sign-in attempts. Wait 15 minutes and try again."
+            SignInRefusal::Throttled { device: false } => {
+                "Too many failed sign-in attempts for this account. Wait 15 minutes and try again. \
+                 A browser where this account has signed in before is not held back: \
+                 sign in from it now."
+            }
+            SignInRefusal::Throttled { device: true } => {
+                "Too many failed sign-in attempts from this browser. Wait 15 minutes and try again."
             }
             SignInRefusal::Unavailable(_) => {
                 "The server's storage is unavailable; try again shortly."
@@ -120,7 +179,7 @@ impl SignInRefusal {
     pub(crate) fn finish(self, mut page: Response) -> Response {
         match self {
             SignInRefusal::Wrong => page,
-            SignInRefusal::Throttled => {
+            SignInRefusal::Throttled { .. } => {
                 *page.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
                 page.headers_mut().insert("retry-after", HeaderValue::from_static("900"));
                 page
@@ -130,9 +189,13 @@ impl SignInRefusal {
     }
 }
 
-/// Checks a username and password, throttled per user and per client address (failures
-/// counted in KV); unknown users are checked against a decoy as costly as the dearest
-/// configured hash, so timing does not reveal who exists. `client` names who asked, for the log.
+/// Checks a username and password, throttled (failures counted in KV) as OWASP's device
+/// cookies describe: a browser holding a device cookie for this user (it signed in as them
+/// before) counts its failures against that cookie only; every other browser counts against
+/// the user and its client address. So strangers' guesses lock out strangers, not the owner,
+/// and a stolen device cookie is not an unlimited oracle. Unknown users are checked against a
+/// decoy as costly as the dearest configured hash, so timing does not reveal who exists.
+/// `client` names who asked, for the log.
 pub(crate) async fn check_password<'a>(
     state: &'a State,
     req: &Request,
@@ -145,18 +208,26 @@ pub(crate) async fn check_password<'a>(
     use crate::crypto::password::PasswordHash;
     use crate::crypto::sha256_b64;
     let now = services.clock.now();
-    let limits = [
-        Limit {
-            bucket: format!("signin-user:{}", sha256_b64(&username.to_lowercase())),
+    let device = known_device(state, req, username, now);
+    let limits = match &device {
+        Some(device) => vec![Limit {
+            bucket: format!("signin-device:{device}"),
             max: SIGNIN_FAILURES,
             window: SIGNIN_WINDOW,
-        },
-        Limit {
-            bucket: format!("signin-ip:{}", sha256_b64(&crate::web::client_address(req))),
-            max: SIGNIN_FAILURES * 3,
-            window: SIGNIN_WINDOW,
-        },
-    ];
+        }],
+        None => vec![
+            Limit {
+                bucket: format!("signin-user:{}", sha256_b64(&username.to_lowercase())),
+                max: SIGNIN_FAILURES,
+                window: SIGNIN_WINDOW,
+            },
+            Limit {
+                bucket: format!("signin-ip:{}", sha256_b64(&crate::web::client_address(req))),
+                max: SIGNIN_FAILURES * 3,
+                window: SIGNIN_WINDOW,
+            },
+        ],
+    };
     for limit in &limits {
         match limit.exceeded(services.store, now).await {
             Ok(false) => {}
@@ -165,7 +236,7 @@ pub(crate) async fn check_password<'a>(
                     "signin_throttled",
                     serde_json::json!({ "client": client, "bucket": limit.bucket.split(':').next() }),
                 );
-                return Err(SignInRefusal::Throttled);
+                return Err(SignInRefusal::Throttled { device: device.is_some() });
             }
             Err(e) => {
                 return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string())))
@@ -174,10 +245,13 @@ pub(crate) async fn check_password<'a>(
     }
     let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
     let verified = match user {
-        Some(u) => PasswordHash::parse(&u.password_hash).is_some_and(|h| h.verify(password)),
+        Some(u) => match PasswordHash::parse(&u.password_hash) {
+            Some(h) => h.verify_with(services.hasher, password).await,
+            None => false,
+        },
         None => {
             let users = state.config.users.iter().map(|u| u.password_hash.as_str());
-            let _ = PasswordHash::decoy(users).verify(password);
+            let _ = PasswordHash::decoy(users).verify_with(services.hasher, password).await;
             false
         }
     };

@@ -1,15 +1,17 @@
 //! `POST /token` (RFC 6749 §3.2, OAuth 2.1): the authorization-code grant with PKCE and the
 //! refresh-token grant with rotation. Access tokens are RFC 9068 JWTs bound to the MCP resource.
 //!
-//! Refresh rotation: each refresh issues a new token; the one presented stays valid until the
-//! new one is first used (so a lost response does not strand the client), and presenting any
-//! older token revokes the whole grant (replay detection, RFC 9700 §4.14.2).
+//! Refresh rotation (`super::refresh_token`): each refresh issues the next generation's token,
+//! derived from the grant and the generation, so racing refreshes of one token all get the same
+//! new one. The token it replaced is answered with that same token for `REFRESH_REUSE_SECS`
+//! (races, retries after a lost response, KV's propagation delay); presenting it later, or any
+//! older token, revokes the whole grant (replay detection, RFC 9700 §4.14.2).
 
 use super::client;
 use super::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use super::pkce;
+use super::refresh_token::{self, Presented};
 use crate::crypto::jwt::AccessClaims;
-use crate::crypto::{constant_time_eq, sha256_b64};
 use crate::env::{random_token, Services};
 use crate::state::State;
 use crate::store::records::{ClientRecord, GrantRecord};
@@ -142,12 +144,14 @@ async fn authorization_code(
         return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
     code_state.used = true;
-    let refresh_secret = random_token(services.random, 32);
-    grant.refresh_hash = sha256_b64(&refresh_secret);
+    let refresh = refresh_token::make(&state.secret, &grant.grant_id, 0);
+    grant.refresh_hash = refresh_token::stored_hash(&refresh);
+    grant.generation = Some(0);
+    grant.rotated_at = Some(now);
     grant.created_at = now;
     put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
     renew_client(state, services, client, now).await;
-    issue(state, services, urls, &grant, &grant.scope, &refresh_secret)
+    issue(state, services, urls, &grant, &grant.scope, &refresh)
 }
 
 async fn refresh(
@@ -170,17 +174,13 @@ async fn refresh(
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
-    if grant.is_pending() {
-        // No refresh token was issued from it yet: nothing to rotate, nothing to revoke.
-        return Err(invalid_grant("the refresh token is invalid"));
-    }
-    let presented = sha256_b64(secret);
-    let is_current = constant_time_eq(presented.as_bytes(), grant.refresh_hash.as_bytes());
-    let is_previous = grant
-        .previous_refresh_hash
-        .as_ref()
-        .is_some_and(|p| constant_time_eq(presented.as_bytes(), p.as_bytes()));
-    if !is_current && !is_previous {
+    let now = services.clock.now();
+    let presented = refresh_token::classify(&state.secret, &grant, secret, now);
+    if presented == Presented::Replay {
+        if grant.is_pending() {
+            // No refresh token was issued from it yet: nothing to rotate, nothing to revoke.
+            return Err(invalid_grant("the refresh token is invalid"));
+        }
         services.store.delete(&key).await?;
         state.live_grants.remove(&grant.grant_id);
         crate::logs::event(
@@ -189,32 +189,53 @@ async fn refresh(
         );
         return Err(invalid_grant("the refresh token was already rotated; the grant is revoked"));
     }
-    let scope = match form.get("scope").map(str::trim).filter(|s| !s.is_empty()) {
-        None => grant.scope.clone(),
-        Some(asked) => {
-            let held: Vec<&str> = grant.scope.split(' ').collect();
-            if let Some(bad) =
-                asked.split(' ').filter(|s| !s.is_empty()).find(|s| !held.contains(s))
-            {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!("scope {bad:?} was not granted"),
-                ));
-            }
-            asked.to_owned()
+    // A narrower scope may be asked for (RFC 6749 §6); `offline_access` is ignored.
+    let asked = form.get("scope").map(crate::config::scope_list).unwrap_or_default();
+    let scope = if asked.is_empty() {
+        grant.scope.clone()
+    } else {
+        let held: Vec<&str> = grant.scope.split(' ').collect();
+        if let Some(bad) = asked.iter().find(|s| !held.contains(s)) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("scope {bad:?} was not granted"),
+            ));
         }
+        asked.join(" ")
     };
-    let new_secret = random_token(services.random, 32);
-    if is_current {
-        // The newest token is in use: the one before it is now dead.
-        grant.previous_refresh_hash = Some(grant.refresh_hash.clone());
+    let secret = &state.secret;
+    let gid = grant.grant_id.clone();
+    let (next, previous) = match presented {
+        // The one before the newest, within the reuse window: a racing or retried request gets
+        // what the first one got. Nothing is written: the state is already right, and a write
+        // here could only overwrite a newer rotation made elsewhere.
+        Presented::Reuse => {
+            let newest = refresh_token::make(secret, &gid, grant.generation.unwrap_or(0));
+            return issue(state, services, urls, &grant, &scope, &newest);
+        }
+        Presented::Rotate { generation } => (
+            generation + 1,
+            refresh_token::stored_hash(&refresh_token::make(secret, &gid, generation)),
+        ),
+        // The random newest token of an earlier version becomes the previous one.
+        Presented::Migrate => (1, grant.refresh_hash.clone()),
+        Presented::Replay => return Err(invalid_grant("the refresh token is invalid")),
+    };
+    let newest = refresh_token::make(secret, &gid, next);
+    grant.previous_refresh_hash = Some(previous);
+    grant.refresh_hash = refresh_token::stored_hash(&newest);
+    grant.generation = Some(next);
+    grant.rotated_at = Some(now);
+    // A grant still pending here had its code exchanged at a location whose write has not
+    // reached this one yet: the token (only we can make one) proves it, so the code is spent.
+    if let Some(code) = grant.code.as_mut() {
+        code.used = true;
     }
-    grant.refresh_hash = sha256_b64(&new_secret);
     // The code's replay record is only needed while the code could still be presented.
-    if grant.code.as_ref().is_some_and(|c| c.expires_at < services.clock.now()) {
+    if grant.code.as_ref().is_some_and(|c| c.expires_at < now) {
         grant.code = None;
     }
-    grant.refreshed_at = Some(services.clock.now());
+    grant.refreshed_at = Some(now);
     put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
     // Keeps the grant listed at /account as long as the grant lives.
     let index = crate::store::records::user_grant_key(&grant.sub, &grant.grant_id);
@@ -223,7 +244,7 @@ async fn refresh(
     {
         log::warn!("could not renew the account index of a grant: {e}");
     }
-    issue(state, services, urls, &grant, &scope, &new_secret)
+    issue(state, services, urls, &grant, &scope, &newest)
 }
 
 fn issue(
@@ -232,7 +253,7 @@ fn issue(
     urls: &Urls,
     grant: &GrantRecord,
     scope: &str,
-    refresh_secret: &str,
+    refresh_token: &str,
 ) -> OAuthResult<Value> {
     let now = services.clock.now();
     let claims = AccessClaims {
@@ -253,7 +274,7 @@ fn issue(
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": state.config.access_token_ttl,
-        "refresh_token": format!("{}.{refresh_secret}", grant.grant_id),
+        "refresh_token": refresh_token,
         "scope": scope,
     }))
 }

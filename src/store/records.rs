@@ -84,7 +84,23 @@ pub struct GrantRecord {
     /// When a refresh token of this grant was last used (shown at /account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refreshed_at: Option<u64>,
+    /// The generation of the newest refresh token: 0 from the code exchange, one more at each
+    /// rotation. Refresh tokens are derived from the grant id and the generation under the
+    /// server secret (`oauth::refresh_token`), so concurrent rotations of one token write the
+    /// same state and hand out the same new token. Absent on grants whose tokens were random
+    /// (issued before derived tokens); their next refresh moves them to generation 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    /// When the newest generation was issued: the token before it is accepted (and answered
+    /// with the newest) for [`REFRESH_REUSE_SECS`] after that, then it counts as a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<u64>,
 }
+
+/// How long after a rotation the refresh token it replaced still works (it is answered with
+/// the same newest token): racing requests, a retry after a lost response, and KV's
+/// propagation delay between locations (up to 60 s). Later, presenting it revokes the grant.
+pub const REFRESH_REUSE_SECS: u64 = 60;
 
 /// An authorization code (single use, valid [`CODE_LIFETIME`]); the code itself is not stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

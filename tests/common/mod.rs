@@ -2,6 +2,8 @@
 //! plain `http::Request`s: no server, no network.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod locations;
+
 use mcp_edge::config::Config;
 use mcp_edge::env::{CountingLimiter, ManualClock, SeqRandom, Services};
 use mcp_edge::store::memory::MemoryStore;
@@ -47,6 +49,7 @@ impl TestApp {
                 fetch: &mcp_edge::env::NoFetch,
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
                 tasks: &mcp_edge::store::tasks::NoTasks,
+                hasher: &mcp_edge::env::RustPbkdf2,
             };
             App::new(config, &services).await.unwrap()
         };
@@ -73,6 +76,7 @@ impl TestApp {
             fetch: &self.fetch,
             rendezvous: &*self.rendezvous,
             tasks: &*self.tasks,
+            hasher: &mcp_edge::env::RustPbkdf2,
         }
     }
 

@@ -159,7 +159,7 @@ test("mcp-remote with DCR and the scope pinned", { timeout: 90_000 }, async () =
 
 // Step-up (MCP 2025-11-25 "Step-Up Authorization Flow"): the first sign-in asks only for the
 // scope the 401 challenge named (`mcp`); list_clients needs `admin`, so the worker answers 403
-// insufficient_scope, scope="admin", and mcp-remote must re-authorize for the union and retry.
+// insufficient_scope, scope="mcp admin", and mcp-remote must re-authorize for it and retry.
 function stepUp(who) {
   return {
     authorizeUrl: (u) => assert.equal(u.searchParams.get("scope"), "mcp", `[${who}] first asks for the challenge's scope`),

@@ -256,7 +256,7 @@ test("TypeScript SDK + OAuth as bob: list_clients is refused with 403 insufficie
     for (const r of refused) {
       assert.match(r.wwwAuthenticate ?? "", /^Bearer /);
       assert.match(r.wwwAuthenticate, /error="insufficient_scope"/);
-      assert.match(r.wwwAuthenticate, /scope="admin"/);
+      assert.match(r.wwwAuthenticate, /scope="mcp admin"/);
       assert.match(r.wwwAuthenticate, new RegExp(`resource_metadata="${PRM}"`));
     }
     // The SDK tries step-up once (SEP-835), then surfaces the 403.
@@ -297,7 +297,7 @@ test("TypeScript SDK + OAuth: the user denies consent → access_denied at the r
 /**
  * Step-up (MCP 2025-11-25 "Step-Up Authorization Flow", SEP-835): alice holds `admin` but her
  * first token only `mcp` (the scope of the 401 challenge). list_clients answers 403
- * insufficient_scope scope="admin"; SDK 1.32.2 "upscopes" by refreshing, which cannot add a
+ * insufficient_scope scope="mcp admin"; SDK 1.32.2 "upscopes" by refreshing, which cannot add a
  * scope, and surfaces the 403. The app then re-authorizes with `mcp admin` through the SDK's
  * auth(); alice is still signed in, so the browser only sees the consent page.
  */
@@ -309,7 +309,7 @@ async function stepUp(who, { clientInformation }) {
     await assert.rejects(client.callTool({ name: "list_clients", arguments: {} }));
     const refused = rec.log.slice(before).find((e) => e.status === 403);
     assert.match(refused?.wwwAuthenticate ?? "", /error="insufficient_scope"/);
-    assert.match(refused.wwwAuthenticate, /scope="admin"/);
+    assert.match(refused.wwwAuthenticate, /scope="mcp admin"/);
   });
   const url = await step(`${who}: auth() with scope "mcp admin" redirects to authorize`, async () => {
     provider.invalidateCredentials("tokens");

@@ -312,7 +312,7 @@ async function exerciseModern(who, mode) {
     assert.ok(refused, `no 403; saw ${rec.log.slice(from).map((e) => `${e.method} ${e.url} ${e.status}`).join(", ")}`);
     assertModernRequest(refused, { name: "list_clients" });
     assert.match(refused.wwwAuthenticate ?? "", /error="insufficient_scope"/);
-    assert.match(refused.wwwAuthenticate, /scope="admin"/);
+    assert.match(refused.wwwAuthenticate, /scope="mcp admin"/);
     assert.equal(provider.authorizationUrls.length, 2, "the SDK did not start a new authorization for the wider scope");
     assert.deepEqual(provider.authorizationUrls[1].searchParams.get("scope").split(" ").sort(), ["admin", "mcp"]);
   });

@@ -12,7 +12,7 @@ mod views;
 use super::client;
 use super::error::{ErrorCode, OAuthError};
 use super::pages;
-use super::session::{self, csrf_ok, set_cookie, signed_in_user, SIGNIN_LIFETIME};
+use super::session::{self, csrf_ok, signed_in_user};
 use crate::config::{User, SCOPE_MCP};
 use crate::env::{random_token, Services};
 use crate::state::State;
@@ -106,7 +106,6 @@ async fn sign_in(
     request: &AuthzRequest,
     sealed: &str,
 ) -> Response {
-    let now = services.clock.now();
     let username = form.get("username").unwrap_or("").trim();
     let password = form.get("password").unwrap_or("");
     let user =
@@ -128,9 +127,8 @@ async fn sign_in(
             }
         };
     // A fresh session value at every sign-in (no fixation), bound to this user.
-    let session = session::new_session(state, services, user, now);
     let mut res = consent_page(state, req, services, client, user, request, sealed);
-    set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
+    session::signed_in(&mut res, state, req, services, user);
     res
 }
 
@@ -168,6 +166,8 @@ async fn approve(
             used: false,
         }),
         refreshed_at: None,
+        generation: None,
+        rotated_at: None,
     };
     let index = user_grant_key(&grant.sub, &grant.grant_id);
     let written = match put_json(

@@ -6,7 +6,7 @@ use super::super::client;
 use super::super::error::{ErrorCode, OAuthError};
 use super::super::pages;
 use super::super::pkce;
-use crate::config::{SCOPES, SCOPE_MCP};
+use crate::config::{scope_list, SCOPES, SCOPE_MCP};
 use crate::crypto::{b64, seal, unb64, unseal};
 use crate::env::Services;
 use crate::state::State;
@@ -117,13 +117,13 @@ pub(super) async fn validate(
         }
     };
     let allowed: Vec<&str> = match &client.scope {
-        Some(s) => s.split(' ').filter(|s| !s.is_empty()).collect(),
+        Some(s) => scope_list(s),
         None => SCOPES.to_vec(),
     };
-    let mut scopes: Vec<&str> = match params.get("scope").map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => s.split(' ').filter(|s| !s.is_empty()).collect(),
-        None => allowed.clone(),
-    };
+    // `offline_access` alone (claude.ai sends `" offline_access"`) asks for nothing else: the
+    // client's default applies, and refresh tokens are issued anyway.
+    let asked = params.get("scope").map(scope_list).unwrap_or_default();
+    let mut scopes: Vec<&str> = if asked.is_empty() { allowed.clone() } else { asked };
     if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(s)) {
         return Err(redirect(ErrorCode::InvalidScope, &format!("unknown scope {bad:?}")));
     }

@@ -7,6 +7,9 @@ use crate::crypto::jwt::decode_seed;
 use crate::crypto::password::PasswordHash;
 use serde::Deserialize;
 
+mod upstream;
+pub use upstream::{AccessRule, UpstreamGithub, UpstreamOidc};
+
 /// Which deployment this is. Only an explicit `MCP_EDGE_ENV` selects anything but production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -71,6 +74,12 @@ pub struct Config {
     pub input_timeout: u64,
     /// Which requests get an access line (`REQUEST_LOG`: all, errors, off).
     pub request_log: crate::logs::RequestLog,
+    /// Sign-in through an OpenID Connect provider (`UPSTREAM_OIDC_*`).
+    pub upstream_oidc: Option<UpstreamOidc>,
+    /// Sign-in through GitHub (`UPSTREAM_GITHUB_*`).
+    pub upstream_github: Option<UpstreamGithub>,
+    /// Who of the upstream providers' users gets in (`ACCESS_RULES`; first match wins).
+    pub access_rules: Vec<AccessRule>,
 }
 
 /// Every problem found in the configuration, each naming its setting.
@@ -127,13 +136,18 @@ impl Config {
         let mut vars = Vars { get: &get, errors: Vec::new() };
         let mode = vars.mode();
         let relaxed = mode != Mode::Production;
+        let get = |name: &str| vars.get(name);
+        let mut upstream_errors = Vec::new();
+        let upstreams = upstream::parse(&get, relaxed, SCOPES, &mut upstream_errors);
+        vars.errors.append(&mut upstream_errors);
+        let has_upstream = upstreams.oidc.is_some() || upstreams.github.is_some();
         let config = Config {
             mode,
             public_base_url: vars.public_base_url(),
             mcp_path: vars.mcp_path(),
             allowed_origins: vars.allowed_origins(),
             max_body_bytes: vars.number("MAX_BODY_BYTES", 1024 * 1024, 1024) as usize,
-            users: vars.users(relaxed),
+            users: vars.users(relaxed, has_upstream),
             static_clients: match vars.get("STATIC_CLIENTS") {
                 Some(json) => vars.json("STATIC_CLIENTS", &json),
                 None => vars.json("built-in static clients", DEFAULT_STATIC_CLIENTS),
@@ -146,6 +160,9 @@ impl Config {
             session_ttl: vars.number("SESSION_TTL", 7 * 86400, 3600),
             input_timeout: vars.number("INPUT_TIMEOUT", 60, 1),
             request_log: vars.request_log(),
+            upstream_oidc: upstreams.oidc,
+            upstream_github: upstreams.github,
+            access_rules: upstreams.rules,
         };
         if vars.errors.is_empty() {
             Ok(config)
@@ -267,10 +284,12 @@ impl Vars<'_> {
             .collect()
     }
 
-    fn users(&mut self, relaxed: bool) -> Vec<User> {
+    /// `USERS`; optional in production when an upstream provider signs people in.
+    fn users(&mut self, relaxed: bool, has_upstream: bool) -> Vec<User> {
         let users: Vec<User> = match self.get("USERS") {
             Some(json) => self.json("USERS", &json),
             None if relaxed => self.json("built-in demo users", DEMO_USERS),
+            None if has_upstream => Vec::new(),
             None => {
                 self.errors.push("USERS: missing (a JSON array of {username, password_hash, sub, name, scopes}; set it with `wrangler secret put USERS`)".into());
                 Vec::new()
@@ -376,6 +395,27 @@ mod tests {
         let c = Config::from_lookup(lookup(&[("MCP_EDGE_ENV", "development"), ("AUTH", "off")]))
             .unwrap();
         assert!(c.auth_enabled());
+    }
+
+    #[test]
+    fn production_needs_no_users_when_an_upstream_signs_people_in() {
+        let c = Config::from_lookup(lookup(&[
+            (
+                "JWT_SIGNING_KEYS",
+                r#"[{"kid":"k","seed":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]"#,
+            ),
+            ("COOKIE_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("UPSTREAM_OIDC_ISSUER", "https://accounts.google.com"),
+            ("UPSTREAM_OIDC_CLIENT_ID", "cid"),
+            ("UPSTREAM_OIDC_CLIENT_SECRET", "secret"),
+            ("ACCESS_RULES", r#"[{"domain":"example.com","scopes":"mcp"}]"#),
+        ]))
+        .unwrap();
+        assert!(c.users.is_empty());
+        assert_eq!(c.upstream_oidc.map(|o| o.client_id).as_deref(), Some("cid"));
+        let err = Config::from_lookup(lookup(&[("UPSTREAM_OIDC_ISSUER", "http://127.0.0.1:1")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("USERS: missing"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 
 use super::client;
 use super::pages;
-use super::session::{self, csrf_ok, csrf_token, set_cookie, signed_in_user};
+use super::session::{self, csrf_ok, csrf_token, set_cookie};
+use super::upstream::signed_in;
 use crate::config::{User, SCOPE_ADMIN};
 use crate::env::Services;
 use crate::state::State;
@@ -23,8 +24,8 @@ use http::{HeaderValue, StatusCode};
 const LIST_LIMIT: usize = 200;
 
 pub async fn get(state: &State, req: &Request, services: &Services<'_>) -> Response {
-    match signed_in_user(state, req, services.clock.now()) {
-        Some(user) => page(state, req, services, user, None).await,
+    match signed_in(state, req, services.clock.now()) {
+        Some(user) => page(state, req, services, &user, None).await,
         None => sign_in_form(state, req, services, None),
     }
 }
@@ -56,7 +57,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
             }
         };
     }
-    let Some(user) = signed_in_user(state, req, now) else {
+    let Some(user) = signed_in(state, req, now) else {
         return sign_in_form(
             state,
             req,
@@ -66,7 +67,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
     };
     let admin = user.scopes.iter().any(|s| s == SCOPE_ADMIN);
     let result = match (form.get("action"), form.get("id")) {
-        (Some("revoke"), Some(id)) => revoke(state, services, user, admin, id).await,
+        (Some("revoke"), Some(id)) => revoke(state, services, &user, admin, id).await,
         (Some("delete_client"), Some(id)) if admin => {
             delete_client(services, id).await.map(|()| "The client was deleted.")
         }
@@ -78,7 +79,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
         _ => return pages::error(StatusCode::BAD_REQUEST, "Bad request", "Unknown form action."),
     };
     match result {
-        Ok(done) => page(state, req, services, user, Some(done)).await,
+        Ok(done) => page(state, req, services, &user, Some(done)).await,
         Err(Refused::NotYours) => {
             pages::error(StatusCode::FORBIDDEN, "Not yours", "That access was not given by you.")
         }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod authorize;
 pub mod bearer;
+pub mod callback;
 pub mod client;
 pub mod error;
 pub mod pages;
@@ -13,3 +14,4 @@ pub mod register;
 pub mod revoke;
 pub mod session;
 pub mod token;
+pub(crate) mod upstream;

@@ -66,13 +66,17 @@ fn hidden(request: &str, csrf: &str) -> String {
     format!("<input type=\"hidden\" name=\"request\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">", e(request), e(csrf))
 }
 
+/// The sign-in page. `others` is `(provider buttons, whether the password form is shown)`:
+/// each configured upstream provider has a button, and `USERS` the username/password form.
 pub fn sign_in(
     client: &ClientView,
     request: &str,
     csrf: &str,
     error: Option<&str>,
     dev: bool,
+    others: (&str, bool),
 ) -> Response {
+    let (providers, passwords) = others;
     let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     let banner = if dev {
         "<p class=\"banner\">Development mode: demo users <b>alice</b>/alice (admin) and <b>bob</b>/bob.</p>"
@@ -82,14 +86,21 @@ pub fn sign_in(
     let error = error
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", e(m)))
         .unwrap_or_default();
+    let password_form = if passwords {
+        format!(
+            "<form method=\"post\" action=\"/authorize\">{}<input type=\"hidden\" name=\"action\" value=\"signin\">\
+             <label for=\"username\">Username</label><input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" required autofocus>\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <div class=\"row\"><button type=\"submit\">Sign in</button></div></form>",
+            hidden(request, csrf)
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>Sign in</h1><p><b>{}</b> wants to connect to your MCP server.</p>{banner}{error}\
-         <form method=\"post\" action=\"/authorize\">{}<input type=\"hidden\" name=\"action\" value=\"signin\">\
-         <label for=\"username\">Username</label><input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" required autofocus>\
-         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <div class=\"row\"><button type=\"submit\">Sign in</button></div></form>\
+        "<h1>Sign in</h1><p><b>{}</b> wants to connect to your MCP server.</p>{banner}{error}{password_form}{providers}\
          <p class=\"muted\">After sign-in you will be returned to <code>{}</code>.</p>",
-        e(client.name), hidden(request, csrf), e(client.redirect_host)
+        e(client.name), e(client.redirect_host)
     );
     page(status, "Sign in", &body)
 }

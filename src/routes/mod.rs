@@ -7,7 +7,7 @@ mod mcp;
 use crate::env::{Clock, Services};
 use crate::mcp::server::Server;
 use crate::metadata::{self, authorization_server, protected_resource};
-use crate::oauth::{account, authorize, register, revoke, token};
+use crate::oauth::{account, authorize, callback, register, revoke, token};
 use crate::state::State;
 use crate::urls::Urls;
 use crate::web::{self, method_not_allowed, not_found, preflight, Reply, Request, Response};
@@ -46,6 +46,7 @@ enum Endpoint {
     AccountPost,
     AuthorizeGet,
     AuthorizePost,
+    UpstreamCallback,
     Token,
     Register,
     Revoke,
@@ -115,6 +116,8 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
         ("/authorize", Method::GET | Method::HEAD) => return next(Endpoint::AuthorizeGet),
         ("/authorize", Method::POST) => return next(Endpoint::AuthorizePost),
         ("/authorize", _) => method_not_allowed("GET, HEAD, POST"),
+        ("/oauth/callback", Method::GET | Method::HEAD) => return next(Endpoint::UpstreamCallback),
+        ("/oauth/callback", _) => method_not_allowed("GET, HEAD"),
         ("/token", Method::POST) => return next(Endpoint::Token),
         ("/register", Method::POST) => return next(Endpoint::Register),
         ("/revoke", Method::POST) => return next(Endpoint::Revoke),
@@ -148,6 +151,7 @@ pub async fn route<'a>(
         Endpoint::AccountPost => account::post(state, &req, services).await,
         Endpoint::AuthorizeGet => authorize::get(state, &req, services, &urls).await,
         Endpoint::AuthorizePost => authorize::post(state, &req, services, &urls).await,
+        Endpoint::UpstreamCallback => callback::get(state, &req, services, &urls).await,
         Endpoint::Token => token::post(state, &req, services, &urls).await,
         Endpoint::Register => register::post(state, &req, services).await,
         Endpoint::Revoke => revoke::post(state, &req, services).await,

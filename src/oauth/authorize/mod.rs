@@ -6,13 +6,14 @@
 //! flow needs no server-side state until a code is issued. [`request`]: parsing and sealing the
 //! request; [`session`]: cookies, CSRF and the signed-in session; [`views`]: the pages.
 
-mod request;
+pub(crate) mod request;
 mod views;
 
 use super::client;
 use super::error::{ErrorCode, OAuthError};
 use super::pages;
-use super::session::{self, csrf_ok, signed_in_user};
+use super::session::{self, csrf_ok, set_cookie, SIGNIN_LIFETIME};
+use super::upstream;
 use crate::config::{User, SCOPE_MCP};
 use crate::env::{random_token, Services};
 use crate::state::State;
@@ -33,8 +34,8 @@ pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &U
         Err(f) => return fail(f, urls),
     };
     let sealed = seal_request(state, &request);
-    match signed_in_user(state, req, services.clock.now()) {
-        Some(user) => consent_page(state, req, services, &client, user, &request, &sealed),
+    match upstream::signed_in(state, req, services.clock.now()) {
+        Some(user) => consent_page(state, req, services, &client, &user, &request, &sealed),
         None => sign_in_page(state, req, services, &client, &request, &sealed, None),
     }
 }
@@ -71,8 +72,11 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
     let sealed = form.get("request").unwrap_or_default().to_owned();
     match form.get("action") {
         Some("signin") => sign_in(state, req, services, &form, &client, &request, &sealed).await,
+        Some("upstream") => {
+            upstream::start(state, req, services, urls, form.get("provider"), request).await
+        }
         Some("approve") => {
-            let Some(user) = signed_in_user(state, req, now) else {
+            let Some(user) = upstream::signed_in(state, req, now) else {
                 return sign_in_page(
                     state,
                     req,
@@ -83,7 +87,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
                     Some("Your sign-in expired. Please sign in again."),
                 );
             };
-            approve(state, services, urls, &request, user).await
+            approve(state, services, urls, &request, &user).await
         }
         Some("deny") => fail(
             Failure::Redirect(
@@ -129,6 +133,35 @@ async fn sign_in(
     // A fresh session value at every sign-in (no fixation), bound to this user.
     let mut res = consent_page(state, req, services, client, user, request, sealed);
     session::signed_in(&mut res, state, req, services, user);
+    res
+}
+
+/// After `/oauth/callback`: the consent page for the person who signed in upstream, with a
+/// fresh session (no fixation) so the consent form's approval finds them.
+pub(crate) async fn resume_upstream(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    urls: &Urls,
+    mut request: AuthzRequest,
+    user: &User,
+) -> Response {
+    let client = match client::find(state, services, &request.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "Unknown application",
+                "The application asking for access is no longer registered.",
+            )
+        }
+        Err(e) => return fail(Failure::Redirect(e, request.redirect_uri, request.state), urls),
+    };
+    request.exp = services.clock.now() + request::REQUEST_LIFETIME;
+    let sealed = seal_request(state, &request);
+    let mut res = consent_page(state, req, services, &client, user, &request, &sealed);
+    let session = upstream::new_session(state, services, user);
+    set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
     res
 }
 

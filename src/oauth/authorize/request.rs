@@ -17,7 +17,7 @@ use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
 /// How long the sign-in/consent pages stay usable.
-const REQUEST_LIFETIME: u64 = 900;
+pub(super) const REQUEST_LIFETIME: u64 = 900;
 
 /// A validated authorization request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -26,13 +26,16 @@ pub(super) fn sign_in_page(
 ) -> Response {
     let (csrf, fresh) = csrf_token(state, req, services);
     let (name, host) = view(client, request);
-    let dev = state.config.mode != crate::config::Mode::Production;
+    let config = &state.config;
+    let dev = config.mode != crate::config::Mode::Production && !config.users.is_empty();
+    let providers = super::super::upstream::buttons(config, sealed, &csrf);
     let mut res = pages::sign_in(
         &ClientView { name: &name, redirect_host: &host },
         sealed,
         &csrf,
         error,
         dev,
+        (&providers, !config.users.is_empty()),
     );
     if let Some(fresh) = fresh {
         set_cookie(&mut res, req, "mcp_edge_csrf", &fresh, 86400);

@@ -1,0 +1,341 @@
+//! Upstream identity providers (any OpenID Connect provider, GitHub) and the access rules that
+//! decide who of their users gets in, with which scopes.
+
+use serde::Deserialize;
+
+/// An OpenID Connect provider people sign in with (`UPSTREAM_OIDC_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamOidc {
+    /// Exactly as the provider's discovery document states it (no trailing slash added or removed).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Space-separated, always including `openid`.
+    pub scopes: String,
+    /// The sign-in button's label.
+    pub name: String,
+}
+
+/// A GitHub OAuth app (`UPSTREAM_GITHUB_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamGithub {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// One entry of `ACCESS_RULES`: every condition it names must hold; the first rule that
+/// matches decides the scopes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// A verified email address, compared case-insensitively.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The domain of a verified email address (`example.com` matches `a@example.com` only).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// A GitHub login, compared case-insensitively.
+    #[serde(default)]
+    pub github: Option<String>,
+    /// The stable id we give the person (`oidc:<issuer>#<sub>` or `github:<numeric id>`).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// `oidc` or `github`: only people from this provider.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Space-separated scopes granted (at most: the client may ask for fewer).
+    pub scopes: String,
+}
+
+impl AccessRule {
+    pub fn scope_list(&self) -> Vec<String> {
+        self.scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// What the upstream settings parse to.
+#[derive(Debug)]
+pub(super) struct Upstreams {
+    pub oidc: Option<UpstreamOidc>,
+    pub github: Option<UpstreamGithub>,
+    pub rules: Vec<AccessRule>,
+}
+
+/// Parses the upstream settings from `get` (set, trimmed, non-blank values), adding a message
+/// naming the setting to `errors` for each problem. `relaxed`: not production. `known_scopes`:
+/// the scopes a rule may grant.
+pub(super) fn parse(
+    get: &dyn Fn(&str) -> Option<String>,
+    relaxed: bool,
+    known_scopes: &[&str],
+    errors: &mut Vec<String>,
+) -> Upstreams {
+    let mut vars = Vars { get, errors: Vec::new(), known_scopes };
+    let out = vars.upstreams(relaxed);
+    errors.append(&mut vars.errors);
+    out
+}
+
+struct Vars<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<String>,
+    known_scopes: &'a [&'a str],
+}
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.get)(name)
+    }
+
+    fn upstreams(&mut self, relaxed: bool) -> Upstreams {
+        let oidc = self.upstream_oidc(relaxed);
+        let github = self
+            .pair("UPSTREAM_GITHUB_CLIENT_ID", "UPSTREAM_GITHUB_CLIENT_SECRET")
+            .map(|(client_id, client_secret)| UpstreamGithub { client_id, client_secret });
+        let rules = self.access_rules(oidc.is_some() || github.is_some());
+        Upstreams { oidc, github, rules }
+    }
+
+    /// Both settings of a client id and secret, or neither (naming the missing one).
+    fn pair(&mut self, id: &str, secret: &str) -> Option<(String, String)> {
+        match (self.get(id), self.get(secret)) {
+            (Some(i), Some(s)) => Some((i, s)),
+            (None, None) => None,
+            (Some(_), None) => {
+                self.errors.push(format!(
+                    "{secret}: missing (set it with `wrangler secret put {secret}`; {id} is set)"
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                self.errors.push(format!("{id}: missing ({secret} is set)"));
+                None
+            }
+        }
+    }
+
+    fn upstream_oidc(&mut self, relaxed: bool) -> Option<UpstreamOidc> {
+        let issuer = self.get("UPSTREAM_OIDC_ISSUER");
+        let pair = self.pair("UPSTREAM_OIDC_CLIENT_ID", "UPSTREAM_OIDC_CLIENT_SECRET");
+        let issuer = match (issuer, &pair) {
+            (None, None) => {
+                for name in ["UPSTREAM_OIDC_SCOPES", "UPSTREAM_NAME"] {
+                    if self.get(name).is_some() {
+                        self.errors.push(format!("{name}: set, but UPSTREAM_OIDC_ISSUER is not"));
+                    }
+                }
+                return None;
+            }
+            (None, Some(_)) => {
+                self.errors.push("UPSTREAM_OIDC_ISSUER: missing (the provider's issuer URL, e.g. https://accounts.google.com; UPSTREAM_OIDC_CLIENT_ID is set)".into());
+                return None;
+            }
+            (Some(_), None) if !self.errors.iter().any(|e| e.starts_with("UPSTREAM_OIDC_")) => {
+                self.errors
+                    .push("UPSTREAM_OIDC_CLIENT_ID: missing (UPSTREAM_OIDC_ISSUER is set)".into());
+                return None;
+            }
+            (Some(i), _) => i,
+        };
+        if !issuer_ok(&issuer, relaxed) {
+            self.errors.push(format!(
+                "UPSTREAM_OIDC_ISSUER: {issuer:?} must be an https URL without query or fragment{}",
+                if relaxed {
+                    " (or http on 127.0.0.1/localhost)"
+                } else {
+                    " (http only in development)"
+                }
+            ));
+            return None;
+        }
+        let (client_id, client_secret) = pair?;
+        let mut scopes: Vec<String> = self
+            .get("UPSTREAM_OIDC_SCOPES")
+            .unwrap_or_else(|| "openid email profile".into())
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let name = self.get("UPSTREAM_NAME").unwrap_or_else(|| default_name(&issuer));
+        Some(UpstreamOidc { issuer, client_id, client_secret, scopes: scopes.join(" "), name })
+    }
+
+    fn access_rules(&mut self, upstream: bool) -> Vec<AccessRule> {
+        let rules: Vec<AccessRule> = match self.get("ACCESS_RULES") {
+            Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+                self.errors.push(format!("ACCESS_RULES: invalid JSON: {e}"));
+                Vec::new()
+            }),
+            None if upstream => {
+                self.errors.push("ACCESS_RULES: missing (with an upstream provider set, say who may sign in, e.g. [{\"domain\":\"example.com\",\"scopes\":\"mcp\"}])".into());
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        for (i, r) in rules.iter().enumerate() {
+            let n = i + 1;
+            if r.email.is_none()
+                && r.domain.is_none()
+                && r.github.is_none()
+                && r.subject.is_none()
+                && r.provider.is_none()
+            {
+                self.errors.push(format!("ACCESS_RULES: rule {n} names no condition (email, domain, github, subject or provider)"));
+            }
+            if let Some(p) = r.provider.as_deref().filter(|p| !matches!(*p, "oidc" | "github")) {
+                self.errors.push(format!(
+                    "ACCESS_RULES: rule {n} has unknown provider {p:?} (oidc or github)"
+                ));
+            }
+            if r.domain.as_deref().is_some_and(|d| d.contains('@') || d.is_empty()) {
+                self.errors.push(format!(
+                    "ACCESS_RULES: rule {n}: domain is a bare domain like example.com"
+                ));
+            }
+            let scopes = r.scope_list();
+            if let Some(bad) = scopes.iter().find(|s| !self.known_scopes.contains(&s.as_str())) {
+                self.errors.push(format!("ACCESS_RULES: rule {n} has unknown scope {bad:?}"));
+            }
+            if scopes.is_empty() {
+                self.errors.push(format!("ACCESS_RULES: rule {n} grants no scope"));
+            }
+        }
+        rules
+    }
+}
+
+/// https, or (in development) http on a loopback host; no query, fragment or userinfo.
+fn issuer_ok(issuer: &str, relaxed: bool) -> bool {
+    crate::urls::split(issuer).is_some_and(|p| {
+        let scheme_ok = p.scheme == "https"
+            || (relaxed
+                && p.scheme == "http"
+                && crate::urls::is_loopback(&p.host.to_ascii_lowercase()));
+        scheme_ok
+            && !p.host.is_empty()
+            && p.userinfo.is_none()
+            && crate::urls::port_ok(p.port)
+            && !p.rest.contains(['?', '#'])
+    })
+}
+
+/// The button's label when `UPSTREAM_NAME` is unset: the issuer's host.
+fn default_name(issuer: &str) -> String {
+    crate::urls::split(issuer).map(|p| p.host.to_owned()).unwrap_or_else(|| issuer.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Upstreams, String> {
+        let dev = pairs.iter().any(|(k, v)| *k == "MCP_EDGE_ENV" && *v == "development");
+        let get = |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned());
+        let mut errors = Vec::new();
+        let out = parse(&get, dev, &["mcp", "admin"], &mut errors);
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    const DEV: (&str, &str) = ("MCP_EDGE_ENV", "development");
+
+    #[test]
+    fn oidc_settings_parse_with_defaults() {
+        let c = config(&[
+            DEV,
+            ("UPSTREAM_OIDC_ISSUER", "https://accounts.google.com"),
+            ("UPSTREAM_OIDC_CLIENT_ID", "cid"),
+            ("UPSTREAM_OIDC_CLIENT_SECRET", "sec"),
+            ("ACCESS_RULES", r#"[{"domain":"example.com","scopes":"mcp"}]"#),
+        ])
+        .unwrap();
+        let o = c.oidc.unwrap();
+        assert_eq!(o.scopes, "openid email profile");
+        assert_eq!(o.name, "accounts.google.com");
+        assert_eq!(c.rules.len(), 1);
+        assert!(c.github.is_none());
+        let c = config(&[
+            ("UPSTREAM_OIDC_ISSUER", "https://idp.example/tenant/v2.0"),
+            ("UPSTREAM_OIDC_CLIENT_ID", "cid"),
+            ("UPSTREAM_OIDC_CLIENT_SECRET", "sec"),
+            ("UPSTREAM_OIDC_SCOPES", "email profile"),
+            ("UPSTREAM_NAME", "Contoso"),
+            ("ACCESS_RULES", r#"[{"provider":"oidc","scopes":"mcp"}]"#),
+        ])
+        .unwrap();
+        let o = c.oidc.unwrap();
+        assert_eq!((o.scopes.as_str(), o.name.as_str()), ("openid email profile", "Contoso"));
+    }
+
+    #[test]
+    fn an_upstream_needs_rules_and_production_needs_https() {
+        let gh = [("UPSTREAM_GITHUB_CLIENT_ID", "gh"), ("UPSTREAM_GITHUB_CLIENT_SECRET", "ghs")];
+        let err = config(&gh).unwrap_err();
+        assert!(err.contains("ACCESS_RULES: missing"), "{err}");
+        let mut with_rules = gh.to_vec();
+        with_rules.push(("ACCESS_RULES", r#"[{"github":"octocat","scopes":"mcp"}]"#));
+        assert!(config(&with_rules).unwrap().github.is_some());
+        with_rules.push(("UPSTREAM_OIDC_ISSUER", "http://127.0.0.1:9000"));
+        with_rules.push(("UPSTREAM_OIDC_CLIENT_ID", "c"));
+        with_rules.push(("UPSTREAM_OIDC_CLIENT_SECRET", "s"));
+        let err = config(&with_rules).unwrap_err();
+        assert!(err.contains("UPSTREAM_OIDC_ISSUER") && err.contains("development"), "{err}");
+    }
+
+    #[test]
+    fn development_allows_a_loopback_http_issuer_only() {
+        let with = |issuer: &'static str| {
+            config(&[
+                DEV,
+                ("UPSTREAM_OIDC_ISSUER", issuer),
+                ("UPSTREAM_OIDC_CLIENT_ID", "c"),
+                ("UPSTREAM_OIDC_CLIENT_SECRET", "s"),
+                ("ACCESS_RULES", r#"[{"provider":"oidc","scopes":"mcp"}]"#),
+            ])
+        };
+        assert!(with("http://127.0.0.1:9000").is_ok());
+        assert!(with("http://localhost:9000/realms/x").is_ok());
+        assert!(with("http://idp.example").unwrap_err().contains("UPSTREAM_OIDC_ISSUER"));
+        assert!(with("https://idp.example/?x=1").unwrap_err().contains("UPSTREAM_OIDC_ISSUER"));
+    }
+
+    #[test]
+    fn half_set_providers_and_bad_rules_are_named() {
+        let err = config(&[
+            DEV,
+            ("UPSTREAM_OIDC_ISSUER", "https://idp.example"),
+            ("UPSTREAM_GITHUB_CLIENT_ID", "gh"),
+            ("ACCESS_RULES", r#"[{"emial":"x","scopes":"mcp"}]"#),
+        ])
+        .unwrap_err();
+        for needle in [
+            "UPSTREAM_OIDC_CLIENT_ID: missing",
+            "UPSTREAM_GITHUB_CLIENT_SECRET: missing",
+            "ACCESS_RULES: invalid JSON",
+        ] {
+            assert!(err.contains(needle), "{needle} not in {err}");
+        }
+        let err = config(&[
+            DEV,
+            ("ACCESS_RULES", r#"[{"scopes":"mcp"},{"email":"a@b.c","scopes":"root"},{"domain":"@b.c","scopes":"mcp"},{"provider":"gitlab","scopes":"mcp"},{"github":"x","scopes":""}]"#),
+        ])
+        .unwrap_err();
+        for needle in [
+            "rule 1 names no condition",
+            "rule 2 has unknown scope \"root\"",
+            "rule 3: domain",
+            "rule 4 has unknown provider",
+            "rule 5 grants no scope",
+        ] {
+            assert!(err.contains(needle), "{needle} not in {err}");
+        }
+        let err = config(&[DEV, ("UPSTREAM_NAME", "Okta")]).unwrap_err();
+        assert!(err.contains("UPSTREAM_NAME"), "{err}");
+    }
+}

@@ -1,0 +1,19 @@
+//! `GET /oauth/callback`: where an upstream identity provider sends the person back
+//! ([`super::upstream::finish`]); on success our own consent page follows, as after a password
+//! sign-in, and the MCP client gets our code from there.
+
+use super::authorize;
+use super::upstream;
+use crate::env::Services;
+use crate::state::State;
+use crate::urls::Urls;
+use crate::web::{Request, Response};
+
+pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
+    match upstream::finish(state, req, services, urls).await {
+        Ok((request, user)) => {
+            authorize::resume_upstream(state, req, services, urls, request, &user).await
+        }
+        Err(page) => page,
+    }
+}

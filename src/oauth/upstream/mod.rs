@@ -1,0 +1,475 @@
+//! Sign-in through an upstream identity provider (any OpenID Connect provider, GitHub): the
+//! provider only proves who the person is; our pages, codes and tokens stay ours.
+//!
+//! [`start`] (a button on our sign-in page) keeps the validated authorization request in KV under
+//! a random `state`, bound to the browser by a cookie, and sends the person to the provider with
+//! PKCE S256 (and a `nonce` for OpenID Connect). [`finish`] (`/oauth/callback`) takes that record
+//! once, checks the binding, the expiry and RFC 9207's `iss`, exchanges the code ([`oidc`],
+//! [`github`]) and lets [`rules`] decide who gets in with which scopes. Upstream tokens are used
+//! for that one request and never stored.
+
+pub(crate) mod github;
+pub(crate) mod oidc;
+pub(crate) mod rules;
+
+use super::authorize::request::AuthzRequest;
+use super::pages;
+use super::session::{cookie, set_cookie, signed_in_user};
+use crate::config::{Config, User};
+use crate::crypto::{b64, seal, sha256_b64, unb64, unseal};
+use crate::env::{random_token, FetchError, FetchLimits, Services};
+use crate::state::State;
+use crate::store::{get_json, put_json};
+use crate::urls::Urls;
+use crate::web::{self, html_escape as e, percent_encode, Params, Request, Response};
+use http::{HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// How long a person has to finish signing in at the provider (the pending record's life).
+pub(crate) const PENDING_LIFETIME: u64 = 600;
+/// The cookie binding a pending sign-in to the browser that started it.
+const BINDING_COOKIE: &str = "mcp_edge_upstream";
+/// The seal purpose of a session cookie holding an upstream identity.
+const SESSION_PURPOSE: &str = "signin-upstream";
+/// Limits of every request to a provider.
+pub(crate) const LIMITS: FetchLimits = FetchLimits { max_bytes: 256 * 1024, timeout_ms: 8000 };
+
+/// Which upstream provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Provider {
+    Oidc,
+    Github,
+}
+
+impl Provider {
+    fn parse(value: &str) -> Option<Provider> {
+        match value {
+            "oidc" => Some(Provider::Oidc),
+            "github" => Some(Provider::Github),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Provider::Oidc => "oidc",
+            Provider::Github => "github",
+        }
+    }
+
+    /// The name people know it by.
+    pub(crate) fn label(self, config: &Config) -> String {
+        match (self, &config.upstream_oidc) {
+            (Provider::Oidc, Some(o)) => o.name.clone(),
+            (Provider::Oidc, None) => "your identity provider".into(),
+            (Provider::Github, _) => "GitHub".into(),
+        }
+    }
+}
+
+/// The providers this deployment offers, in the order of their buttons.
+pub(crate) fn offered(config: &Config) -> Vec<Provider> {
+    let mut out = Vec::new();
+    if config.upstream_oidc.is_some() {
+        out.push(Provider::Oidc);
+    }
+    if config.upstream_github.is_some() {
+        out.push(Provider::Github);
+    }
+    out
+}
+
+/// `upstream-pending:{sha256(state)}`: a sign-in waiting for the provider to send the person
+/// back. TTL [`PENDING_LIFETIME`]; deleted by the first callback that names it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingRecord {
+    pub(crate) provider: Provider,
+    /// Our client's validated authorization request, resumed after the callback.
+    pub(crate) request: AuthzRequest,
+    /// PKCE verifier of our request to the provider.
+    pub(crate) verifier: String,
+    /// OpenID Connect `nonce` the ID token must carry.
+    pub(crate) nonce: String,
+    /// base64url(SHA-256(binding cookie)) of the browser that started the sign-in.
+    pub(crate) browser: String,
+    pub(crate) expires_at: u64,
+}
+
+pub(crate) fn pending_key(state_param: &str) -> String {
+    format!("upstream-pending:{}", sha256_b64(state_param))
+}
+
+/// Who the provider says the person is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) provider: Provider,
+    /// Our stable id for them, scoped by provider: `oidc:<issuer>#<sub>`, `github:<id>`.
+    pub(crate) subject: String,
+    pub(crate) email: Option<String>,
+    /// The provider vouches for `email`.
+    pub(crate) email_verified: bool,
+    pub(crate) name: Option<String>,
+    /// GitHub's login (changeable: matched by rules, never the key).
+    pub(crate) login: Option<String>,
+}
+
+/// Why a sign-in at the provider did not produce an identity: each is a page for the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UpstreamError {
+    /// The provider could not be reached or answered with a server error: 503.
+    Down(String),
+    /// The provider answered, but not with something we accept: 502 (never trusted).
+    Invalid(String),
+    /// The provider refused our code: 400.
+    Refused(String),
+}
+
+impl UpstreamError {
+    pub(crate) fn from_fetch(provider: &str, e: FetchError) -> Self {
+        UpstreamError::Down(format!("{provider} could not be reached ({e})."))
+    }
+
+    fn page(&self, label: &str) -> Response {
+        match self {
+            UpstreamError::Down(why) => {
+                let mut res = pages::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("{label} is unavailable"),
+                    &format!("{why} Nothing was saved; try again in a moment."),
+                );
+                res.headers_mut().insert("retry-after", HeaderValue::from_static("30"));
+                res
+            }
+            UpstreamError::Invalid(why) => pages::error(
+                StatusCode::BAD_GATEWAY,
+                "Sign-in could not be verified",
+                &format!("{label} answered with something this server does not accept: {why}"),
+            ),
+            UpstreamError::Refused(why) => pages::error(
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed",
+                &format!("{label} did not accept the sign-in: {why} Start again from your app."),
+            ),
+        }
+    }
+}
+
+/// Where providers send people back.
+pub(crate) fn callback_url(urls: &Urls) -> String {
+    format!("{}/oauth/callback", urls.origin)
+}
+
+/// The buttons of our sign-in page: one form per configured provider, posting the sealed
+/// request and the CSRF token back to `/authorize`.
+pub(crate) fn buttons(config: &Config, sealed: &str, csrf: &str) -> String {
+    offered(config)
+        .into_iter()
+        .map(|p| {
+            format!(
+                "<form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"request\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"action\" value=\"upstream\"><input type=\"hidden\" name=\"provider\" value=\"{}\">\
+                 <div class=\"row\"><button class=\"secondary\" type=\"submit\">Continue with {}</button></div></form>",
+                e(sealed), e(csrf), p.as_str(), e(&p.label(config))
+            )
+        })
+        .collect()
+}
+
+/// Sends the person to the provider chosen on our sign-in page (`provider` form field), with the
+/// validated `request` kept in KV until they come back.
+pub(crate) async fn start(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    urls: &Urls,
+    provider: Option<&str>,
+    request: AuthzRequest,
+) -> Response {
+    let Some(provider) =
+        provider.and_then(Provider::parse).filter(|p| offered(&state.config).contains(p))
+    else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "That sign-in provider is not configured here.",
+        );
+    };
+    let label = provider.label(&state.config);
+    let state_param = random_token(services.random, 32);
+    let verifier = random_token(services.random, 32);
+    let nonce = random_token(services.random, 24);
+    let challenge = b64(&<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let redirect_uri = callback_url(urls);
+    let location = match provider {
+        Provider::Oidc => {
+            let Some(oidc) = &state.config.upstream_oidc else {
+                return UpstreamError::Down("not configured".into()).page(&label);
+            };
+            let discovery = match oidc::discover(state, services, oidc).await {
+                Ok(d) => d,
+                Err(e) => return e.page(&label),
+            };
+            oidc::authorization_url(
+                &discovery,
+                oidc,
+                &redirect_uri,
+                &state_param,
+                &nonce,
+                &challenge,
+            )
+        }
+        Provider::Github => match &state.config.upstream_github {
+            Some(gh) => github::authorization_url(gh, &redirect_uri, &state_param, &challenge),
+            None => return UpstreamError::Down("not configured".into()).page(&label),
+        },
+    };
+    let binding = match cookie(req, BINDING_COOKIE) {
+        Some(b) if b.len() >= 22 && b.len() <= 64 => b,
+        _ => random_token(services.random, 24),
+    };
+    let now = services.clock.now();
+    let record = PendingRecord {
+        provider,
+        request,
+        verifier,
+        nonce,
+        browser: sha256_b64(&binding),
+        expires_at: now + PENDING_LIFETIME,
+    };
+    if let Err(e) =
+        put_json(services.store, &pending_key(&state_param), &record, Some(PENDING_LIFETIME)).await
+    {
+        return web::unavailable(&e.to_string());
+    }
+    crate::logs::event(
+        "upstream_started",
+        serde_json::json!({ "provider": provider.as_str(), "client": record.request.client_id }),
+    );
+    let mut res = web::empty(StatusCode::SEE_OTHER);
+    match HeaderValue::from_str(&location) {
+        Ok(v) => res.headers_mut().insert(http::header::LOCATION, v),
+        Err(_) => {
+            return UpstreamError::Invalid("an unusable authorization endpoint".into()).page(&label)
+        }
+    };
+    res.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    set_cookie(&mut res, req, BINDING_COOKIE, &binding, PENDING_LIFETIME);
+    res
+}
+
+/// The callback's outcome: the request to resume and who signed in, or the page to show.
+pub(crate) async fn finish(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    urls: &Urls,
+) -> Result<(AuthzRequest, User), Response> {
+    let params = Params::parse(req.uri().query().unwrap_or(""));
+    let bad = |title: &str, msg: &str| pages::error(StatusCode::BAD_REQUEST, title, msg);
+    let Some(state_param) = params.get("state").filter(|s| !s.is_empty() && s.len() <= 256) else {
+        return Err(bad(
+            "Sign-in failed",
+            "The provider sent you back without the sign-in's state. Start again from your app.",
+        ));
+    };
+    let key = pending_key(state_param);
+    let pending: PendingRecord = match get_json(services.store, &key).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Err(bad("Sign-in expired", "This sign-in was already used, has expired (sign-ins last 10 minutes), or was not started here. Start again from your app.")),
+        Err(e) => return Err(web::unavailable(&e.to_string())),
+    };
+    // Single use: whatever happens next, this state is spent.
+    if let Err(e) = services.store.delete(&key).await {
+        return Err(web::unavailable(&e.to_string()));
+    }
+    let label = pending.provider.label(&state.config);
+    let bound = cookie(req, BINDING_COOKIE).is_some_and(|b| {
+        crate::crypto::constant_time_eq(sha256_b64(&b).as_bytes(), pending.browser.as_bytes())
+    });
+    if !bound {
+        crate::logs::event(
+            "upstream_refused",
+            serde_json::json!({ "provider": pending.provider.as_str(), "reason": "browser" }),
+        );
+        return Err(pages::error(StatusCode::FORBIDDEN, "Sign-in refused", "This sign-in was started in another browser (or its cookie is gone), so it cannot be finished here. Start again from your app in this browser."));
+    }
+    if pending.expires_at < services.clock.now() {
+        return Err(bad("Sign-in expired", "Sign-ins last 10 minutes. Start again from your app."));
+    }
+    let request = pending.request.clone();
+    if let Some(error) = params.get("error") {
+        let (title, why) = if error == "access_denied" {
+            (
+                "Sign-in cancelled",
+                format!("You cancelled signing in at {label}, so the app gets no access."),
+            )
+        } else {
+            let detail = params.get("error_description").unwrap_or(error);
+            ("Sign-in failed", format!("{label} reported an error: {detail}."))
+        };
+        crate::logs::event(
+            "upstream_refused",
+            serde_json::json!({ "provider": pending.provider.as_str(), "reason": error.chars().take(40).collect::<String>() }),
+        );
+        return Err(refusal(urls, &request, StatusCode::FORBIDDEN, title, &why));
+    }
+    let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
+        return Err(bad(
+            "Sign-in failed",
+            "The provider sent you back without a code. Start again from your app.",
+        ));
+    };
+    let redirect_uri = callback_url(urls);
+    let identity = match pending.provider {
+        Provider::Oidc => {
+            let Some(oidc) = &state.config.upstream_oidc else {
+                return Err(bad("Sign-in failed", "That provider is no longer configured."));
+            };
+            // RFC 9207: an `iss` that is not our provider's means a mix-up; refuse.
+            if params.get("iss").is_some_and(|iss| iss != oidc.issuer) {
+                crate::logs::event(
+                    "upstream_refused",
+                    serde_json::json!({ "provider": "oidc", "reason": "iss" }),
+                );
+                return Err(pages::error(StatusCode::BAD_REQUEST, "Sign-in refused", "The answer names another identity provider than the one this sign-in went to (RFC 9207 iss). Start again from your app."));
+            }
+            oidc::exchange(state, services, oidc, code, &redirect_uri, &pending).await
+        }
+        Provider::Github => match &state.config.upstream_github {
+            Some(gh) => github::exchange(services, gh, code, &redirect_uri, &pending).await,
+            None => return Err(bad("Sign-in failed", "That provider is no longer configured.")),
+        },
+    };
+    let identity = match identity {
+        Ok(i) => i,
+        Err(e) => {
+            crate::logs::event(
+                "upstream_failed",
+                serde_json::json!({ "provider": pending.provider.as_str(), "error": format!("{e:?}").chars().take(200).collect::<String>() }),
+            );
+            return Err(e.page(&label));
+        }
+    };
+    match rules::admit(&state.config.access_rules, &identity) {
+        Ok(scopes) => {
+            crate::logs::event(
+                "upstream_signed_in",
+                serde_json::json!({ "provider": pending.provider.as_str(), "sub": crate::logs::subject_tag(&identity.subject) }),
+            );
+            Ok((request, user_of(&identity, scopes)))
+        }
+        Err(why) => {
+            crate::logs::event(
+                "upstream_refused",
+                serde_json::json!({ "provider": pending.provider.as_str(), "sub": crate::logs::subject_tag(&identity.subject), "reason": "rules" }),
+            );
+            Err(refusal(urls, &request, StatusCode::FORBIDDEN, "Access not allowed", &why))
+        }
+    }
+}
+
+/// The person as our pages and tokens know them.
+fn user_of(who: &Identity, scopes: Vec<String>) -> User {
+    let name = who
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| who.login.clone())
+        .or_else(|| who.email.clone())
+        .unwrap_or_else(|| who.subject.clone());
+    User {
+        username: who.login.clone().or_else(|| who.email.clone()).unwrap_or_default(),
+        password_hash: String::new(),
+        sub: who.subject.clone(),
+        name,
+        scopes,
+    }
+}
+
+/// A page saying why, with a link that tells the app (`access_denied`, RFC 6749 §4.1.2.1).
+fn refusal(
+    urls: &Urls,
+    request: &AuthzRequest,
+    status: StatusCode,
+    title: &str,
+    why: &str,
+) -> Response {
+    let mut target = format!(
+        "{}{}error=access_denied&error_description={}",
+        request.redirect_uri,
+        if request.redirect_uri.contains('?') { '&' } else { '?' },
+        percent_encode(why)
+    );
+    if let Some(s) = &request.state {
+        target.push_str(&format!("&state={}", percent_encode(s)));
+    }
+    target.push_str(&format!("&iss={}", percent_encode(&urls.issuer)));
+    let body = format!(
+        "<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p><p><a id=\"continue\" href=\"{}\">Return to the app</a> (it will be told that access was denied).</p>",
+        e(title),
+        e(why),
+        e(&target)
+    );
+    pages::layout(status, title, &body, "", "")
+}
+
+#[derive(Serialize, Deserialize)]
+struct SessionData {
+    sub: String,
+    name: String,
+    scopes: Vec<String>,
+    exp: u64,
+    n: String,
+}
+
+/// A fresh session cookie value for a person who signed in upstream (no fixation).
+pub(crate) fn new_session(state: &State, services: &Services<'_>, user: &User) -> String {
+    let data = SessionData {
+        sub: user.sub.clone(),
+        name: user.name.clone(),
+        scopes: user.scopes.clone(),
+        exp: services.clock.now() + super::session::SIGNIN_LIFETIME,
+        n: random_token(services.random, 12),
+    };
+    let json = serde_json::to_vec(&data).unwrap_or_default();
+    seal(&state.secret, SESSION_PURPOSE, &b64(&json))
+}
+
+/// The signed-in person: a `USERS` account, or someone who signed in upstream.
+pub(crate) fn signed_in<'a>(state: &'a State, req: &Request, now: u64) -> Option<Cow<'a, User>> {
+    if let Some(user) = signed_in_user(state, req, now) {
+        return Some(Cow::Borrowed(user));
+    }
+    let value = cookie(req, "mcp_edge_session")?;
+    let data = unseal(&state.secret, SESSION_PURPOSE, &value)?;
+    let data: SessionData = serde_json::from_slice(&unb64(data)?).ok()?;
+    (data.exp >= now && !offered(&state.config).is_empty()).then(|| {
+        Cow::Owned(User {
+            username: String::new(),
+            password_hash: String::new(),
+            sub: data.sub,
+            name: data.name,
+            scopes: data.scopes,
+        })
+    })
+}
+
+/// Reads a provider's JSON answer: 2xx parsed, 5xx down, anything else refused or invalid.
+pub(crate) fn json_answer<T: serde::de::DeserializeOwned>(
+    what: &str,
+    res: &http::Response<Vec<u8>>,
+) -> Result<T, UpstreamError> {
+    let status = res.status();
+    if status.is_server_error() {
+        return Err(UpstreamError::Down(format!("its {what} answered {status}.")));
+    }
+    if !status.is_success() {
+        let detail: serde_json::Value = serde_json::from_slice(res.body()).unwrap_or_default();
+        let code = detail["error"].as_str().unwrap_or("no error code");
+        return Err(UpstreamError::Refused(format!("its {what} answered {status} ({code}).")));
+    }
+    serde_json::from_slice(res.body())
+        .map_err(|e| UpstreamError::Invalid(format!("its {what} sent malformed JSON ({e})")))
+}

@@ -1,0 +1,105 @@
+//! `ACCESS_RULES`: who of the upstream providers' users gets in, and with which scopes. The
+//! first rule whose every condition holds decides; email and domain conditions only ever match
+//! an address the provider marks verified.
+
+use super::{Identity, Provider};
+use crate::config::AccessRule;
+
+/// Does every condition `rule` names hold for `who`?
+fn matches(rule: &AccessRule, who: &Identity) -> bool {
+    let verified_email = who.email.as_deref().filter(|_| who.email_verified);
+    let provider_ok = rule.provider.as_deref().is_none_or(|p| p == who.provider.as_str());
+    let subject_ok = rule.subject.as_deref().is_none_or(|s| s == who.subject);
+    let github_ok = rule.github.as_deref().is_none_or(|login| {
+        who.provider == Provider::Github
+            && who.login.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(login))
+    });
+    let email_ok = rule
+        .email
+        .as_deref()
+        .is_none_or(|want| verified_email.is_some_and(|e| e.eq_ignore_ascii_case(want)));
+    let domain_ok = rule.domain.as_deref().is_none_or(|want| {
+        verified_email
+            .and_then(|e| e.rsplit_once('@'))
+            .is_some_and(|(_, d)| d.eq_ignore_ascii_case(want))
+    });
+    provider_ok && subject_ok && github_ok && email_ok && domain_ok
+}
+
+/// The scopes the first matching rule grants, or why nobody let them in (for the page).
+pub(crate) fn admit(rules: &[AccessRule], who: &Identity) -> Result<Vec<String>, String> {
+    if let Some(rule) = rules.iter().find(|r| matches(r, who)) {
+        return Ok(rule.scope_list());
+    }
+    let by_email = rules.iter().any(|r| r.email.is_some() || r.domain.is_some());
+    let shown =
+        who.email.clone().or_else(|| who.login.clone()).unwrap_or_else(|| who.subject.clone());
+    Err(match &who.email {
+        Some(email) if !who.email_verified && by_email => format!(
+            "Your email address {email} is not verified by your identity provider, and this server admits people by verified email only. Verify it there, then try again."
+        ),
+        None if by_email => format!(
+            "Your identity provider did not share a verified email address for {shown}, and this server admits people by verified email."
+        ),
+        _ => format!("{shown} is not allowed to use this server: no access rule admits this account. Ask the server's administrator to add one."),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Vec<AccessRule> {
+        serde_json::from_str(
+            r#"[{"email":"Alice@Example.com","scopes":"mcp admin"},
+                {"domain":"example.com","scopes":"mcp"},
+                {"github":"octocat","scopes":"mcp"},
+                {"provider":"github","subject":"github:7","scopes":"mcp admin"}]"#,
+        )
+        .unwrap_or_default()
+    }
+
+    fn person(email: &str, verified: bool) -> Identity {
+        Identity {
+            provider: Provider::Oidc,
+            subject: "oidc:https://idp.example#1".into(),
+            email: Some(email.into()),
+            email_verified: verified,
+            name: None,
+            login: None,
+        }
+    }
+
+    #[test]
+    fn first_match_wins_and_only_verified_emails_count() {
+        let r = rules();
+        assert_eq!(
+            admit(&r, &person("alice@example.com", true)),
+            Ok(vec!["mcp".into(), "admin".into()])
+        );
+        assert_eq!(admit(&r, &person("bob@example.com", true)), Ok(vec!["mcp".into()]));
+        let unverified = admit(&r, &person("alice@example.com", false)).unwrap_err();
+        assert!(unverified.contains("not verified"), "{unverified}");
+        assert!(admit(&r, &person("eve@evil.example", true))
+            .unwrap_err()
+            .contains("no access rule"));
+        // A domain is the whole domain after @, not a suffix.
+        assert!(admit(&r, &person("eve@notexample.com", true)).is_err());
+        assert!(admit(&r, &person("eve@example.com.evil", true)).is_err());
+    }
+
+    #[test]
+    fn github_rules_match_github_people_only() {
+        let r = rules();
+        let mut octo = person("o@elsewhere.example", true);
+        octo.login = Some("OctoCat".into());
+        assert!(admit(&r, &octo).is_err(), "an OIDC user named octocat is not the GitHub one");
+        octo.provider = Provider::Github;
+        octo.subject = "github:1".into();
+        assert_eq!(admit(&r, &octo), Ok(vec!["mcp".into()]));
+        let mut seven = person("x@y.example", false);
+        seven.provider = Provider::Github;
+        seven.subject = "github:7".into();
+        assert_eq!(admit(&r, &seven), Ok(vec!["mcp".into(), "admin".into()]));
+    }
+}

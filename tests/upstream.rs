@@ -1,0 +1,596 @@
+//! Sign-in through an upstream identity provider (issue 16), natively: an OpenID Connect
+//! provider and GitHub answered by `CannedFetch` (GitHub's own endpoints with recorded response
+//! shapes: they cannot be reached from the test machines), every failure path, and the access
+//! rules. The e2e twin against a real OpenID provider is tests/e2e/upstream.test.mjs.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use mcp_edge::config::Config;
+use serde_json::{json, Value};
+
+const ISSUER: &str = "https://idp.example";
+const DISCOVERY: &str = "https://idp.example/.well-known/openid-configuration";
+const TOKEN: &str = "https://idp.example/token";
+const USERINFO: &str = "https://idp.example/userinfo";
+const RULES: &str = r#"[{"email":"ada@example.com","scopes":"mcp admin"},{"domain":"example.com","scopes":"mcp"},{"github":"octocat","scopes":"mcp"}]"#;
+
+async fn app(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars: Vec<(String, String)> = [
+        ("MCP_EDGE_ENV", "development"),
+        ("UPSTREAM_OIDC_ISSUER", ISSUER),
+        ("UPSTREAM_OIDC_CLIENT_ID", "our-client"),
+        ("UPSTREAM_OIDC_CLIENT_SECRET", "our-secret"),
+        ("UPSTREAM_NAME", "Example ID"),
+        ("UPSTREAM_GITHUB_CLIENT_ID", "gh-client"),
+        ("UPSTREAM_GITHUB_CLIENT_SECRET", "gh-secret"),
+        ("ACCESS_RULES", RULES),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, v) in extra {
+        vars.retain(|(n, _)| n != k);
+        vars.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    let config =
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
+    let t = TestApp::with_config(config).await;
+    t.fetch.answer(
+        DISCOVERY,
+        200,
+        &[("content-type", "application/json")],
+        json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": "https://idp.example/authorize",
+            "token_endpoint": TOKEN,
+            "userinfo_endpoint": USERINFO,
+            "jwks_uri": "https://idp.example/jwks",
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        })
+        .to_string(),
+    );
+    t
+}
+
+/// A JWT-shaped ID token with these claims (the signature is not checked: TLS is trusted).
+fn id_token(claims: &Value) -> String {
+    let b = |v: &[u8]| mcp_edge::crypto::b64(v);
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b(br#"{"alg":"RS256","kid":"k1"}"#),
+        b(claims.to_string().as_bytes())
+    )
+}
+
+/// Where a started sign-in was sent, with the cookies the browser now holds.
+struct Started {
+    client_id: String,
+    location: String,
+    jar: String,
+}
+
+impl Started {
+    fn param(&self, name: &str) -> String {
+        query_param(&self.location, name).unwrap_or_default()
+    }
+}
+
+/// Our /authorize → the sign-in page → "Continue with …" for `provider`.
+async fn start(t: &TestApp, provider: &str) -> Started {
+    let client_id = register(t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    assert_eq!(page.status(), 200, "{}", text(&page));
+    let html = text(&page);
+    assert!(
+        html.contains("Continue with Example ID") && html.contains("Continue with GitHub"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"password\""), "USERS sign-in stays beside the providers");
+    let jar = cookies(&page, "");
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "upstream"),
+                ("provider", provider),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", text(&res));
+    let location = header(&res, "location").to_owned();
+    let jar = cookies(&res, &jar);
+    Started { client_id, location, jar }
+}
+
+fn answer_token(t: &TestApp, claims: Value) {
+    t.fetch.answer(
+        TOKEN,
+        200,
+        &[("content-type", "application/json")],
+        json!({"access_token": "upstream-at", "token_type": "Bearer", "id_token": id_token(&claims)}).to_string(),
+    );
+}
+
+fn claims(s: &Started, extra: Value) -> Value {
+    let mut c = json!({"iss": ISSUER, "aud": "our-client", "exp": NOW + 86400, "iat": NOW, "nonce": s.param("nonce"), "sub": "248289761001"});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+async fn callback(t: &TestApp, s: &Started, query: &str) -> mcp_edge::web::Response {
+    let req = request("GET", &format!("/oauth/callback?{query}"))
+        .header("cookie", &s.jar)
+        .body(Vec::new())
+        .unwrap();
+    t.send(req).await
+}
+
+/// Approves our consent page; returns our token response.
+async fn approve(t: &TestApp, s: &Started, consent: &mcp_edge::web::Response) -> Value {
+    let html = text(consent);
+    let jar = cookies(consent, &s.jar);
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "approve"),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(res.status(), 302, "{}", text(&res));
+    let location = header(&res, "location").to_owned();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let res = exchange_code(t, &s.client_id, &location).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    json(&res)
+}
+
+async fn dump(t: &TestApp) -> Vec<(String, String)> {
+    use mcp_edge::store::Store;
+    let mut out = Vec::new();
+    for k in t.store.keys() {
+        if let Ok(Some(v)) = t.store.get(&k).await {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+fn jwt_claims(token: &str) -> Value {
+    let body = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&mcp_edge::crypto::unb64(body).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn oidc_sign_in_reaches_our_consent_and_a_token_with_the_rules_scopes() {
+    let t = app(&[]).await;
+    let s = start(&t, "oidc").await;
+    // To the provider's authorization endpoint, with PKCE S256, state and nonce.
+    assert!(
+        s.location
+            .starts_with("https://idp.example/authorize?response_type=code&client_id=our-client"),
+        "{}",
+        s.location
+    );
+    assert_eq!(s.param("redirect_uri"), format!("{BASE}/oauth/callback"));
+    assert_eq!(s.param("scope"), "openid email profile");
+    assert_eq!(s.param("code_challenge_method"), "S256");
+    assert!(s.param("state").len() >= 43 && s.param("nonce").len() >= 32);
+    assert!(s.jar.contains("mcp_edge_upstream="), "the browser binding cookie: {}", s.jar);
+    // The pending request is in KV under the state's hash, for 10 minutes.
+    let key = format!("upstream-pending:{}", mcp_edge::crypto::sha256_b64(&s.param("state")));
+    assert!(t.store.keys().contains(&key));
+
+    answer_token(
+        &t,
+        claims(
+            &s,
+            json!({"email": "ada@example.com", "email_verified": true, "name": "Ada Lovelace"}),
+        ),
+    );
+    let consent = callback(
+        &t,
+        &s,
+        &format!(
+            "code=the-code&state={}&iss={}",
+            s.param("state"),
+            mcp_edge::web::percent_encode(ISSUER)
+        ),
+    )
+    .await;
+    assert_eq!(consent.status(), 200, "{}", text(&consent));
+    assert!(text(&consent).contains("Signed in as <b>Ada Lovelace</b>"), "{}", text(&consent));
+    assert!(!t.store.keys().contains(&key), "the pending request is spent");
+    // The code exchange: basic auth (not visible here), our redirect URI and the PKCE verifier.
+    let seen = t.fetch.seen.borrow().clone();
+    let (method, url, body) = seen.iter().find(|(_, u, _)| u == TOKEN).unwrap().clone();
+    assert_eq!(method, "POST");
+    let body = String::from_utf8(body).unwrap();
+    let verifier = query_param(&format!("?{body}"), "code_verifier").unwrap();
+    assert_eq!(challenge(&verifier), s.param("code_challenge"), "{url}");
+    assert!(body.contains("code=the-code") && !body.contains("client_secret"), "{body}");
+    // Everything was in the ID token: no userinfo call.
+    assert!(!seen.iter().any(|(_, u, _)| u == USERINFO));
+
+    let tokens = approve(&t, &s, &consent).await;
+    assert_eq!(tokens["scope"], "mcp admin");
+    let at = jwt_claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(at["sub"], "oidc:https://idp.example#248289761001");
+    // get_vibe greets them by the name their provider gave.
+    let token = tokens["access_token"].as_str().unwrap();
+    let session = initialize(&t, Some(token)).await;
+    let res = t
+        .send(mcp_request(&json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_vibe","arguments":{"location":"London"}}}), Some(token), Some(&session)))
+        .await;
+    assert_eq!(
+        json(&res)["result"]["content"][0]["text"],
+        "Curious vibes for Ada Lovelace in London."
+    );
+    // Upstream tokens are not kept: nothing in KV mentions them.
+    assert!(dump(&t).await.iter().all(|(_, v)| !v.contains("upstream-at")));
+
+    // A replay of the same callback finds nothing.
+    let again = callback(&t, &s, &format!("code=the-code&state={}", s.param("state"))).await;
+    assert_eq!(again.status(), 400);
+    assert!(text(&again).contains("already used"), "{}", text(&again));
+}
+
+#[tokio::test]
+async fn claims_missing_from_the_id_token_come_from_userinfo_for_the_same_subject() {
+    let t = app(&[]).await;
+    let s = start(&t, "oidc").await;
+    answer_token(&t, claims(&s, json!({})));
+    t.fetch.answer(USERINFO, 200, &[], json!({"sub": "248289761001", "email": "bob@example.com", "email_verified": true, "name": "Bob"}).to_string());
+    let consent = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(consent.status(), 200, "{}", text(&consent));
+    let tokens = approve(&t, &s, &consent).await;
+    assert_eq!(tokens["scope"], "mcp", "the domain rule, not the admin one");
+    // Userinfo about somebody else is refused.
+    let s = start(&t, "oidc").await;
+    answer_token(&t, claims(&s, json!({})));
+    t.fetch.answer(
+        USERINFO,
+        200,
+        &[],
+        json!({"sub": "someone-else", "email": "ada@example.com", "email_verified": true})
+            .to_string(),
+    );
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 502, "{}", text(&res));
+}
+
+#[tokio::test]
+async fn the_rules_refuse_unknown_and_unverified_people_with_a_reason() {
+    let t = app(&[]).await;
+    for (email, verified, reason) in [
+        ("eve@evil.example", true, "no access rule admits"),
+        ("ada@example.com", false, "not verified"),
+    ] {
+        let s = start(&t, "oidc").await;
+        answer_token(
+            &t,
+            claims(&s, json!({"email": email, "email_verified": verified, "name": "X"})),
+        );
+        let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        assert_eq!(res.status(), 403, "{}", text(&res));
+        let html = text(&res);
+        assert!(html.contains(reason), "{html}");
+        // Continuing tells the client access_denied, with its state and our issuer.
+        let link = hidden_href(&html);
+        assert!(link.starts_with(REDIRECT), "{link}");
+        assert_eq!(query_param(&link, "error").as_deref(), Some("access_denied"));
+        assert_eq!(query_param(&link, "state").as_deref(), Some("xyz"));
+        assert_eq!(query_param(&link, "iss").as_deref(), Some(BASE));
+        assert!(
+            !res.headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|c| c.to_str().unwrap().contains("mcp_edge_session=")),
+            "no session for a refused person"
+        );
+    }
+}
+
+fn hidden_href(html: &str) -> String {
+    let start = html.find("id=\"continue\" href=\"").unwrap() + "id=\"continue\" href=\"".len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn failure_paths_show_pages_and_leave_nothing_behind() {
+    let t = app(&[]).await;
+    let expect = |res: &mcp_edge::web::Response, status: u16, words: &str| {
+        assert_eq!(res.status(), status, "{}", text(res));
+        assert!(text(res).contains(words), "{words:?} not in {}", text(res));
+        assert!(!res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().contains("mcp_edge_session=")));
+    };
+    // Cancelled at the provider.
+    let s = start(&t, "oidc").await;
+    let res = callback(&t, &s, &format!("error=access_denied&state={}", s.param("state"))).await;
+    expect(&res, 403, "You cancelled signing in at Example ID");
+    assert_eq!(query_param(&hidden_href(&text(&res)), "error").as_deref(), Some("access_denied"));
+    // A foreign state (never issued), and one issued to another browser.
+    let res = callback(&t, &s, "code=c&state=forged-state-value").await;
+    expect(&res, 400, "already used, has expired");
+    let s = start(&t, "oidc").await;
+    answer_token(&t, claims(&s, json!({"email": "ada@example.com", "email_verified": true})));
+    let stranger = Started { jar: "mcp_edge_upstream=another-browsers-binding-cookie".into(), ..s };
+    let res = callback(&t, &stranger, &format!("code=c&state={}", stranger.param("state"))).await;
+    expect(&res, 403, "started in another browser");
+    assert!(
+        !t.fetch.seen.borrow().iter().any(|(_, u, _)| u == TOKEN),
+        "no code exchanged for a stranger"
+    );
+    // Expired: more than 10 minutes at the provider.
+    let s = start(&t, "oidc").await;
+    t.clock.advance(601);
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 400, "{}", text(&res));
+    assert!(text(&res).contains("expired"), "{}", text(&res));
+    // A mix-up: iss names another provider (RFC 9207).
+    let s = start(&t, "oidc").await;
+    let res = callback(
+        &t,
+        &s,
+        &format!("code=c&state={}&iss=https%3A%2F%2Fevil.example", s.param("state")),
+    )
+    .await;
+    expect(&res, 400, "RFC 9207");
+    // The provider's token endpoint is down.
+    let s = start(&t, "oidc").await;
+    t.fetch.forget(TOKEN);
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    expect(&res, 503, "Example ID is unavailable");
+    t.fetch.answer(TOKEN, 502, &[], "bad gateway");
+    let s = start(&t, "oidc").await;
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    expect(&res, 503, "answered 502");
+    // The provider refuses our code.
+    t.fetch.answer(TOKEN, 400, &[], r#"{"error":"invalid_grant"}"#);
+    let s = start(&t, "oidc").await;
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    expect(&res, 400, "invalid_grant");
+    // ID tokens for another audience, with the wrong nonce, from another issuer, expired.
+    for (bad, why) in [
+        (json!({"aud": "someone-else"}), "another application (aud)"),
+        (json!({"nonce": "not-this-sign-in"}), "another sign-in (nonce)"),
+        (json!({"iss": "https://evil.example"}), "someone else (iss)"),
+        (json!({"exp": NOW - 3600}), "expired (exp)"),
+    ] {
+        let s = start(&t, "oidc").await;
+        let mut c = claims(&s, json!({"email": "ada@example.com", "email_verified": true}));
+        for (k, v) in bad.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        answer_token(&t, c);
+        let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        expect(&res, 502, why);
+    }
+    // No grant was written by any of this.
+    assert!(dump(&t).await.iter().all(|(k, _)| !k.starts_with("grant:")), "{:?}", dump(&t).await);
+}
+
+#[tokio::test]
+async fn a_provider_down_at_the_start_is_a_503_page_and_nothing_is_kept() {
+    let t = app(&[]).await;
+    t.fetch.forget(DISCOVERY);
+    let client_id = register(&t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    let html = text(&page);
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "upstream"),
+                ("provider", "oidc"),
+            ],
+            &cookies(&page, ""),
+        )
+        .await;
+    assert_eq!(res.status(), 503, "{}", text(&res));
+    assert!(text(&res).contains("Example ID is unavailable"));
+    assert!(dump(&t).await.iter().all(|(k, _)| !k.starts_with("upstream-pending:")));
+    // A discovery document for another issuer is refused too.
+    t.fetch.answer(DISCOVERY, 200, &[], json!({"issuer": "https://evil.example", "authorization_endpoint": "https://evil.example/a", "token_endpoint": "https://evil.example/t"}).to_string());
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "upstream"),
+                ("provider", "oidc"),
+            ],
+            &cookies(&page, ""),
+        )
+        .await;
+    assert_eq!(res.status(), 502, "{}", text(&res));
+    // And a provider that is not configured is not offered.
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "upstream"),
+                ("provider", "gitlab"),
+            ],
+            &cookies(&page, ""),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn the_discovery_document_is_cached_in_kv() {
+    let t = app(&[]).await;
+    let s = start(&t, "oidc").await;
+    let fetched =
+        |t: &TestApp| t.fetch.seen.borrow().iter().filter(|(_, u, _)| u == DISCOVERY).count();
+    assert_eq!(fetched(&t), 1);
+    answer_token(
+        &t,
+        claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"})),
+    );
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    let _ = start(&t, "oidc").await;
+    assert_eq!(fetched(&t), 1, "read from KV, not fetched again");
+    t.clock.advance(3601);
+    let _ = start(&t, "oidc").await;
+    assert_eq!(fetched(&t), 2, "refetched after its hour");
+}
+
+// GitHub: the response shapes recorded from GitHub's documentation of the OAuth app flow,
+// `GET /user` and `GET /user/emails` (api.github.com cannot be reached from the test machines).
+const GH_TOKEN: &str = "https://github.com/login/oauth/access_token";
+const GH_USER: &str = "https://api.github.com/user";
+const GH_EMAILS: &str = "https://api.github.com/user/emails";
+
+fn github_answers(t: &TestApp, login: &str, emails: Value) {
+    t.fetch.answer(GH_TOKEN, 200, &[("content-type", "application/json; charset=utf-8")], r#"{"access_token":"gho_16C7e42F292c6912E7710c838347Ae178B4a","token_type":"bearer","scope":"read:user,user:email"}"#);
+    t.fetch.answer(GH_USER, 200, &[("content-type", "application/json; charset=utf-8")], json!({"login": login, "id": 583231, "node_id": "MDQ6VXNlcjU4MzIzMQ==", "type": "User", "site_admin": false, "name": "The Octocat", "company": "@github", "email": null}).to_string());
+    t.fetch.answer(
+        GH_EMAILS,
+        200,
+        &[("content-type", "application/json; charset=utf-8")],
+        emails.to_string(),
+    );
+}
+
+#[tokio::test]
+async fn github_sign_in_uses_the_numeric_id_and_the_verified_primary_email() {
+    let t = app(&[]).await;
+    let s = start(&t, "github").await;
+    assert!(
+        s.location.starts_with("https://github.com/login/oauth/authorize?client_id=gh-client"),
+        "{}",
+        s.location
+    );
+    assert_eq!(s.param("code_challenge_method"), "S256");
+    assert_eq!(s.param("scope"), "read:user user:email");
+    github_answers(
+        &t,
+        "octocat",
+        json!([
+            {"email": "octocat@github.com", "verified": true, "primary": true, "visibility": "public"},
+            {"email": "ada@example.com", "verified": false, "primary": false, "visibility": null}
+        ]),
+    );
+    let consent = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(consent.status(), 200, "{}", text(&consent));
+    assert!(text(&consent).contains("The Octocat"));
+    let body = t
+        .fetch
+        .seen
+        .borrow()
+        .iter()
+        .find(|(_, u, _)| u == GH_TOKEN)
+        .map(|(_, _, b)| String::from_utf8(b.clone()).unwrap())
+        .unwrap();
+    assert!(body.contains("client_secret=gh-secret") && body.contains("code_verifier="), "{body}");
+    let tokens = approve(&t, &s, &consent).await;
+    assert_eq!(tokens["scope"], "mcp");
+    assert_eq!(jwt_claims(tokens["access_token"].as_str().unwrap())["sub"], "github:583231");
+
+    // An unverified address does not satisfy an email rule, even when it is the primary one.
+    let s = start(&t, "github").await;
+    github_answers(
+        &t,
+        "someone",
+        json!([{"email": "ada@example.com", "verified": false, "primary": true}]),
+    );
+    let res = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 403, "{}", text(&res));
+    assert!(text(&res).contains("verified email"), "{}", text(&res));
+
+    // GitHub refuses a code with 200 and an error body.
+    let s = start(&t, "github").await;
+    t.fetch.answer(GH_TOKEN, 200, &[], r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#);
+    let res = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 400, "{}", text(&res));
+    assert!(text(&res).contains("bad_verification_code"));
+}
+
+#[tokio::test]
+async fn only_the_configured_ways_in_are_offered_and_an_upstream_session_is_remembered() {
+    // Production-like: no USERS, only the OpenID provider.
+    let t = app(&[
+        ("UPSTREAM_GITHUB_CLIENT_ID", ""),
+        ("UPSTREAM_GITHUB_CLIENT_SECRET", ""),
+        ("USERS", "[]"),
+    ])
+    .await;
+    let client_id = register(&t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    let html = text(&page);
+    assert!(html.contains("Continue with Example ID"));
+    assert!(
+        !html.contains("GitHub")
+            && !html.contains("name=\"password\"")
+            && !html.contains("demo users"),
+        "{html}"
+    );
+    // Signed in once: the next authorization goes straight to consent.
+    let s = start_from(&t, &client_id, &page).await;
+    answer_token(
+        &t,
+        claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"})),
+    );
+    let consent = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(consent.status(), 200);
+    let jar = cookies(&consent, &s.jar);
+    let again = t
+        .send(
+            request("GET", &authorize_path(&client_id, ""))
+                .header("cookie", &jar)
+                .body(Vec::new())
+                .unwrap(),
+        )
+        .await;
+    assert!(text(&again).contains("Signed in as <b>Ada</b>"), "{}", text(&again));
+    // And /account knows them.
+    let account =
+        t.send(request("GET", "/account").header("cookie", &jar).body(Vec::new()).unwrap()).await;
+    assert!(text(&account).contains("Signed in as <b>Ada</b>"), "{}", text(&account));
+}
+
+async fn start_from(t: &TestApp, client_id: &str, page: &mcp_edge::web::Response) -> Started {
+    let html = text(page);
+    let jar = cookies(page, "");
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "upstream"),
+                ("provider", "oidc"),
+            ],
+            &jar,
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", text(&res));
+    Started {
+        client_id: client_id.to_owned(),
+        location: header(&res, "location").to_owned(),
+        jar: cookies(&res, &jar),
+    }
+}

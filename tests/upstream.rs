@@ -46,22 +46,51 @@ async fn app(extra: &[(&str, &str)]) -> TestApp {
             "authorization_endpoint": "https://idp.example/authorize",
             "token_endpoint": TOKEN,
             "userinfo_endpoint": USERINFO,
-            "jwks_uri": "https://idp.example/jwks",
+            "jwks_uri": JWKS,
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         })
         .to_string(),
     );
+    publish_keys(&t, &[("k1", 1)]);
     t
 }
 
-/// A JWT-shaped ID token with these claims (the signature is not checked: TLS is trusted).
+const JWKS: &str = "https://idp.example/jwks";
+
+/// The provider's Ed25519 signing key seeded by `seed`.
+fn idp_key(seed: u8) -> ed25519_compact::KeyPair {
+    ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([seed; 32]))
+}
+
+/// Publishes the provider's keys `(kid, seed)` at its jwks_uri.
+fn publish_keys(t: &TestApp, keys: &[(&str, u8)]) {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(kid, seed)| json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "kid": kid, "x": mcp_edge::crypto::b64(idp_key(*seed).pk.as_ref())}))
+        .collect();
+    t.fetch.answer(
+        JWKS,
+        200,
+        &[("content-type", "application/json")],
+        json!({ "keys": keys }).to_string(),
+    );
+}
+
+/// An ID token with these claims, signed by the provider's key "k1".
 fn id_token(claims: &Value) -> String {
+    signed("k1", 1, "EdDSA", claims)
+}
+
+/// A compact JWS of `claims` with header `{alg, kid}`, signed by the Ed25519 key of `seed`.
+fn signed(kid: &str, seed: u8, alg: &str, claims: &Value) -> String {
     let b = |v: &[u8]| mcp_edge::crypto::b64(v);
-    format!(
-        "{}.{}.c2lnbmF0dXJl",
-        b(br#"{"alg":"RS256","kid":"k1"}"#),
+    let input = format!(
+        "{}.{}",
+        b(json!({"alg": alg, "kid": kid}).to_string().as_bytes()),
         b(claims.to_string().as_bytes())
-    )
+    );
+    let sig = idp_key(seed).sk.sign(input.as_bytes(), None);
+    format!("{input}.{}", b(sig.as_ref()))
 }
 
 /// Where a started sign-in was sent, with the cookies the browser now holds.
@@ -381,6 +410,25 @@ async fn failure_paths_show_pages_and_leave_nothing_behind() {
         let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
         expect(&res, 502, why);
     }
+    // A signature that does not verify, a key the provider does not publish, an HMAC "signature".
+    for ((kid, seed, alg), why) in [
+        (("k1", 2, "EdDSA"), "does not verify"),
+        (("k9", 1, "EdDSA"), "does not publish"),
+        (("k1", 1, "HS256"), "this server verifies RS256 or EdDSA"),
+    ] {
+        let s = start(&t, "oidc").await;
+        let c =
+            claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"}));
+        t.fetch.answer(
+            TOKEN,
+            200,
+            &[],
+            json!({"access_token": "a", "id_token": signed(kid, seed, alg, &c)}).to_string(),
+        );
+        t.clock.advance(120);
+        let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        expect(&res, 502, why);
+    }
     // No grant was written by any of this.
     assert!(dump(&t).await.iter().all(|(k, _)| !k.starts_with("grant:")), "{:?}", dump(&t).await);
 }
@@ -436,6 +484,48 @@ async fn a_provider_down_at_the_start_is_a_503_page_and_nothing_is_kept() {
         )
         .await;
     assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn keys_are_cached_and_a_rotated_key_is_fetched_once() {
+    let t = app(&[]).await;
+    let fetched = |t: &TestApp| t.fetch.seen.borrow().iter().filter(|(_, u, _)| u == JWKS).count();
+    for round in 1..=2 {
+        let s = start(&t, "oidc").await;
+        answer_token(
+            &t,
+            claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"})),
+        );
+        let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        assert_eq!(res.status(), 200, "{}", text(&res));
+        assert_eq!(fetched(&t), 1, "round {round}: the keys come from KV after the first fetch");
+    }
+    // The provider rotates to k2: the unknown kid sends us back to its jwks_uri once.
+    publish_keys(&t, &[("k2", 2)]);
+    t.clock.advance(61);
+    let s = start(&t, "oidc").await;
+    let c = claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"}));
+    t.fetch.answer(
+        TOKEN,
+        200,
+        &[],
+        json!({"access_token": "a", "id_token": signed("k2", 2, "EdDSA", &c)}).to_string(),
+    );
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert_eq!(fetched(&t), 2);
+    // A token naming a key nobody publishes does not make us hammer the provider.
+    let s = start(&t, "oidc").await;
+    let c = claims(&s, json!({"email": "ada@example.com", "email_verified": true}));
+    t.fetch.answer(
+        TOKEN,
+        200,
+        &[],
+        json!({"access_token": "a", "id_token": signed("k7", 7, "EdDSA", &c)}).to_string(),
+    );
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 502, "{}", text(&res));
+    assert_eq!(fetched(&t), 2, "keys fetched under a minute ago are not fetched again");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Small cryptographic helpers: SHA-256 digests for values stored at rest, HMAC seals for
 //! cookies, forms and session ids, base64url, and constant-time comparison.
 
+pub mod jwk;
 pub mod jwt;
 pub mod password;
 

@@ -9,6 +9,7 @@
 //! for that one request and never stored.
 
 pub(crate) mod github;
+pub(crate) mod jwks;
 pub(crate) mod oidc;
 pub(crate) mod rules;
 

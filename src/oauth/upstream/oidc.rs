@@ -1,10 +1,8 @@
 //! OpenID Connect (Core 1.0, Discovery 1.0) as a relying party: the discovery document (cached in
 //! KV), the authorization URL, the code exchange and the ID token's checks.
 //!
-//! The ID token's signature is not checked: it comes straight from the provider's token
-//! endpoint over TLS, in answer to our authenticated request, which OpenID Connect Core §3.1.3.7
-//! (6) accepts in place of the signature. `iss`, `aud` (and `azp`), `exp` and `nonce` are
-//! checked (docs/security.md).
+//! The ID token's signature is checked against the provider's published keys ([`super::jwks`]:
+//! RS256 or EdDSA), then `iss`, `aud` (and `azp`), `exp` and `nonce` (docs/security.md).
 
 use super::{json_answer, Identity, PendingRecord, Provider, UpstreamError, LIMITS};
 use crate::config::UpstreamOidc;
@@ -27,6 +25,8 @@ pub(crate) struct Discovery {
     pub(crate) issuer: String,
     pub(crate) authorization_endpoint: String,
     pub(crate) token_endpoint: String,
+    /// The provider's signing keys (required: ID token signatures are checked).
+    pub(crate) jwks_uri: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) userinfo_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +78,7 @@ pub(crate) async fn discover(
     for (name, url) in [
         ("authorization_endpoint", Some(&d.authorization_endpoint)),
         ("token_endpoint", Some(&d.token_endpoint)),
+        ("jwks_uri", Some(&d.jwks_uri)),
         ("userinfo_endpoint", d.userinfo_endpoint.as_ref()),
     ] {
         if let Some(url) = url {
@@ -175,6 +176,7 @@ pub(crate) async fn exchange(
     let id_token = answer
         .id_token
         .ok_or_else(|| UpstreamError::Invalid("its token endpoint sent no ID token".into()))?;
+    super::jwks::verify(services, &oidc.name, &d.jwks_uri, &id_token).await?;
     let claims = check_id_token(&id_token, oidc, &pending.nonce, services.clock.now())?;
     let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
     let mut who = identity(&oidc.issuer, &sub, &claims);
@@ -229,7 +231,7 @@ fn identity(issuer: &str, sub: &str, claims: &Value) -> Identity {
 
 /// The ID token's claims, when it is for us (Core §3.1.3.7): `iss` is the provider, `aud`
 /// includes our client id (and `azp` names us when there are several), it has not expired, and
-/// it carries the `nonce` of this sign-in. The signature is trusted by TLS (see the module doc).
+/// it carries the `nonce` of this sign-in. The signature is checked before ([`super::jwks`]).
 pub(crate) fn check_id_token(
     token: &str,
     oidc: &UpstreamOidc,

@@ -1,0 +1,152 @@
+//! Checking a JWS signature (RFC 7515) against a provider's published key (RFC 7517): RS256
+//! (RSASSA-PKCS1-v1_5 with SHA-256, the algorithm every OpenID provider must support and the
+//! default for ID tokens) and EdDSA over Ed25519 (RFC 8037). Verification only: we never hold
+//! these keys' private halves.
+
+use super::unb64;
+use serde::{Deserialize, Serialize};
+
+/// The JWS algorithms we verify.
+pub const ALGORITHMS: &[&str] = &["RS256", "EdDSA"];
+
+/// A public key from a JWK Set, with the members we use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub usage: Option<String>,
+    /// RSA modulus and exponent (base64url, big-endian).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// OKP curve and public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+}
+
+impl Jwk {
+    /// Can this key check a signature made with `alg`? (Its type fits, it is not an
+    /// encryption key, and it is not pinned to another algorithm.)
+    pub fn fits(&self, alg: &str) -> bool {
+        let kind = match alg {
+            "RS256" => self.kty == "RSA",
+            "EdDSA" => self.kty == "OKP" && self.crv.as_deref() == Some("Ed25519"),
+            _ => false,
+        };
+        kind && self.usage.as_deref().is_none_or(|u| u == "sig")
+            && self.alg.as_deref().is_none_or(|a| a == alg)
+    }
+
+    /// Does `signature` sign `message` with `alg` under this key?
+    pub fn verifies(&self, alg: &str, message: &[u8], signature: &[u8]) -> bool {
+        if !self.fits(alg) {
+            return false;
+        }
+        match alg {
+            "RS256" => self.rs256(message, signature),
+            "EdDSA" => self.ed25519(message, signature),
+            _ => false,
+        }
+    }
+
+    fn rs256(&self, message: &[u8], signature: &[u8]) -> bool {
+        use rsa::pkcs1v15::{Signature, VerifyingKey};
+        use rsa::signature::Verifier;
+        use rsa::{BigUint, RsaPublicKey};
+        let (Some(n), Some(e)) =
+            (self.n.as_deref().and_then(unb64), self.e.as_deref().and_then(unb64))
+        else {
+            return false;
+        };
+        // Keys under 2048 bits are not trusted (RFC 7518 §3.3).
+        if n.len() < 256 {
+            return false;
+        }
+        let Ok(key) = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+        else {
+            return false;
+        };
+        let Ok(signature) = Signature::try_from(signature) else { return false };
+        VerifyingKey::<sha2::Sha256>::new(key).verify(message, &signature).is_ok()
+    }
+
+    fn ed25519(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Some(x) = self.x.as_deref().and_then(unb64) else { return false };
+        let (Ok(key), Ok(signature)) = (
+            ed25519_compact::PublicKey::from_slice(&x),
+            ed25519_compact::Signature::from_slice(signature),
+        ) else {
+            return false;
+        };
+        key.verify(message, &signature).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::b64;
+
+    fn ed_key(seed: u8) -> (ed25519_compact::KeyPair, Jwk) {
+        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([seed; 32]));
+        let jwk = Jwk {
+            kty: "OKP".into(),
+            kid: Some("k".into()),
+            alg: None,
+            usage: None,
+            n: None,
+            e: None,
+            crv: Some("Ed25519".into()),
+            x: Some(b64(pair.pk.as_ref())),
+        };
+        (pair, jwk)
+    }
+
+    #[test]
+    fn ed25519_signatures_verify_and_tampering_fails() {
+        let (pair, jwk) = ed_key(3);
+        let sig = pair.sk.sign(b"head.body", None);
+        assert!(jwk.verifies("EdDSA", b"head.body", sig.as_ref()));
+        assert!(!jwk.verifies("EdDSA", b"head.bodY", sig.as_ref()));
+        assert!(!jwk.verifies("RS256", b"head.body", sig.as_ref()));
+        let (_, other) = ed_key(4);
+        assert!(!other.verifies("EdDSA", b"head.body", sig.as_ref()));
+        let enc = Jwk { usage: Some("enc".into()), ..jwk.clone() };
+        assert!(!enc.verifies("EdDSA", b"head.body", sig.as_ref()));
+    }
+
+    #[test]
+    fn rs256_signatures_verify_and_tampering_fails() {
+        use rsa::pkcs1v15::SigningKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        use rsa::traits::PublicKeyParts;
+        let mut rng = rsa::rand_core::OsRng;
+        let private = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap_or_else(|e| panic!("{e}"));
+        let public = private.to_public_key();
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            kid: Some("r".into()),
+            alg: Some("RS256".into()),
+            usage: Some("sig".into()),
+            n: Some(b64(&public.n().to_bytes_be())),
+            e: Some(b64(&public.e().to_bytes_be())),
+            crv: None,
+            x: None,
+        };
+        let sig = SigningKey::<sha2::Sha256>::new(private).sign(b"head.body").to_vec();
+        assert!(jwk.verifies("RS256", b"head.body", &sig));
+        assert!(!jwk.verifies("RS256", b"head.bodx", &sig));
+        let mut bad = sig.clone();
+        bad[10] ^= 1;
+        assert!(!jwk.verifies("RS256", b"head.body", &bad));
+        assert!(!jwk.verifies("EdDSA", b"head.body", &sig));
+        assert!(!jwk.verifies("HS256", b"head.body", &sig));
+    }
+}

@@ -684,3 +684,60 @@ async fn start_from(t: &TestApp, client_id: &str, page: &mcp_edge::web::Response
         jar: cookies(&res, &jar),
     }
 }
+
+#[tokio::test]
+async fn an_upstream_session_is_judged_by_the_rules_in_force_now() {
+    let mut t = app(&[]).await;
+    let s = start(&t, "oidc").await;
+    answer_token(
+        &t,
+        claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"})),
+    );
+    let consent = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(consent.status(), 200, "{}", text(&consent));
+    let jar = cookies(&consent, &s.jar);
+    let path = authorize_path(&s.client_id, "&scope=mcp%20admin");
+    async fn page(t: &TestApp, path: &str, jar: &str) -> String {
+        let req = request("GET", path).header("cookie", jar).body(Vec::new()).unwrap();
+        text(&t.send(req).await)
+    }
+    assert!(page(&t, &path, &jar).await.contains("Signed in as <b>Ada</b>"));
+    // The operator narrows the rules: the same cookie now gets mcp only …
+    let reconfigure = |rules: &str| {
+        let rules = rules.to_owned();
+        Config::from_lookup(move |k| match k {
+            "MCP_EDGE_ENV" => Some("development".into()),
+            "UPSTREAM_OIDC_ISSUER" => Some(ISSUER.into()),
+            "UPSTREAM_OIDC_CLIENT_ID" => Some("our-client".into()),
+            "UPSTREAM_OIDC_CLIENT_SECRET" => Some("our-secret".into()),
+            "ACCESS_RULES" => Some(rules.clone()),
+            _ => None,
+        })
+        .unwrap()
+    };
+    t.app = mcp_edge::App::new(
+        reconfigure(r#"[{"domain":"example.com","scopes":"mcp"}]"#),
+        &t.services(),
+    )
+    .await
+    .unwrap();
+    let html = page(&t, &path, &jar).await;
+    assert!(
+        html.contains("Signed in as <b>Ada</b>")
+            && html.contains("Not available to your account: admin"),
+        "{html}"
+    );
+    // … and removing them from the rules signs them out.
+    t.app = mcp_edge::App::new(
+        reconfigure(r#"[{"domain":"other.example","scopes":"mcp"}]"#),
+        &t.services(),
+    )
+    .await
+    .unwrap();
+    let html = page(&t, &path, &jar).await;
+    assert!(html.contains("<h1>Sign in</h1>"), "{html}");
+    // The callback spends its state on GET only: HEAD is refused without touching it.
+    let res =
+        t.send(request("HEAD", "/oauth/callback?state=x&code=y").body(Vec::new()).unwrap()).await;
+    assert_eq!(res.status(), 405);
+}

@@ -11,9 +11,7 @@ use crate::web::{Request, Response};
 
 pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     match upstream::finish(state, req, services, urls).await {
-        Ok((request, user)) => {
-            authorize::resume_upstream(state, req, services, urls, request, &user).await
-        }
+        Ok(signed) => authorize::resume_upstream(state, req, services, urls, signed).await,
         Err(page) => page,
     }
 }

@@ -116,8 +116,9 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
         ("/authorize", Method::GET | Method::HEAD) => return next(Endpoint::AuthorizeGet),
         ("/authorize", Method::POST) => return next(Endpoint::AuthorizePost),
         ("/authorize", _) => method_not_allowed("GET, HEAD, POST"),
-        ("/oauth/callback", Method::GET | Method::HEAD) => return next(Endpoint::UpstreamCallback),
-        ("/oauth/callback", _) => method_not_allowed("GET, HEAD"),
+        // GET only: the callback spends its `state`, which a HEAD (a link preview) must not.
+        ("/oauth/callback", Method::GET) => return next(Endpoint::UpstreamCallback),
+        ("/oauth/callback", _) => method_not_allowed("GET"),
         ("/token", Method::POST) => return next(Endpoint::Token),
         ("/register", Method::POST) => return next(Endpoint::Register),
         ("/revoke", Method::POST) => return next(Endpoint::Revoke),

@@ -143,9 +143,9 @@ pub(crate) async fn resume_upstream(
     req: &Request,
     services: &Services<'_>,
     urls: &Urls,
-    mut request: AuthzRequest,
-    user: &User,
+    signed: upstream::SignedIn,
 ) -> Response {
+    let upstream::SignedIn { mut request, user, session } = signed;
     let client = match client::find(state, services, &request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -159,8 +159,7 @@ pub(crate) async fn resume_upstream(
     };
     request.exp = services.clock.now() + request::REQUEST_LIFETIME;
     let sealed = seal_request(state, &request);
-    let mut res = consent_page(state, req, services, &client, user, &request, &sealed);
-    let session = upstream::new_session(state, services, user);
+    let mut res = consent_page(state, req, services, &client, &user, &request, &sealed);
     set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
     res
 }

@@ -102,8 +102,9 @@ pub(crate) fn pending_key(state_param: &str) -> String {
     format!("upstream-pending:{}", sha256_b64(state_param))
 }
 
-/// Who the provider says the person is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who the provider says the person is (also what their session cookie holds, so the access
+/// rules are applied afresh at every authorization).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Identity {
     pub(crate) provider: Provider,
     /// Our stable id for them, scoped by provider: `oidc:<issuer>#<sub>`, `github:<id>`.
@@ -260,13 +261,21 @@ pub(crate) async fn start(
     res
 }
 
-/// The callback's outcome: the request to resume and who signed in, or the page to show.
+/// A finished upstream sign-in: the request to resume, the person, and their session cookie.
+pub(crate) struct SignedIn {
+    pub(crate) request: AuthzRequest,
+    pub(crate) user: User,
+    /// A fresh sealed `mcp_edge_session` value (no fixation).
+    pub(crate) session: String,
+}
+
+/// The callback's outcome: who signed in, or the page to show.
 pub(crate) async fn finish(
     state: &State,
     req: &Request,
     services: &Services<'_>,
     urls: &Urls,
-) -> Result<(AuthzRequest, User), Response> {
+) -> Result<SignedIn, Response> {
     let params = Params::parse(req.uri().query().unwrap_or(""));
     let bad = |title: &str, msg: &str| pages::error(StatusCode::BAD_REQUEST, title, msg);
     let Some(state_param) = params.get("state").filter(|s| !s.is_empty() && s.len() <= 256) else {
@@ -359,7 +368,8 @@ pub(crate) async fn finish(
                 "upstream_signed_in",
                 serde_json::json!({ "provider": pending.provider.as_str(), "sub": crate::logs::subject_tag(&identity.subject) }),
             );
-            Ok((request, user_of(&identity, scopes)))
+            let session = new_session(state, services, &identity);
+            Ok(SignedIn { request, user: user_of(&identity, scopes), session })
         }
         Err(why) => {
             crate::logs::event(
@@ -418,19 +428,15 @@ fn refusal(
 
 #[derive(Serialize, Deserialize)]
 struct SessionData {
-    sub: String,
-    name: String,
-    scopes: Vec<String>,
+    who: Identity,
     exp: u64,
     n: String,
 }
 
-/// A fresh session cookie value for a person who signed in upstream (no fixation).
-pub(crate) fn new_session(state: &State, services: &Services<'_>, user: &User) -> String {
+/// A sealed session cookie value for a person who signed in upstream.
+fn new_session(state: &State, services: &Services<'_>, who: &Identity) -> String {
     let data = SessionData {
-        sub: user.sub.clone(),
-        name: user.name.clone(),
-        scopes: user.scopes.clone(),
+        who: who.clone(),
         exp: services.clock.now() + super::session::SIGNIN_LIFETIME,
         n: random_token(services.random, 12),
     };
@@ -438,7 +444,8 @@ pub(crate) fn new_session(state: &State, services: &Services<'_>, user: &User) -
     seal(&state.secret, SESSION_PURPOSE, &b64(&json))
 }
 
-/// The signed-in person: a `USERS` account, or someone who signed in upstream.
+/// The signed-in person: a `USERS` account, or someone who signed in upstream and whom the
+/// access rules (as configured now) still admit, with the scopes they grant now.
 pub(crate) fn signed_in<'a>(state: &'a State, req: &Request, now: u64) -> Option<Cow<'a, User>> {
     if let Some(user) = signed_in_user(state, req, now) {
         return Some(Cow::Borrowed(user));
@@ -446,15 +453,11 @@ pub(crate) fn signed_in<'a>(state: &'a State, req: &Request, now: u64) -> Option
     let value = cookie(req, "mcp_edge_session")?;
     let data = unseal(&state.secret, SESSION_PURPOSE, &value)?;
     let data: SessionData = serde_json::from_slice(&unb64(data)?).ok()?;
-    (data.exp >= now && !offered(&state.config).is_empty()).then(|| {
-        Cow::Owned(User {
-            username: String::new(),
-            password_hash: String::new(),
-            sub: data.sub,
-            name: data.name,
-            scopes: data.scopes,
-        })
-    })
+    if data.exp < now || !offered(&state.config).contains(&data.who.provider) {
+        return None;
+    }
+    let scopes = rules::admit(&state.config.access_rules, &data.who).ok()?;
+    Some(Cow::Owned(user_of(&data.who, scopes)))
 }
 
 /// Reads a provider's JSON answer: 2xx parsed, 5xx down, anything else refused or invalid.

@@ -254,7 +254,11 @@ pub(crate) fn check_id_token(
     let claims: Value = unb64(body)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| invalid("has malformed claims"))?;
-    if claims["iss"].as_str() != Some(oidc.issuer.as_str()) {
+    // Google's ID tokens may name their issuer without the scheme (Google's OpenID Connect
+    // documentation says so); no other provider gets this allowance.
+    let google = oidc.issuer == "https://accounts.google.com"
+        && claims["iss"].as_str() == Some("accounts.google.com");
+    if claims["iss"].as_str() != Some(oidc.issuer.as_str()) && !google {
         return Err(invalid("was issued by someone else (iss)"));
     }
     let audiences: Vec<&str> = match &claims["aud"] {
@@ -337,6 +341,18 @@ mod tests {
         for junk in ["", "a.b", "a.b.c.d", "!.!.!"] {
             assert!(check_id_token(junk, &oidc(), "n1", 1000).is_err(), "{junk}");
         }
+    }
+
+    #[test]
+    fn only_google_may_name_its_issuer_without_the_scheme() {
+        let mut c = good();
+        c["iss"] = json!("idp.example");
+        assert!(check_id_token(&fake_jwt(&c), &oidc(), "n1", 1000).is_err());
+        let google = UpstreamOidc { issuer: "https://accounts.google.com".into(), ..oidc() };
+        c["iss"] = json!("accounts.google.com");
+        assert!(check_id_token(&fake_jwt(&c), &google, "n1", 1000).is_ok());
+        c["iss"] = json!("https://accounts.google.com");
+        assert!(check_id_token(&fake_jwt(&c), &google, "n1", 1000).is_ok());
     }
 
     #[test]

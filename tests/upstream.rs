@@ -741,3 +741,57 @@ async fn an_upstream_session_is_judged_by_the_rules_in_force_now() {
         t.send(request("HEAD", "/oauth/callback?state=x&code=y").body(Vec::new()).unwrap()).await;
     assert_eq!(res.status(), 405);
 }
+
+#[tokio::test]
+async fn account_sign_in_goes_through_the_provider_too() {
+    let t = app(&[
+        ("USERS", "[]"),
+        ("UPSTREAM_GITHUB_CLIENT_ID", ""),
+        ("UPSTREAM_GITHUB_CLIENT_SECRET", ""),
+    ])
+    .await;
+    let form = t.get("/account").await;
+    let html = text(&form);
+    assert!(
+        html.contains("Continue with Example ID") && !html.contains("name=\"password\""),
+        "{html}"
+    );
+    for (email, admitted) in [("ada@example.com", true), ("eve@evil.example", false)] {
+        let jar = cookies(&form, "");
+        let csrf = hidden(&html, "csrf");
+        let res = t
+            .post_form(
+                "/account",
+                &[("csrf", &csrf), ("action", "upstream"), ("provider", "oidc")],
+                &jar,
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", text(&res));
+        let s = Started {
+            client_id: String::new(),
+            location: header(&res, "location").to_owned(),
+            jar: cookies(&res, &jar),
+        };
+        assert!(s.location.starts_with("https://idp.example/authorize?"), "{}", s.location);
+        answer_token(
+            &t,
+            claims(&s, json!({"email": email, "email_verified": true, "name": "Ada"})),
+        );
+        let back = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        if admitted {
+            assert_eq!(back.status(), 303, "{}", text(&back));
+            assert_eq!(header(&back, "location"), "/account");
+            let jar = cookies(&back, &s.jar);
+            let page = t
+                .send(request("GET", "/account").header("cookie", &jar).body(Vec::new()).unwrap())
+                .await;
+            assert!(text(&page).contains("Signed in as <b>Ada</b>"), "{}", text(&page));
+        } else {
+            assert_eq!(back.status(), 403, "{}", text(&back));
+            assert!(
+                text(&back).contains("no access rule admits")
+                    && !text(&back).contains("id=\"continue\"")
+            );
+        }
+    }
+}

@@ -40,6 +40,16 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
         );
     }
     let now = services.clock.now();
+    if form.get("action") == Some("upstream") {
+        let config = &state.config;
+        let urls = crate::urls::Urls::for_request(
+            config.public_base_url.as_deref(),
+            &config.mcp_path,
+            req,
+        );
+        return super::upstream::start(state, req, services, &urls, form.get("provider"), None)
+            .await;
+    }
     if form.get("action") == Some("signin") {
         let username = form.get("username").unwrap_or("").trim();
         let password = form.get("password").unwrap_or("");
@@ -269,13 +279,21 @@ fn sign_in_form(
     let error = error
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", e(m)))
         .unwrap_or_default();
+    // The password form while USERS has anyone, and a button per upstream provider.
+    let passwords = if state.config.users.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<form method=\"post\" action=\"/account\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"signin\">\
+             <label for=\"u\">Username</label><input id=\"u\" type=\"text\" name=\"username\" autocomplete=\"username\" required>\
+             <label for=\"p\">Password</label><input id=\"p\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <div class=\"row\"><button type=\"submit\">Sign in</button></div></form>",
+            e(&csrf)
+        )
+    };
+    let providers = super::upstream::buttons(&state.config, None, &csrf);
     let body = format!(
-        "<h1>Connected apps</h1><p>Sign in to see and revoke the apps you connected to this server.</p>{error}\
-         <form method=\"post\" action=\"/account\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"signin\">\
-         <label for=\"u\">Username</label><input id=\"u\" type=\"text\" name=\"username\" autocomplete=\"username\" required>\
-         <label for=\"p\">Password</label><input id=\"p\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <div class=\"row\"><button type=\"submit\">Sign in</button></div></form>",
-        e(&csrf)
+        "<h1>Connected apps</h1><p>Sign in to see and revoke the apps you connected to this server.</p>{error}{passwords}{providers}"
     );
     let mut res = pages::layout(StatusCode::OK, "Connected apps", &body, "", "");
     if let Some(fresh) = fresh {

@@ -1,6 +1,7 @@
 //! `GET /oauth/callback`: where an upstream identity provider sends the person back
 //! ([`super::upstream::finish`]); on success our own consent page follows, as after a password
-//! sign-in, and the MCP client gets our code from there.
+//! sign-in, and the MCP client gets our code from there (or `/account`, when that is where the
+//! person signed in).
 
 use super::authorize;
 use super::upstream;
@@ -11,7 +12,10 @@ use crate::web::{Request, Response};
 
 pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     match upstream::finish(state, req, services, urls).await {
-        Ok(signed) => authorize::resume_upstream(state, req, services, urls, signed).await,
+        Ok(upstream::SignedIn { request: Some(request), user, session }) => {
+            authorize::resume_upstream(state, req, services, urls, request, &user, &session).await
+        }
+        Ok(signed) => upstream::to_account(req, &signed.session),
         Err(page) => page,
     }
 }

@@ -175,6 +175,25 @@ test("access rules: admin by verified email, plain by domain, refused by no matc
   }
 });
 
+test("/account: signing in through the provider shows the apps the person connected", { timeout: 60_000 }, async () => {
+  const page = await (await browser()).newPage();
+  await page.goto(`${BASE}/account`);
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(idp.issuer), { timeout: 15000 }),
+    page.click(`text=Continue with ${LABEL}`),
+  ]);
+  await page.fill("input[name=login]", "ada");
+  await page.fill("input[name=password]", "whatever");
+  await Promise.all([page.waitForEvent("load"), page.click("button[type=submit]")]);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${BASE}/account`, { timeout: 15000 });
+  const body = await page.locator("body").innerText();
+  assert.match(body, /Signed in as Ada Admin/);
+  // Ada connected "e2e upstream" in the access-rules test, with mcp admin.
+  assert.match(body, /e2e upstream[\s\S]*mcp admin/);
+  await page.close();
+});
+
 test("password sign-in (USERS) keeps working beside the provider", { timeout: 60_000 }, async () => {
   const a = await authorization("mcp");
   const arrived = callback.next(20_000);

@@ -73,7 +73,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
     match form.get("action") {
         Some("signin") => sign_in(state, req, services, &form, &client, &request, &sealed).await,
         Some("upstream") => {
-            upstream::start(state, req, services, urls, form.get("provider"), request).await
+            upstream::start(state, req, services, urls, form.get("provider"), Some(request)).await
         }
         Some("approve") => {
             let Some(user) = upstream::signed_in(state, req, now) else {
@@ -143,9 +143,10 @@ pub(crate) async fn resume_upstream(
     req: &Request,
     services: &Services<'_>,
     urls: &Urls,
-    signed: upstream::SignedIn,
+    mut request: AuthzRequest,
+    user: &User,
+    session: &str,
 ) -> Response {
-    let upstream::SignedIn { mut request, user, session } = signed;
     let client = match client::find(state, services, &request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -159,8 +160,8 @@ pub(crate) async fn resume_upstream(
     };
     request.exp = services.clock.now() + request::REQUEST_LIFETIME;
     let sealed = seal_request(state, &request);
-    let mut res = consent_page(state, req, services, &client, &user, &request, &sealed);
-    set_cookie(&mut res, req, "mcp_edge_session", &session, SIGNIN_LIFETIME);
+    let mut res = consent_page(state, req, services, &client, user, &request, &sealed);
+    set_cookie(&mut res, req, "mcp_edge_session", session, SIGNIN_LIFETIME);
     res
 }
 

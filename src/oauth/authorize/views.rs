@@ -28,7 +28,7 @@ pub(super) fn sign_in_page(
     let (name, host) = view(client, request);
     let config = &state.config;
     let dev = config.mode != crate::config::Mode::Production && !config.users.is_empty();
-    let providers = super::super::upstream::buttons(config, sealed, &csrf);
+    let providers = super::super::upstream::buttons(config, Some(sealed), &csrf);
     let mut res = pages::sign_in(
         &ClientView { name: &name, redirect_host: &host },
         sealed,

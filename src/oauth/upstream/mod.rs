@@ -11,28 +11,32 @@
 pub(crate) mod github;
 pub(crate) mod jwks;
 pub(crate) mod oidc;
+mod outcome;
 pub(crate) mod rules;
+mod signin;
+
+use outcome::refusal;
+pub(crate) use outcome::to_account;
+pub(crate) use signin::signed_in;
+use signin::{new_session, user_of};
 
 use super::authorize::request::AuthzRequest;
 use super::pages;
-use super::session::{cookie, set_cookie, signed_in_user};
+use super::session::{cookie, set_cookie};
 use crate::config::{Config, User};
-use crate::crypto::{b64, seal, sha256_b64, unb64, unseal};
+use crate::crypto::{b64, sha256_b64};
 use crate::env::{random_token, FetchError, FetchLimits, Services};
 use crate::state::State;
 use crate::store::{get_json, put_json};
 use crate::urls::Urls;
-use crate::web::{self, html_escape as e, percent_encode, Params, Request, Response};
+use crate::web::{self, html_escape as e, Params, Request, Response};
 use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 
 /// How long a person has to finish signing in at the provider (the pending record's life).
 pub(crate) const PENDING_LIFETIME: u64 = 600;
 /// The cookie binding a pending sign-in to the browser that started it.
 const BINDING_COOKIE: &str = "mcp_edge_upstream";
-/// The seal purpose of a session cookie holding an upstream identity.
-const SESSION_PURPOSE: &str = "signin-upstream";
 /// Limits of every request to a provider.
 pub(crate) const LIMITS: FetchLimits = FetchLimits { max_bytes: 256 * 1024, timeout_ms: 8000 };
 
@@ -87,8 +91,10 @@ pub(crate) fn offered(config: &Config) -> Vec<Provider> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingRecord {
     pub(crate) provider: Provider,
-    /// Our client's validated authorization request, resumed after the callback.
-    pub(crate) request: AuthzRequest,
+    /// Our client's validated authorization request, resumed after the callback; absent for a
+    /// sign-in to `/account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) request: Option<AuthzRequest>,
     /// PKCE verifier of our request to the provider.
     pub(crate) verifier: String,
     /// OpenID Connect `nonce` the ID token must carry.
@@ -163,31 +169,38 @@ pub(crate) fn callback_url(urls: &Urls) -> String {
     format!("{}/oauth/callback", urls.origin)
 }
 
-/// The buttons of our sign-in page: one form per configured provider, posting the sealed
-/// request and the CSRF token back to `/authorize`.
-pub(crate) fn buttons(config: &Config, sealed: &str, csrf: &str) -> String {
+/// The buttons of a sign-in page: one form per configured provider, posting the CSRF token
+/// (and on `/authorize` the sealed request) back to the page's own path.
+pub(crate) fn buttons(config: &Config, sealed: Option<&str>, csrf: &str) -> String {
+    let (action, request) = match sealed {
+        Some(sealed) => (
+            "/authorize",
+            format!("<input type=\"hidden\" name=\"request\" value=\"{}\">", e(sealed)),
+        ),
+        None => ("/account", String::new()),
+    };
     offered(config)
         .into_iter()
         .map(|p| {
             format!(
-                "<form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"request\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                "<form method=\"post\" action=\"{action}\">{request}<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
                  <input type=\"hidden\" name=\"action\" value=\"upstream\"><input type=\"hidden\" name=\"provider\" value=\"{}\">\
                  <div class=\"row\"><button class=\"secondary\" type=\"submit\">Continue with {}</button></div></form>",
-                e(sealed), e(csrf), p.as_str(), e(&p.label(config))
+                e(csrf), p.as_str(), e(&p.label(config))
             )
         })
         .collect()
 }
 
 /// Sends the person to the provider chosen on our sign-in page (`provider` form field), with the
-/// validated `request` kept in KV until they come back.
+/// validated `request` kept in KV until they come back (`None`: signing in to `/account`).
 pub(crate) async fn start(
     state: &State,
     req: &Request,
     services: &Services<'_>,
     urls: &Urls,
     provider: Option<&str>,
-    request: AuthzRequest,
+    request: Option<AuthzRequest>,
 ) -> Response {
     let Some(provider) =
         provider.and_then(Provider::parse).filter(|p| offered(&state.config).contains(p))
@@ -247,7 +260,7 @@ pub(crate) async fn start(
     }
     crate::logs::event(
         "upstream_started",
-        serde_json::json!({ "provider": provider.as_str(), "client": record.request.client_id }),
+        serde_json::json!({ "provider": provider.as_str(), "client": record.request.as_ref().map_or("account", |r| r.client_id.as_str()) }),
     );
     let mut res = web::empty(StatusCode::SEE_OTHER);
     match HeaderValue::from_str(&location) {
@@ -261,9 +274,10 @@ pub(crate) async fn start(
     res
 }
 
-/// A finished upstream sign-in: the request to resume, the person, and their session cookie.
+/// A finished upstream sign-in: the request to resume (none for `/account`), the person, and
+/// their session cookie.
 pub(crate) struct SignedIn {
-    pub(crate) request: AuthzRequest,
+    pub(crate) request: Option<AuthzRequest>,
     pub(crate) user: User,
     /// A fresh sealed `mcp_edge_session` value (no fixation).
     pub(crate) session: String,
@@ -323,7 +337,7 @@ pub(crate) async fn finish(
             "upstream_refused",
             serde_json::json!({ "provider": pending.provider.as_str(), "reason": error.chars().take(40).collect::<String>() }),
         );
-        return Err(refusal(urls, &request, StatusCode::FORBIDDEN, title, &why));
+        return Err(refusal(urls, request.as_ref(), StatusCode::FORBIDDEN, title, &why));
     }
     let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
         return Err(bad(
@@ -376,88 +390,9 @@ pub(crate) async fn finish(
                 "upstream_refused",
                 serde_json::json!({ "provider": pending.provider.as_str(), "sub": crate::logs::subject_tag(&identity.subject), "reason": "rules" }),
             );
-            Err(refusal(urls, &request, StatusCode::FORBIDDEN, "Access not allowed", &why))
+            Err(refusal(urls, request.as_ref(), StatusCode::FORBIDDEN, "Access not allowed", &why))
         }
     }
-}
-
-/// The person as our pages and tokens know them.
-fn user_of(who: &Identity, scopes: Vec<String>) -> User {
-    let name = who
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| who.login.clone())
-        .or_else(|| who.email.clone())
-        .unwrap_or_else(|| who.subject.clone());
-    User {
-        username: who.login.clone().or_else(|| who.email.clone()).unwrap_or_default(),
-        password_hash: String::new(),
-        sub: who.subject.clone(),
-        name,
-        scopes,
-    }
-}
-
-/// A page saying why, with a link that tells the app (`access_denied`, RFC 6749 §4.1.2.1).
-fn refusal(
-    urls: &Urls,
-    request: &AuthzRequest,
-    status: StatusCode,
-    title: &str,
-    why: &str,
-) -> Response {
-    let mut target = format!(
-        "{}{}error=access_denied&error_description={}",
-        request.redirect_uri,
-        if request.redirect_uri.contains('?') { '&' } else { '?' },
-        percent_encode(why)
-    );
-    if let Some(s) = &request.state {
-        target.push_str(&format!("&state={}", percent_encode(s)));
-    }
-    target.push_str(&format!("&iss={}", percent_encode(&urls.issuer)));
-    let body = format!(
-        "<h1>{}</h1><p class=\"error\" role=\"alert\">{}</p><p><a id=\"continue\" href=\"{}\">Return to the app</a> (it will be told that access was denied).</p>",
-        e(title),
-        e(why),
-        e(&target)
-    );
-    pages::layout(status, title, &body, "", "")
-}
-
-#[derive(Serialize, Deserialize)]
-struct SessionData {
-    who: Identity,
-    exp: u64,
-    n: String,
-}
-
-/// A sealed session cookie value for a person who signed in upstream.
-fn new_session(state: &State, services: &Services<'_>, who: &Identity) -> String {
-    let data = SessionData {
-        who: who.clone(),
-        exp: services.clock.now() + super::session::SIGNIN_LIFETIME,
-        n: random_token(services.random, 12),
-    };
-    let json = serde_json::to_vec(&data).unwrap_or_default();
-    seal(&state.secret, SESSION_PURPOSE, &b64(&json))
-}
-
-/// The signed-in person: a `USERS` account, or someone who signed in upstream and whom the
-/// access rules (as configured now) still admit, with the scopes they grant now.
-pub(crate) fn signed_in<'a>(state: &'a State, req: &Request, now: u64) -> Option<Cow<'a, User>> {
-    if let Some(user) = signed_in_user(state, req, now) {
-        return Some(Cow::Borrowed(user));
-    }
-    let value = cookie(req, "mcp_edge_session")?;
-    let data = unseal(&state.secret, SESSION_PURPOSE, &value)?;
-    let data: SessionData = serde_json::from_slice(&unb64(data)?).ok()?;
-    if data.exp < now || !offered(&state.config).contains(&data.who.provider) {
-        return None;
-    }
-    let scopes = rules::admit(&state.config.access_rules, &data.who).ok()?;
-    Some(Cow::Owned(user_of(&data.who, scopes)))
 }
 
 /// Reads a provider's JSON answer: 2xx parsed, 5xx down, anything else refused or invalid.

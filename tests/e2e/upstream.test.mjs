@@ -133,6 +133,7 @@ test("the SDK client signs in through the OpenID provider and get_vibe greets th
   assert.equal(query.get("error"), null, query.get("error_description"));
   assert.equal(query.get("iss"), BASE);
   await step("finishAuth", () => first.finishAuth(query.get("code")));
+  assert.match(worker.logs(), /"alg":"RS256","kind":"upstream_id_token","verified":true/, "the provider's RS256 signature was checked against its JWKS");
   const claims = jwtClaims(provider.tokens().access_token);
   assert.equal(claims.sub, `oidc:${idp.issuer}#pat`, "the stable id is scoped by provider");
   assert.equal(claims.scope, "mcp");

@@ -56,13 +56,14 @@ async fn fetch(
     Ok(record)
 }
 
-/// Checks the signature of the compact JWS `token` against the keys at `jwks_uri`.
+/// Checks the signature of the compact JWS `token` against the keys at `jwks_uri`; answers the
+/// algorithm that verified it.
 pub(crate) async fn verify(
     services: &Services<'_>,
     label: &str,
     jwks_uri: &str,
     token: &str,
-) -> Result<(), UpstreamError> {
+) -> Result<&'static str, UpstreamError> {
     let invalid = |why: String| UpstreamError::Invalid(format!("its ID token {why}"));
     let mut parts = token.splitn(3, '.');
     let (Some(head), Some(body), Some(sig)) = (parts.next(), parts.next(), parts.next()) else {
@@ -71,13 +72,14 @@ pub(crate) async fn verify(
     let header: Value = unb64(head)
         .and_then(|h| serde_json::from_slice(&h).ok())
         .ok_or_else(|| invalid("has a malformed header".into()))?;
-    let alg = header["alg"].as_str().unwrap_or("none");
-    if !ALGORITHMS.contains(&alg) {
+    let named = header["alg"].as_str().unwrap_or("none");
+    let Some(alg) = ALGORITHMS.iter().copied().find(|a| *a == named) else {
+        let alg = named;
         return Err(invalid(format!(
             "is signed with {alg:?}; this server verifies {} (ask the provider for RS256)",
             ALGORITHMS.join(" or ")
         )));
-    }
+    };
     let kid = header["kid"].as_str();
     let signature = unb64(sig).ok_or_else(|| invalid("has a malformed signature".into()))?;
     let message = format!("{head}.{body}");
@@ -103,7 +105,7 @@ pub(crate) async fn verify(
         )));
     }
     if keys.iter().any(|k| k.verifies(alg, message.as_bytes(), &signature)) {
-        Ok(())
+        Ok(alg)
     } else {
         Err(invalid("signature does not verify against the provider's published keys".into()))
     }

@@ -176,7 +176,8 @@ pub(crate) async fn exchange(
     let id_token = answer
         .id_token
         .ok_or_else(|| UpstreamError::Invalid("its token endpoint sent no ID token".into()))?;
-    super::jwks::verify(services, &oidc.name, &d.jwks_uri, &id_token).await?;
+    let alg = super::jwks::verify(services, &oidc.name, &d.jwks_uri, &id_token).await?;
+    crate::logs::event("upstream_id_token", serde_json::json!({ "alg": alg, "verified": true }));
     let claims = check_id_token(&id_token, oidc, &pending.nonce, services.clock.now())?;
     let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
     let mut who = identity(&oidc.issuer, &sub, &claims);

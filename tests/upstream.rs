@@ -470,6 +470,27 @@ async fn a_provider_down_at_the_start_is_a_503_page_and_nothing_is_kept() {
         )
         .await;
     assert_eq!(res.status(), 502, "{}", text(&res));
+    // A discovery URL that redirects (an issuer set without its trailing slash, say) is not followed.
+    t.fetch.answer(
+        DISCOVERY,
+        301,
+        &[("location", "https://idp.example/x/.well-known/openid-configuration")],
+        "",
+    );
+    let res = t
+        .post_form(
+            "/authorize",
+            &[
+                ("request", &hidden(&html, "request")),
+                ("csrf", &hidden(&html, "csrf")),
+                ("action", "upstream"),
+                ("provider", "oidc"),
+            ],
+            &cookies(&page, ""),
+        )
+        .await;
+    assert_eq!(res.status(), 502, "{}", text(&res));
+    assert!(text(&res).contains("redirects are not followed"), "{}", text(&res));
     // And a provider that is not configured is not offered.
     let res = t
         .post_form(

@@ -404,6 +404,11 @@ pub(crate) fn json_answer<T: serde::de::DeserializeOwned>(
     if status.is_server_error() {
         return Err(UpstreamError::Down(format!("its {what} answered {status}.")));
     }
+    if status.is_redirection() {
+        return Err(UpstreamError::Invalid(format!(
+            "its {what} answered {status} (redirects are not followed: check the URL)."
+        )));
+    }
     if !status.is_success() {
         let detail: serde_json::Value = serde_json::from_slice(res.body()).unwrap_or_default();
         let code = detail["error"].as_str().unwrap_or("no error code");

@@ -141,6 +141,79 @@ pub(crate) fn redirect_host(url: &str) -> String {
     }
 }
 
+/// Special-use domain names (RFC 6761, RFC 6762, RFC 7686, RFC 8375) and the private-use
+/// `internal`: never resolved on the public internet, so never a client's identity.
+const SPECIAL_USE: &[&str] =
+    &["localhost", "local", "test", "invalid", "example", "onion", "internal", "home.arpa"];
+
+/// Which outbound URLs this server fetches (client metadata documents, JWK sets), checked on the
+/// raw string before any request: `https` with a path, no userinfo, no fragment, no dot segments
+/// (also percent-encoded), a public DNS name (never an IP literal, a single label, a trailing dot
+/// or a special-use name). With `loopback` (the development settings only) `http` or `https` on
+/// `localhost` / `127.0.0.1` / `[::1]` is accepted too, so tests can serve documents locally.
+pub(crate) fn check_fetchable(url: &str, loopback: bool) -> Result<(), String> {
+    if url.len() > 2000 {
+        return Err("the URL is longer than 2000 characters".into());
+    }
+    if url.bytes().any(|b| b <= b' ' || b >= 0x7f || b == b'\\') {
+        return Err("the URL contains spaces, control or non-ASCII characters".into());
+    }
+    if url.contains('#') {
+        return Err("the URL has a fragment".into());
+    }
+    let p = split(url).ok_or("the URL is not absolute")?;
+    if p.userinfo.is_some() {
+        return Err("the URL has user info".into());
+    }
+    if !port_ok(p.port) {
+        return Err("the URL has an invalid port".into());
+    }
+    let path = p.rest.split('?').next().unwrap_or("");
+    if !path.starts_with('/') || path == "/" {
+        return Err("the URL has no path".into());
+    }
+    let dot = |seg: &str| {
+        let s = seg.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    };
+    if path.split('/').any(dot) {
+        return Err("the URL has a dot segment".into());
+    }
+    let host = p.host.to_ascii_lowercase();
+    if loopback && is_loopback(&host) && (p.scheme == "http" || p.scheme == "https") {
+        return Ok(());
+    }
+    if p.scheme != "https" {
+        return Err("the URL is not https".into());
+    }
+    if host.starts_with('[') || host.rsplit('.').next().is_some_and(numeric_label) {
+        return Err("the URL names an IP address, not a DNS name".into());
+    }
+    let labels_ok = host.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    });
+    if !labels_ok || !host.contains('.') {
+        return Err("the URL's host is not a public DNS name".into());
+    }
+    if SPECIAL_USE.iter().any(|s| host == *s || host.ends_with(&format!(".{s}"))) {
+        return Err("the URL's host is a special-use name".into());
+    }
+    Ok(())
+}
+
+/// A label the WHATWG URL parser reads as (part of) an IPv4 address: decimal, octal or `0x` hex.
+fn numeric_label(label: &str) -> bool {
+    let hex = label.strip_prefix("0x").or_else(|| label.strip_prefix("0X"));
+    match hex {
+        Some(h) => h.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !label.is_empty() && label.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +277,62 @@ mod tests {
         assert!(!audience_covers("", r));
         assert!(!audience_covers("https://x.example/mcp?x", r));
         assert!(!audience_covers("https://u@x.example/mcp", r));
+    }
+
+    #[test]
+    fn only_public_https_urls_with_a_path_are_fetched() {
+        for ok in [
+            "https://claude.ai/oauth/claude-code-client-metadata",
+            "https://vscode.dev/oauth/client-metadata.json",
+            "https://chatgpt.com/oauth/abc/client.json?v=1",
+            "https://x.example.com:8443/c",
+        ] {
+            assert_eq!(check_fetchable(ok, false), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://claude.ai/oauth/c",
+            "https://claude.ai",
+            "https://claude.ai/",
+            "https://claude.ai/a#f",
+            "https://u@claude.ai/a",
+            "https://u:p@claude.ai/a",
+            "https://claude.ai/a/../b",
+            "https://claude.ai/a/./b",
+            "https://claude.ai/a/%2e%2E/b",
+            "https://claude.ai/..",
+            "https://127.0.0.1/a",
+            "https://[::1]/a",
+            "https://2130706433/a",
+            "https://0x7f.1/a",
+            "https://10.0.0.1/a",
+            "https://localhost/a",
+            "http://localhost:3000/a",
+            "https://evil.localhost/a",
+            "https://printer.local/a",
+            "https://x.internal/a",
+            "https://router.home.arpa/a",
+            "https://intranet/a",
+            "https://claude.ai./a",
+            "https://claude.ai/a b",
+            "https://claude.ai:x/a",
+            "https://cla_ude.ai/a",
+            "ftp://claude.ai/a",
+            "claude.ai/a",
+        ] {
+            assert!(check_fetchable(bad, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_documents_only_in_development() {
+        for url in
+            ["http://127.0.0.1:4000/client.json", "https://localhost:4000/c", "http://[::1]:1/c"]
+        {
+            assert_eq!(check_fetchable(url, true), Ok(()), "{url}");
+            assert!(check_fetchable(url, false).is_err(), "{url}");
+        }
+        assert!(check_fetchable("http://127.0.0.1:4000/", true).is_err());
+        assert!(check_fetchable("http://u@127.0.0.1:4000/c", true).is_err());
+        assert!(check_fetchable("http://10.0.0.1:4000/c", true).is_err());
     }
 }

@@ -22,7 +22,12 @@ async fn metadata_documents_are_consistent() {
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            json!(["none", "client_secret_basic", "client_secret_post"])
+            json!(["none", "client_secret_basic", "client_secret_post", "private_key_jwt"])
+        );
+        assert_eq!(doc["client_id_metadata_document_supported"], true);
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            json!(["ES256", "RS256"])
         );
     }
     let prm = json(&t.get("/.well-known/oauth-protected-resource/mcp").await);

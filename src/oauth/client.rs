@@ -1,6 +1,7 @@
 //! OAuth clients: lookup (registered in KV, or pre-registered in configuration), redirect URI
 //! rules, and client authentication at the token and revocation endpoints.
 
+use super::cimd;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::crypto::{constant_time_eq, sha256_b64, unb64};
 use crate::env::Services;
@@ -13,19 +14,22 @@ use crate::web::{form_decode, request_header, Params, Request};
 pub const MAX_REDIRECT_URIS: usize = 10;
 pub const MAX_URI_LEN: usize = 2000;
 
-/// The client with this id: a configured static client, or a registered one.
 /// How long an isolate reuses a client record it read from KV. KV itself may serve a record up
 /// to 60 s stale at other locations, so this adds no new kind of staleness; it saves the read
 /// that would otherwise start every `/authorize` step and code exchange.
 pub const CLIENT_CACHE_SECS: u64 = 60;
 
-/// A client by id: a static client from configuration, or a registered one (cached per isolate
-/// for [`CLIENT_CACHE_SECS`]).
+/// A client by id: a static client from configuration, a registered one (cached per isolate
+/// for [`CLIENT_CACHE_SECS`]), or the one a client metadata document describes ([`cimd`]; a
+/// document that cannot be used is `Err` 401 `invalid_client` naming why).
 pub async fn find(
     state: &State,
     services: &Services<'_>,
     client_id: &str,
 ) -> OAuthResult<Option<ClientRecord>> {
+    if cimd::is_metadata_url(client_id) {
+        return cimd::resolve(state, services, client_id).await.map(Some);
+    }
     if client_id.is_empty() || client_id.len() > 200 {
         return Ok(None);
     }
@@ -41,6 +45,8 @@ pub async fn find(
             scope: None,
             client_uri: None,
             logo_uri: None,
+            jwks_uri: None,
+            jwks: None,
             created_at: 0,
             renewed_at: u64::MAX,
         }));
@@ -172,6 +178,10 @@ pub async fn authenticate(
     };
     let client =
         find(state, services, &client_id).await?.ok_or_else(|| invalid("unknown client"))?;
+    if client.token_endpoint_auth_method == "private_key_jwt" {
+        // No fallback to a weaker method for a client that declared this one.
+        return Err(invalid("this client must authenticate with private_key_jwt"));
+    }
     match (&client.client_secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             let given = sha256_b64(&secret);

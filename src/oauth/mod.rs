@@ -4,6 +4,7 @@ pub mod account;
 pub mod authorize;
 pub mod bearer;
 pub mod callback;
+pub mod cimd;
 pub mod client;
 pub mod error;
 pub mod pages;

@@ -60,6 +60,26 @@ pub(crate) fn layout(
 pub struct ClientView<'a> {
     pub name: &'a str,
     pub redirect_host: &'a str,
+    /// The host publishing the client's metadata document, for clients identified by one.
+    pub publisher: Option<&'a str>,
+    /// Every redirect URI is loopback: whoever runs a program on the user's computer receives
+    /// the code, so the name alone proves little.
+    pub loopback_only: bool,
+}
+
+/// Where the client's identity comes from, and the loopback warning, for the consent page.
+fn provenance(client: &ClientView) -> String {
+    let mut out = String::new();
+    if let Some(host) = client.publisher {
+        out.push_str(&format!(
+            "<p class=\"muted\">This application's details are published by <code>{}</code>.</p>",
+            e(host)
+        ));
+        if client.loopback_only {
+            out.push_str("<p class=\"error\" role=\"alert\">This application only returns to a program on this computer (a loopback address). Any program there could claim this name: allow only if you started this sign-in yourself.</p>");
+        }
+    }
+    out
 }
 
 fn hidden(request: &str, csrf: &str) -> String {
@@ -122,11 +142,11 @@ pub fn consent(
     };
     let body = format!(
         "<h1>Allow access?</h1><p>Signed in as <b>{}</b>.</p><p><b>{}</b> will be able to:</p><ul>{items}</ul>{withheld}\
-         <p class=\"muted\">You will be sent back to <code>{}</code>.</p>\
+         <p class=\"muted\">You will be sent back to <code>{}</code>.</p>{}\
          <form method=\"post\" action=\"/authorize\">{}<div class=\"row\">\
          <button class=\"secondary\" type=\"submit\" name=\"action\" value=\"deny\">Deny</button>\
          <button type=\"submit\" name=\"action\" value=\"approve\">Allow</button></div></form>",
-        e(user), e(client.name), e(client.redirect_host), hidden(request, csrf)
+        e(user), e(client.name), e(client.redirect_host), provenance(client), hidden(request, csrf)
     );
     page(StatusCode::OK, "Allow access?", &body)
 }

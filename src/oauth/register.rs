@@ -174,6 +174,8 @@ async fn register(
         scope,
         client_uri: https_url(&meta, "client_uri")?,
         logo_uri: https_url(&meta, "logo_uri")?,
+        jwks_uri: None,
+        jwks: None,
         created_at: now,
         renewed_at: now,
     };

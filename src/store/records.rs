@@ -25,6 +25,12 @@ pub struct ClientRecord {
     pub client_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
+    /// `private_key_jwt` clients (RFC 7523): where their public keys are published, or the
+    /// keys themselves (RFC 7591 §2; never both, never private members).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
     pub created_at: u64,
     /// Last time the TTL was renewed.
     #[serde(default)]

@@ -203,8 +203,9 @@ for (const [registered, used] of [["localhost", "127.0.0.1"], ["127.0.0.1", "loc
     const { scope, resourceMetadata } = await challenge(who);
     const prm = await getJson(who, resourceMetadata);
     const as = await getJson(who, `${prm.authorization_servers[0]}/.well-known/oauth-authorization-server`);
-    // No Client ID Metadata Document support is advertised, so Claude Code registers (DCR).
-    assert.notEqual(as.client_id_metadata_document_supported, true, `[${who}] CIMD not advertised`);
+    // Client ID Metadata Documents are advertised (tests/e2e/cimd.test.mjs); a Claude Code
+    // that still registers (DCR, as releases before CIMD do) keeps working.
+    assert.equal(as.client_id_metadata_document_supported, true, `[${who}] CIMD advertised`);
     // The port registered is not the one listening later (a new CLI run picks a new port).
     const registeredPort = 1024 + Math.floor(Math.random() * 40000);
     const client = await register(who, {

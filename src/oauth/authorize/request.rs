@@ -54,6 +54,9 @@ pub(super) async fn validate(
     let client = match client::find(state, services, client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Err(page("This application is not registered with this server (unknown client_id). It may have expired: reconnect from your app to register again.")),
+        Err(e) if e.code == ErrorCode::InvalidClient => {
+            return Err(Failure::Page(StatusCode::BAD_REQUEST, format!("This application identifies itself with a client metadata document that cannot be used: {}", e.description)))
+        }
         Err(_) => return Err(Failure::Page(StatusCode::SERVICE_UNAVAILABLE, "The server's storage is temporarily unavailable. Please retry in a moment.".into())),
     };
     let redirect_uri = match params.get("redirect_uri") {

@@ -1,5 +1,6 @@
 //! The sign-in and consent pages of the flow, with their CSRF token.
 
+use super::super::cimd;
 use super::super::pages::{self, describe_scope, ClientView};
 use super::super::session::{csrf_token, set_cookie};
 use super::request::AuthzRequest;
@@ -13,6 +14,22 @@ pub(super) fn view(client: &ClientRecord, request: &AuthzRequest) -> (String, St
     let name =
         client.client_name.clone().unwrap_or_else(|| format!("Application {}", client.client_id));
     (name, crate::urls::redirect_host(&request.redirect_uri))
+}
+
+/// The page's view of the client: name, redirect host, and for a metadata document its
+/// publisher and whether it only returns to loopback.
+fn client_view<'a>(
+    client: &ClientRecord,
+    name: &'a str,
+    host: &'a str,
+    publisher: &'a Option<String>,
+) -> ClientView<'a> {
+    ClientView {
+        name,
+        redirect_host: host,
+        publisher: publisher.as_deref(),
+        loopback_only: cimd::loopback_only(client),
+    }
 }
 
 pub(super) fn sign_in_page(
@@ -29,8 +46,9 @@ pub(super) fn sign_in_page(
     let config = &state.config;
     let dev = config.mode != crate::config::Mode::Production && !config.users.is_empty();
     let providers = super::super::upstream::buttons(config, Some(sealed), &csrf);
+    let publisher = cimd::publisher(&client.client_id);
     let mut res = pages::sign_in(
-        &ClientView { name: &name, redirect_host: &host },
+        &client_view(client, &name, &host, &publisher),
         sealed,
         &csrf,
         error,
@@ -56,8 +74,9 @@ pub(super) fn consent_page(
     let (name, host) = view(client, request);
     let (granted, withheld) = split_scopes(&request.scope, user);
     let granted: Vec<(&str, &str)> = granted.iter().map(|s| (*s, describe_scope(s))).collect();
+    let publisher = cimd::publisher(&client.client_id);
     let mut res = pages::consent(
-        &ClientView { name: &name, redirect_host: &host },
+        &client_view(client, &name, &host, &publisher),
         &user.name,
         &granted,
         &withheld,

@@ -188,7 +188,9 @@ async fn refused(t: &TestApp, client_id: &str, redirect: &str) -> String {
 async fn bad_documents_are_refused_with_a_reason_and_never_cached() {
     let cb = "http://127.0.0.1:9999/callback";
     let good = local_doc(&[cb]).to_string();
-    let cases: Vec<(&str, u16, Vec<(&str, &str)>, String, &str)> = vec![
+    // (why, status, headers, body, what the refusal says)
+    type Case<'a> = (&'a str, u16, Vec<(&'a str, &'a str)>, String, &'a str);
+    let cases: Vec<Case> = vec![
         ("redirecting", 302, vec![("location", "https://evil.example/c.json")], String::new(), "redirects are not followed"),
         ("not found", 404, vec![JSON], "{}".into(), "answered 404"),
         ("oversized", 200, vec![JSON], format!("{{\"client_id\":\"{LOCAL}\",\"pad\":\"{}\"}}", "x".repeat(6000)), "larger than 5120 bytes"),

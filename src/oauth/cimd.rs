@@ -5,8 +5,8 @@
 //! KV for as long as its `Cache-Control` says, clamped to [`MIN_CACHE_SECS`]..[`MAX_CACHE_SECS`].
 //! Failures are never cached: the next request fetches again.
 
-use super::client::{validate_redirect_uri, CLIENT_CACHE_SECS, MAX_REDIRECT_URIS};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
+use super::redirect_uri::{validate_redirect_uri, MAX_REDIRECT_URIS};
 use crate::config::{Mode, SCOPES};
 use crate::crypto::sha256_b64;
 use crate::env::{FetchError, FetchLimits, Services};
@@ -23,6 +23,8 @@ pub const TIMEOUT_MS: u32 = 5000;
 /// Cache lifetimes of a good document (and of a JWK set fetched the same way).
 pub const MIN_CACHE_SECS: u64 = 300;
 pub const MAX_CACHE_SECS: u64 = 86400;
+/// How long an isolate reuses a document without reading KV (as for registered clients).
+const MEMO_SECS: u64 = 60;
 
 /// Does this `client_id` name a metadata document? (Registered ids are random base64url and
 /// static ids are configured names: neither contains `://`.)
@@ -68,7 +70,7 @@ pub async fn resolve(
             state.clients.insert(
                 url,
                 cached.client.clone(),
-                cached.expires_at.min(now + CLIENT_CACHE_SECS),
+                cached.expires_at.min(now + MEMO_SECS),
             );
             return Ok(cached.client);
         }
@@ -80,7 +82,7 @@ pub async fn resolve(
     if let Err(e) = put_json_best_effort(services.store, &key, &cached, Some(ttl)).await {
         log::warn!("could not cache the client metadata document {url}: {e}");
     }
-    state.clients.insert(url, client.clone(), (now + ttl).min(now + CLIENT_CACHE_SECS));
+    state.clients.insert(url, client.clone(), (now + ttl).min(now + MEMO_SECS));
     crate::logs::event("client_metadata_fetched", serde_json::json!({ "client": url, "ttl": ttl }));
     Ok(client)
 }

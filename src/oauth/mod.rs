@@ -10,6 +10,7 @@ pub mod error;
 pub mod pages;
 pub mod pkce;
 pub mod ratelimit;
+pub mod redirect_uri;
 pub mod refresh_token;
 pub mod register;
 pub mod revoke;

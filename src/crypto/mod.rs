@@ -2,6 +2,7 @@
 //! cookies, forms and session ids, base64url, and constant-time comparison.
 
 pub mod jwk;
+pub mod jws;
 pub mod jwt;
 pub mod password;
 

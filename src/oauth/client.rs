@@ -2,12 +2,14 @@
 //! rules, and client authentication at the token and revocation endpoints.
 
 use super::cimd;
+use super::client_assertion;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::crypto::{constant_time_eq, sha256_b64, unb64};
 use crate::env::Services;
 use crate::state::State;
 use crate::store::get_json;
 use crate::store::records::ClientRecord;
+use crate::urls::Urls;
 use crate::web::{form_decode, request_header, Params, Request};
 
 pub use super::redirect_uri::{
@@ -72,6 +74,9 @@ pub async fn authenticate(
     form: &Params,
 ) -> OAuthResult<ClientRecord> {
     let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidClient, why);
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        return authenticate_with_assertion(state, services, req, form).await;
+    }
     let (client_id, secret) = match request_header(req, "authorization") {
         Some(auth) if auth.len() > 6 && auth[..6].eq_ignore_ascii_case("basic ") => {
             let decoded =
@@ -113,6 +118,53 @@ pub async fn authenticate(
         // Public clients have no secret; one sent anyway proves nothing and is ignored.
         (None, _) => Ok(client),
     }
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2): the client named by the assertion, if it signed it.
+async fn authenticate_with_assertion(
+    state: &State,
+    services: &Services<'_>,
+    req: &Request,
+    form: &Params,
+) -> OAuthResult<ClientRecord> {
+    let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidClient, why);
+    if form.get("client_assertion_type") != Some(client_assertion::ASSERTION_TYPE) {
+        return Err(invalid(
+            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+    }
+    let assertion = form
+        .get("client_assertion")
+        .filter(|a| !a.is_empty() && a.len() <= 8192)
+        .ok_or_else(|| invalid("client_assertion is missing"))?;
+    // RFC 6749 §2.3: one authentication method per request.
+    if request_header(req, "authorization")
+        .is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "))
+        || form.get("client_secret").is_some()
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "use one client authentication method (client_assertion or a secret, not both)",
+        ));
+    }
+    let claimed = client_assertion::claimed_client(assertion)
+        .ok_or_else(|| invalid("client_assertion is not a JWT with a sub"))?;
+    if form.get("client_id").is_some_and(|id| id != claimed) {
+        return Err(invalid("client_id does not match the client_assertion's sub"));
+    }
+    let client = find(state, services, &claimed).await?.ok_or_else(|| invalid("unknown client"))?;
+    if client.token_endpoint_auth_method != "private_key_jwt" {
+        return Err(invalid("this client did not choose private_key_jwt"));
+    }
+    let urls =
+        Urls::for_request(state.config.public_base_url.as_deref(), &state.config.mcp_path, req);
+    let audiences = [
+        urls.issuer.clone(),
+        format!("{}/token", urls.issuer),
+        format!("{}{}", urls.origin, req.uri().path()),
+    ];
+    client_assertion::verify(state, services, &client, assertion, &audiences).await?;
+    Ok(client)
 }
 
 fn base64_std(text: &str) -> Option<String> {

@@ -6,6 +6,7 @@ pub mod bearer;
 pub mod callback;
 pub mod cimd;
 pub mod client;
+pub mod client_assertion;
 pub mod error;
 pub mod pages;
 pub mod pkce;

@@ -87,6 +87,33 @@ fn https_url(meta: &Map<String, Value>, name: &str) -> OAuthResult<Option<String
     Ok(v)
 }
 
+/// A `private_key_jwt` client's keys (RFC 7591 §2: `jwks_uri` or `jwks`, not both; public keys
+/// only; `jwks_uri` must be a URL this server fetches). Other methods take none.
+fn keys(
+    state: &State,
+    meta: &Map<String, Value>,
+    method: &str,
+) -> OAuthResult<(Option<String>, Option<Value>)> {
+    let jwks_uri = optional_string(meta, "jwks_uri", MAX_URI_LEN)?;
+    let jwks = meta.get("jwks").filter(|j| !j.is_null()).cloned();
+    if method != "private_key_jwt" {
+        return Ok((None, None));
+    }
+    match (&jwks_uri, &jwks) {
+        (Some(_), Some(_)) => Err(metadata_error("jwks_uri and jwks must not both be present")),
+        (None, None) => Err(metadata_error("private_key_jwt needs jwks_uri or jwks")),
+        (Some(uri), None) => {
+            crate::urls::check_fetchable(uri, super::cimd::loopback_allowed(state))
+                .map_err(|e| metadata_error(format!("jwks_uri: {e}")))?;
+            Ok((jwks_uri, None))
+        }
+        (None, Some(j)) => {
+            super::cimd::check_public_jwks(j).map_err(metadata_error)?;
+            Ok((None, jwks))
+        }
+    }
+}
+
 /// The registration's response body, or `None` when it is throttled.
 async fn register(
     state: &State,
@@ -129,9 +156,10 @@ async fn register(
     let auth_method = match optional_string(&meta, "token_endpoint_auth_method", 64)?.as_deref() {
         None if wants_secret => "client_secret_basic".to_owned(),
         None => "none".to_owned(),
-        Some(m @ ("none" | "client_secret_basic" | "client_secret_post")) => m.to_owned(),
-        Some(other) => return Err(metadata_error(format!("token_endpoint_auth_method {other:?} is not supported (none, client_secret_basic, client_secret_post)"))),
+        Some(m @ ("none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt")) => m.to_owned(),
+        Some(other) => return Err(metadata_error(format!("token_endpoint_auth_method {other:?} is not supported (none, client_secret_basic, client_secret_post, private_key_jwt)"))),
     };
+    let (jwks_uri, jwks) = keys(state, &meta, &auth_method)?;
 
     let grant_types = string_list(&meta, "grant_types")?
         .unwrap_or_else(|| vec!["authorization_code".into(), "refresh_token".into()]);
@@ -162,7 +190,8 @@ async fn register(
 
     let now = services.clock.now();
     let client_id = random_token(services.random, 16);
-    let secret = (auth_method != "none").then(|| random_token(services.random, 32));
+    let secret =
+        auth_method.starts_with("client_secret").then(|| random_token(services.random, 32));
     let record = ClientRecord {
         client_id: client_id.clone(),
         client_secret_hash: secret.as_deref().map(sha256_b64),
@@ -174,8 +203,8 @@ async fn register(
         scope,
         client_uri: https_url(&meta, "client_uri")?,
         logo_uri: https_url(&meta, "logo_uri")?,
-        jwks_uri: None,
-        jwks: None,
+        jwks_uri,
+        jwks,
         created_at: now,
         renewed_at: now,
     };
@@ -202,10 +231,14 @@ async fn register(
         ("scope", &record.scope),
         ("client_uri", &record.client_uri),
         ("logo_uri", &record.logo_uri),
+        ("jwks_uri", &record.jwks_uri),
     ] {
         if let Some(v) = v {
             body[k] = json!(v);
         }
+    }
+    if let Some(jwks) = &record.jwks {
+        body["jwks"] = jwks.clone();
     }
     if let Some(secret) = secret {
         body["client_secret"] = json!(secret);

@@ -25,6 +25,9 @@ pub struct State {
     /// stops working at most that long after its grant is revoked, with one KV read per grant
     /// and isolate per interval instead of one per call.
     pub live_grants: Memo<()>,
+    /// DPoP proofs seen recently (`{jkt}:{jti}`), until they are too old to be accepted anyway
+    /// (`oauth::dpop`): the per-isolate replay cache.
+    pub dpop_proofs: Memo<()>,
     /// Registered clients recently read from KV (`oauth::client::CLIENT_CACHE_SECS`).
     pub clients: Memo<ClientRecord>,
     /// Responses that depend only on the origin (discovery documents, the 401 challenge),
@@ -99,6 +102,7 @@ impl State {
             live_grants: Memo::new(4096),
             responses: Memo::new(64),
             clients: Memo::new(1024),
+            dpop_proofs: Memo::new(16384),
             public_host: config.public_base_url.as_deref().map(host_of),
             config,
         })

@@ -77,7 +77,7 @@ pub fn cors(mut res: Response) -> Response {
 }
 
 /// The request headers browsers may send us cross-origin (every preflight answers with these).
-pub const CORS_ALLOW_HEADERS: &str = "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, mcp-param-region";
+pub const CORS_ALLOW_HEADERS: &str = "authorization, dpop, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, mcp-param-region";
 
 /// The answer to a CORS preflight for `methods`.
 pub fn preflight(methods: &str) -> Response {
@@ -108,6 +108,8 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "content-length",
     "content-type",
     "cookie",
+    // RFC 9449 proofs (src/oauth/dpop.rs), at /token and /mcp.
+    "dpop",
     "host",
     "last-event-id",
     "mcp-method",
@@ -122,7 +124,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
 /// The headers [`crate::app::App::respond_now`] may read: it sees a [`head_only`] copy of the
 /// request, and the rest of [`REQUEST_HEADERS`] is copied only for requests it leaves.
 pub const HEAD_HEADERS: &[&str] =
-    &["authorization", "cf-ray", "content-length", "host", "last-event-id", "origin"];
+    &["authorization", "cf-ray", "content-length", "dpop", "host", "last-event-id", "origin"];
 
 /// Marks a request that carries only [`HEAD_HEADERS`] and no body (see [`head_only`]).
 #[derive(Clone, Copy, Debug)]

@@ -29,6 +29,15 @@ pub struct AccessClaims {
     /// `state::GRANT_RECHECK_SECS` (tokens issued before this claim existed lack it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// RFC 9449 §6.1: the key a DPoP-bound token is bound to (`{"jkt": thumbprint}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim (RFC 7800) of a DPoP-bound access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 struct Key {
@@ -175,6 +184,7 @@ mod tests {
             jti: "j1".into(),
             name: Some("Alice".into()),
             gid: None,
+            cnf: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub(crate) fn document(urls: &Urls) -> serde_json::Value {
         "authorization_servers": [urls.issuer],
         "scopes_supported": SCOPES,
         "bearer_methods_supported": ["header"],
+        "dpop_signing_alg_values_supported": ["ES256", "RS256"],
         "resource_name": "mcp-edge",
         "jwks_uri": urls.jwks,
     })

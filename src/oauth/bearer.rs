@@ -1,6 +1,7 @@
 //! The resource server's side of OAuth: reading and verifying bearer tokens on `/mcp`
 //! (RFC 6750, RFC 9068, RFC 9728 §5.1), and the `WWW-Authenticate` challenges.
 
+use super::dpop;
 use crate::config::SCOPE_MCP;
 use crate::crypto::jwt::{AccessClaims, LEEWAY_SECS};
 use crate::env::Clock;
@@ -27,11 +28,12 @@ pub fn authenticate(
             }),
         ));
     };
-    let token = match auth.split_once(' ') {
+    let (dpop_scheme, token) = match auth.split_once(' ') {
         Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            if (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop"))
+                && !token.trim().is_empty() =>
         {
-            token.trim()
+            (scheme.eq_ignore_ascii_case("dpop"), token.trim())
         }
         _ => {
             return Err(Box::new(challenge(
@@ -66,6 +68,23 @@ pub fn authenticate(
             claims
         }
     };
+    // RFC 9449 §7: a DPoP-bound token only with its proof, never as a bearer token.
+    match (&claims.cnf, dpop_scheme) {
+        (Some(cnf), true) => dpop::at_resource(state, req, urls, token, &cnf.jkt, now)?,
+        (Some(_), false) => return Err(Box::new(dpop::challenge(
+            urls,
+            "invalid_token",
+            "this access token is DPoP-bound: send it as `Authorization: DPoP` with a DPoP proof",
+        ))),
+        (None, true) => {
+            return Err(Box::new(dpop::challenge(
+                urls,
+                "invalid_token",
+                "this access token is not DPoP-bound: send it as `Authorization: Bearer`",
+            )))
+        }
+        (None, false) => {}
+    }
     if !claims.scope.split(' ').any(|s| s == SCOPE_MCP) {
         return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
     }

@@ -29,6 +29,8 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     TemporarilyUnavailable,
     ServerError,
+    /// RFC 9449 §5: "The DPoP proof JWT is invalid."
+    InvalidDpopProof,
 }
 
 impl ErrorCode {
@@ -47,6 +49,7 @@ impl ErrorCode {
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 

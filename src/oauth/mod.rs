@@ -7,6 +7,7 @@ pub mod callback;
 pub mod cimd;
 pub mod client;
 pub mod client_assertion;
+pub mod dpop;
 pub mod error;
 pub mod pages;
 pub mod pkce;

@@ -90,10 +90,13 @@ async fn token(
             ));
         }
     }
+    // RFC 9449: a DPoP proof binds what is issued to the client's key.
+    let dpop = super::dpop::at_token(state, req, urls, services.clock.now())?;
+    let dpop = dpop.as_deref();
     if grant_type == "authorization_code" {
-        authorization_code(state, services, urls, form, &client).await
+        authorization_code(state, services, urls, form, &client, dpop).await
     } else {
-        refresh(state, services, urls, form, &client).await
+        refresh(state, services, urls, form, &client, dpop).await
     }
 }
 
@@ -106,6 +109,7 @@ async fn authorization_code(
     urls: &Urls,
     form: &Params,
     client: &ClientRecord,
+    dpop: Option<&str>,
 ) -> OAuthResult<Value> {
     let code = required(form, "code")?;
     let verifier = form
@@ -144,6 +148,7 @@ async fn authorization_code(
         return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
     code_state.used = true;
+    grant.dpop_jkt = dpop_binding(client, dpop);
     let refresh = refresh_token::make(&state.secret, &grant.grant_id, 0);
     grant.refresh_hash = refresh_token::stored_hash(&refresh);
     grant.generation = Some(0);
@@ -151,7 +156,7 @@ async fn authorization_code(
     grant.created_at = now;
     put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
     renew_client(state, services, client, now).await;
-    issue(state, services, urls, &grant, &grant.scope, &refresh)
+    issue(state, services, urls, &grant, &grant.scope, &refresh, dpop)
 }
 
 async fn refresh(
@@ -160,6 +165,7 @@ async fn refresh(
     urls: &Urls,
     form: &Params,
     client: &ClientRecord,
+    dpop: Option<&str>,
 ) -> OAuthResult<Value> {
     let token = required(form, "refresh_token")?;
     let (grant_id, secret) =
@@ -173,6 +179,12 @@ async fn refresh(
         .ok_or_else(|| invalid_grant("the refresh token is invalid, expired or revoked"))?;
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    if grant.dpop_jkt.as_deref().is_some_and(|bound| dpop != Some(bound)) {
+        // Checked before anything rotates or revokes: a stolen token without the key does nothing.
+        return Err(invalid_grant(
+            "the refresh token is bound to a DPoP key: send a DPoP proof signed by it",
+        ));
     }
     let now = services.clock.now();
     let presented = refresh_token::classify(&state.secret, &grant, secret, now);
@@ -211,7 +223,7 @@ async fn refresh(
         // here could only overwrite a newer rotation made elsewhere.
         Presented::Reuse => {
             let newest = refresh_token::make(secret, &gid, grant.generation.unwrap_or(0));
-            return issue(state, services, urls, &grant, &scope, &newest);
+            return issue(state, services, urls, &grant, &scope, &newest, dpop);
         }
         Presented::Rotate { generation } => (
             generation + 1,
@@ -228,6 +240,10 @@ async fn refresh(
     grant.rotated_at = Some(now);
     // A grant still pending here had its code exchanged at a location whose write has not
     // reached this one yet: the token (only we can make one) proves it, so the code is spent.
+    // Its DPoP binding (if any) is not visible here either: this refresh's proof binds it.
+    if grant.code.as_ref().is_some_and(|c| !c.used) && grant.dpop_jkt.is_none() {
+        grant.dpop_jkt = dpop_binding(client, dpop);
+    }
     if let Some(code) = grant.code.as_mut() {
         code.used = true;
     }
@@ -244,7 +260,14 @@ async fn refresh(
     {
         log::warn!("could not renew the account index of a grant: {e}");
     }
-    issue(state, services, urls, &grant, &scope, &newest)
+    issue(state, services, urls, &grant, &scope, &newest, dpop)
+}
+
+/// The key a grant's refresh tokens are bound to: a public client's DPoP key (RFC 9449 §5);
+/// confidential clients' refresh tokens are already bound to their authentication.
+fn dpop_binding(client: &ClientRecord, dpop: Option<&str>) -> Option<String> {
+    let public = client.client_secret_hash.is_none() && client.token_endpoint_auth_method == "none";
+    dpop.filter(|_| public).map(str::to_owned)
 }
 
 fn issue(
@@ -254,6 +277,7 @@ fn issue(
     grant: &GrantRecord,
     scope: &str,
     refresh_token: &str,
+    dpop: Option<&str>,
 ) -> OAuthResult<Value> {
     let now = services.clock.now();
     let claims = AccessClaims {
@@ -265,6 +289,7 @@ fn issue(
         jti: random_token(services.random, 12),
         name: grant.name.clone(),
         gid: Some(grant.grant_id.clone()),
+        cnf: dpop.map(|jkt| crate::crypto::jwt::Confirmation { jkt: jkt.to_owned() }),
     };
     let access_token = state
         .keys
@@ -272,7 +297,7 @@ fn issue(
         .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "no signing key is configured"))?;
     Ok(json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if dpop.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": state.config.access_token_ttl,
         "refresh_token": refresh_token,
         "scope": scope,

@@ -101,6 +101,10 @@ pub struct GrantRecord {
     /// with the newest) for [`REFRESH_REUSE_SECS`] after that, then it counts as a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<u64>,
+    /// RFC 9449 §5: a public client's refresh tokens are bound to the DPoP key (its thumbprint)
+    /// used at the code exchange; refreshing needs a proof signed by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// How long after a rotation the refresh token it replaced still works (it is answered with

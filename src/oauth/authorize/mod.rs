@@ -201,6 +201,7 @@ async fn approve(
         refreshed_at: None,
         generation: None,
         rotated_at: None,
+        dpop_jkt: None,
     };
     let index = user_grant_key(&grant.sub, &grant.grant_id);
     let written = match put_json(

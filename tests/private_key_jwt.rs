@@ -189,6 +189,24 @@ async fn chatgpt_replay_signs_in_with_rs256_from_its_jwks_uri() {
     // The JWK set was fetched once (cached per its headers).
     let fetched = t.fetch.seen.borrow().iter().filter(|(_, u, _)| u == CHATGPT_JWKS).count();
     assert_eq!(fetched, 1);
+    // Revocation authenticates the same way (aud: the revocation endpoint, the issuer or /token).
+    let mut c = claims(CHATGPT, "rv1");
+    c["aud"] = json!(format!("{BASE}/revoke"));
+    let res = t
+        .post_form(
+            "/revoke",
+            &[
+                ("token", &refresh_token),
+                ("client_assertion_type", ASSERTION_TYPE),
+                ("client_assertion", &sign(&key, c)),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    let res =
+        t.post_form("/revoke", &[("token", &refresh_token), ("client_id", CHATGPT)], "").await;
+    assert_invalid_client(&res, "revoke without an assertion");
 }
 
 /// Registers a client with private_key_jwt and these keys (inline `jwks`, or a `jwks_uri`).

@@ -263,6 +263,29 @@ async fn good_documents_are_cached_per_their_headers_clamped() {
 }
 
 #[tokio::test]
+async fn fetches_per_host_are_rate_limited() {
+    let mut t = TestApp::new().await;
+    t.limiter = mcp_edge::env::CountingLimiter::new(3);
+    let cb = "https://app.example.com/cb";
+    // Distinct URLs on one host miss the cache: only the limiter's number are fetched.
+    for i in 0..5 {
+        let url = format!("https://victim.example.com/c{i}.json");
+        let page = refused(&t, &url, cb).await;
+        if i >= 3 {
+            assert!(page.contains("too many fetches from victim.example.com"), "{page}");
+        }
+    }
+    let victim = t.fetch.seen.borrow().iter().filter(|(_, u, _)| u.contains("victim")).count();
+    assert_eq!(victim, 3);
+    // Another host is not affected, and a new window allows the host again.
+    refused(&t, "https://other.example.com/c.json", cb).await;
+    assert_eq!(t.fetch.seen.borrow().len(), 4);
+    t.limiter.reset();
+    refused(&t, "https://victim.example.com/c9.json", cb).await;
+    assert_eq!(t.fetch.seen.borrow().len(), 5);
+}
+
+#[tokio::test]
 async fn urls_outside_the_fetch_rules_are_never_fetched() {
     let t = TestApp::new().await;
     for bad in [

@@ -87,13 +87,28 @@ pub async fn resolve(
     Ok(client)
 }
 
+/// The rate-limit key of outbound fetches to a host: anyone can name any URL as a client id,
+/// so the worker must not become a request amplifier against one host (distinct URLs there
+/// miss the cache). Counted by Cloudflare's Rate Limiting binding (`REGISTRATIONS`: 60 per
+/// minute per key and location in production).
+pub fn throttle_key(url: &str) -> String {
+    format!("fetch:{}", crate::urls::host_of(url))
+}
+
 /// GETs a JSON object under the fetch rules: 200 only (a redirect is an error, never
-/// followed), a JSON media type, at most [`MAX_BYTES`]. Returns it with its cache lifetime.
-/// The caller has checked the URL with [`crate::urls::check_fetchable`].
+/// followed), a JSON media type, at most [`MAX_BYTES`], at most the limiter's rate per host.
+/// Returns it with its cache lifetime. The caller has checked the URL with
+/// [`crate::urls::check_fetchable`].
 pub(crate) async fn fetch_json(
     services: &Services<'_>,
     url: &str,
 ) -> Result<(Map<String, Value>, u64), String> {
+    if !services.limiter.allow(&throttle_key(url)).await {
+        return Err(format!(
+            "not fetched: too many fetches from {} in the last minute; retry shortly",
+            crate::urls::host_of(url)
+        ));
+    }
     let req = http::Request::get(url)
         .header("accept", "application/json")
         .body(Vec::new())

@@ -303,3 +303,27 @@ async fn urls_outside_the_fetch_rules_are_never_fetched() {
     }
     assert!(t.fetch.seen.borrow().is_empty(), "{:?}", t.fetch.seen.borrow());
 }
+
+#[tokio::test]
+async fn production_settings_never_fetch_loopback_documents() {
+    let prod = mcp_edge::config::Config::from_lookup(|k| match k {
+        "USERS" => Some(r#"[{"username":"a","password_hash":"pbkdf2-sha256$1000$WOFSdwrcuNuORaFg8TO5FQ$PdoCBgTOelh7fRkXfajJPaOPrYUfv0bvNqI2ZwWLDpo","sub":"a","name":"A","scopes":["mcp"]}]"#.into()),
+        "JWT_SIGNING_KEYS" => Some(r#"[{"kid":"k","seed":"7W2y4CDZgIctbKxepUXu0E_7igZqMLMvOP8a6IJ5ljs"}]"#.into()),
+        "COOKIE_SECRET" => Some("0123456789abcdef0123456789abcdef".into()),
+        _ => None,
+    })
+    .unwrap();
+    let t = TestApp::with_config(prod).await;
+    let cb = "http://127.0.0.1:9999/callback";
+    for url in [LOCAL, "https://localhost:4100/client.json", "https://127.0.0.1/client.json"] {
+        serve(&t, url, &local_doc(&[cb]).to_string().replace(LOCAL, url), "max-age=600");
+        let page = refused(&t, url, cb).await;
+        assert!(page.contains("client metadata document"), "{url}: {page}");
+    }
+    assert!(t.fetch.seen.borrow().is_empty(), "{:?}", t.fetch.seen.borrow());
+    // A public https document is fetched as in development.
+    serve(&t, CLAUDE_AI, &fixture("claude-ai.json"), "max-age=600");
+    let res = t.get(&authorize_url(CLAUDE_AI, "https://claude.ai/api/mcp/auth_callback")).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert_eq!(fetches(&t, CLAUDE_AI), 1);
+}

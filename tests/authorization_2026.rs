@@ -118,6 +118,7 @@ fn sign(t: &TestApp, scope: &str) -> String {
         jti: "j".into(),
         name: None,
         gid: None,
+        cnf: None,
     };
     t.app.state.keys.sign(claims, NOW, 3600).unwrap()
 }

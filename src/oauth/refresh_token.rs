@@ -103,6 +103,7 @@ mod tests {
             refreshed_at: None,
             generation,
             rotated_at,
+            dpop_jkt: None,
         }
     }
 

@@ -256,3 +256,71 @@ async fn bearer_clients_keep_working_and_metadata_advertises_dpop() {
         assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "RS256"]), "{path}");
     }
 }
+
+/// Registers, signs in and approves at location `at` of `w`; the client id and the code.
+async fn code_at(w: &common::locations::World, at: usize) -> (String, String) {
+    let res = w
+        .post_json(at, "/register", &json!({"redirect_uris": [REDIRECT], "client_name": "Sim"}))
+        .await;
+    let client_id = json(&res)["client_id"].as_str().unwrap().to_owned();
+    let page = w.get(at, &authorize_path(&client_id, "")).await;
+    let (jar, html) = (cookies(&page, ""), text(&page));
+    let (request, csrf) = (hidden(&html, "request"), hidden(&html, "csrf"));
+    let form = [
+        ("request", request.as_str()),
+        ("csrf", csrf.as_str()),
+        ("action", "signin"),
+        ("username", "alice"),
+        ("password", "alice"),
+    ];
+    let signed = w.post_form(at, "/authorize", &form, &jar).await;
+    let (jar, html) = (cookies(&signed, &jar), text(&signed));
+    let (request, csrf) = (hidden(&html, "request"), hidden(&html, "csrf"));
+    let approve = [("request", request.as_str()), ("csrf", csrf.as_str()), ("action", "approve")];
+    let approved = w.post_form(at, "/authorize", &approve, &jar).await;
+    assert_eq!(approved.status(), 302, "{}", text(&approved));
+    (client_id, query_param(header(&approved, "location"), "code").unwrap())
+}
+
+#[tokio::test]
+async fn a_refresh_where_the_code_exchange_is_not_visible_yet_binds_to_its_own_proof() {
+    let w = common::locations::World::new(2, 60).await;
+    let (client_id, code) = code_at(&w, 0).await;
+    w.settle();
+    let key = Holder::new(21);
+    let token_url = format!("{BASE}/token");
+    // A proof made now (the world's clock moves as KV settles).
+    let fresh = || key.proof_with("POST", &token_url, None, json!({"iat": w.clock.0.get()}));
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id.as_str()),
+    ];
+    let res = w.send(0, form_request("/token", &exchange, Some(&fresh()))).await;
+    assert_eq!(json(&res)["token_type"], "DPoP", "{}", text(&res));
+    let r0 = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    w.clock.advance(2);
+    // Location 1 still holds the grant as pending, without its binding: this refresh's proof
+    // binds it there.
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", r0.as_str()),
+        ("client_id", client_id.as_str()),
+    ];
+    let res = w.send(1, form_request("/token", &form, Some(&fresh()))).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert_eq!(claims_of(json(&res)["access_token"].as_str().unwrap())["cnf"]["jkt"], key.jkt());
+    let r1 = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", r1.as_str()),
+        ("client_id", client_id.as_str()),
+    ];
+    let res = w.send(1, form_request("/token", &form, None)).await;
+    assert_eq!(json(&res)["error"], "invalid_grant", "{}", text(&res));
+    // Once settled, both locations agree and the key holder goes on refreshing.
+    w.settle();
+    let res = w.send(0, form_request("/token", &form, Some(&fresh()))).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+}

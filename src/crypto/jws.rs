@@ -86,7 +86,7 @@ pub fn prepare<H>(
     }
     public_jwk(jwk).ok_or(JwsError::Key)?;
     let key = sig::import(alg, jwk).ok_or(JwsError::Key)?;
-    let (signing_input, _) = compact.trim().rsplit_once('.').ok_or(JwsError::Malformed)?;
+    let (signing_input, _) = compact.rsplit_once('.').ok_or(JwsError::Malformed)?;
     Ok(Signed {
         alg,
         key,

@@ -277,7 +277,8 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             return logged(&log, started_ms, res);
         }
     }
-    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read, or for
+    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read or
+    // WebCrypto (a signature of a client or provider: DPoP proofs, assertions), or for
     // the rest of a streamed reply (released early, through `released`).
     let released = Rc::new(RefCell::new(Released::Nothing));
     let release = released.clone();

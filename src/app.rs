@@ -65,6 +65,7 @@ impl App {
                 rendezvous: services.rendezvous,
                 tasks: services.tasks,
                 hasher: services.hasher,
+                verifier: services.verifier,
             };
             // A streamed reply runs to its end here (native callers want the whole response;
             // tests that talk to a streaming call use [`App::serve`]).

@@ -205,8 +205,94 @@ impl PasswordHasher for RustPbkdf2 {
     }
 }
 
+/// The JWS signature algorithms verified by [`SignatureVerifier`] (EdDSA stays in the wasm, on
+/// `ed25519-compact`, which the access tokens use anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// ECDSA over P-256 with SHA-256; the signature is r‖s, 64 bytes (the JWS form).
+    Es256,
+}
+
+/// Why a signature could not be checked at all (a key the platform refuses to import, or the
+/// platform failing): callers treat it as "not verified".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError(pub String);
+
+/// RS256 and ES256 signature verification against a public JWK, injected so Workers can use the
+/// runtime's WebCrypto (`crypto.subtle.verify`: no RSA or P-256 code in the wasm) while native
+/// builds and tests use [`RustVerifier`]. Callers pass a JWK they have already validated
+/// (`crate::crypto::sig::import`: the key type fits `alg`, RSA of 2048 bits or more, P-256
+/// only, public members only).
+#[async_trait::async_trait(?Send)]
+pub trait SignatureVerifier {
+    /// Does `signature` sign `signing_input` under `jwk` with `alg`?
+    async fn verify(
+        &self,
+        alg: SigAlg,
+        jwk: &serde_json::Value,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, VerifyError>;
+}
+
+/// RS256 and ES256 by the `rsa` and `p256` crates: native builds and tests only (those crates
+/// are not dependencies of the wasm build).
+#[cfg(not(target_arch = "wasm32"))]
+pub struct RustVerifier;
+
+#[cfg(not(target_arch = "wasm32"))]
+#[async_trait::async_trait(?Send)]
+impl SignatureVerifier for RustVerifier {
+    async fn verify(
+        &self,
+        alg: SigAlg,
+        jwk: &serde_json::Value,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, VerifyError> {
+        use base64::Engine;
+        let member = |m: &str| {
+            jwk.get(m)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|v| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v).ok())
+                .ok_or_else(|| VerifyError(format!("the JWK has no valid {m}")))
+        };
+        match alg {
+            SigAlg::Rs256 => {
+                use rsa::pkcs1v15::{Signature, VerifyingKey};
+                use rsa::signature::Verifier;
+                use rsa::{BigUint, RsaPublicKey};
+                let (n, e) = (member("n")?, member("e")?);
+                let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+                    .map_err(|e| VerifyError(e.to_string()))?;
+                let Ok(signature) = Signature::try_from(signature) else { return Ok(false) };
+                Ok(VerifyingKey::<sha2::Sha256>::new(key).verify(signing_input, &signature).is_ok())
+            }
+            SigAlg::Es256 => {
+                use p256::ecdsa::signature::Verifier;
+                use p256::ecdsa::{Signature, VerifyingKey};
+                let (x, y) = (member("x")?, member("y")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(VerifyError("P-256 coordinates are 32 bytes".into()));
+                }
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                let key = VerifyingKey::from_encoded_point(&point)
+                    .map_err(|e| VerifyError(e.to_string()))?;
+                let Ok(signature) = Signature::from_slice(signature) else { return Ok(false) };
+                Ok(key.verify(signing_input, &signature).is_ok())
+            }
+        }
+    }
+}
+
 /// What a request handler may touch besides the request: storage, time, randomness, the
-/// rate limiter, outbound HTTP and the password hasher.
+/// rate limiter, outbound HTTP, the password hasher and the signature verifier.
 pub struct Services<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
@@ -219,6 +305,8 @@ pub struct Services<'a> {
     pub tasks: &'a dyn TaskStore,
     /// PBKDF2 for password checks (WebCrypto in production).
     pub hasher: &'a dyn PasswordHasher,
+    /// RS256 and ES256 signatures of others (WebCrypto in production).
+    pub verifier: &'a dyn SignatureVerifier,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

@@ -84,6 +84,7 @@ async fn refresh_together(
         rendezvous: &*t.rendezvous,
         tasks: &*t.tasks,
         hasher: &mcp_edge::env::RustPbkdf2,
+        verifier: &mcp_edge::env::RustVerifier,
     };
     let requests = (0..n).map(|_| {
         let body = encode_form(&refresh_form(client_id, token));

@@ -1,9 +1,11 @@
 //! Checking a JWS signature (RFC 7515) against a provider's published key (RFC 7517): RS256
 //! (RSASSA-PKCS1-v1_5 with SHA-256, the algorithm every OpenID provider must support and the
 //! default for ID tokens) and EdDSA over Ed25519 (RFC 8037). Verification only: we never hold
-//! these keys' private halves.
+//! these keys' private halves. RS256 goes through the injected [`SignatureVerifier`]
+//! ([`super::sig`], shared with [`super::jws`]); EdDSA stays on `ed25519-compact`.
 
 use super::unb64;
+use crate::env::{SigAlg, SignatureVerifier};
 use serde::{Deserialize, Serialize};
 
 /// The JWS algorithms we verify.
@@ -45,36 +47,24 @@ impl Jwk {
     }
 
     /// Does `signature` sign `message` with `alg` under this key?
-    pub fn verifies(&self, alg: &str, message: &[u8], signature: &[u8]) -> bool {
+    pub async fn verifies(
+        &self,
+        verifier: &dyn SignatureVerifier,
+        alg: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
         if !self.fits(alg) {
             return false;
         }
         match alg {
-            "RS256" => self.rs256(message, signature),
+            "RS256" => {
+                let Ok(jwk) = serde_json::to_value(self) else { return false };
+                super::sig::verify(verifier, SigAlg::Rs256, &jwk, message, signature).await.is_ok()
+            }
             "EdDSA" => self.ed25519(message, signature),
             _ => false,
         }
-    }
-
-    fn rs256(&self, message: &[u8], signature: &[u8]) -> bool {
-        use rsa::pkcs1v15::{Signature, VerifyingKey};
-        use rsa::signature::Verifier;
-        use rsa::{BigUint, RsaPublicKey};
-        let (Some(n), Some(e)) =
-            (self.n.as_deref().and_then(unb64), self.e.as_deref().and_then(unb64))
-        else {
-            return false;
-        };
-        // Keys under 2048 bits are not trusted (RFC 7518 §3.3).
-        if n.len() < 256 {
-            return false;
-        }
-        let Ok(key) = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-        else {
-            return false;
-        };
-        let Ok(signature) = Signature::try_from(signature) else { return false };
-        VerifyingKey::<sha2::Sha256>::new(key).verify(message, &signature).is_ok()
     }
 
     fn ed25519(&self, message: &[u8], signature: &[u8]) -> bool {
@@ -93,6 +83,12 @@ impl Jwk {
 mod tests {
     use super::*;
     use crate::crypto::b64;
+    use crate::env::RustVerifier;
+    use futures::executor::block_on;
+
+    fn verifies(jwk: &Jwk, alg: &str, message: &[u8], signature: &[u8]) -> bool {
+        block_on(jwk.verifies(&RustVerifier, alg, message, signature))
+    }
 
     fn ed_key(seed: u8) -> (ed25519_compact::KeyPair, Jwk) {
         let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([seed; 32]));
@@ -113,13 +109,13 @@ mod tests {
     fn ed25519_signatures_verify_and_tampering_fails() {
         let (pair, jwk) = ed_key(3);
         let sig = pair.sk.sign(b"head.body", None);
-        assert!(jwk.verifies("EdDSA", b"head.body", sig.as_ref()));
-        assert!(!jwk.verifies("EdDSA", b"head.bodY", sig.as_ref()));
-        assert!(!jwk.verifies("RS256", b"head.body", sig.as_ref()));
+        assert!(verifies(&jwk, "EdDSA", b"head.body", sig.as_ref()));
+        assert!(!verifies(&jwk, "EdDSA", b"head.bodY", sig.as_ref()));
+        assert!(!verifies(&jwk, "RS256", b"head.body", sig.as_ref()));
         let (_, other) = ed_key(4);
-        assert!(!other.verifies("EdDSA", b"head.body", sig.as_ref()));
+        assert!(!verifies(&other, "EdDSA", b"head.body", sig.as_ref()));
         let enc = Jwk { usage: Some("enc".into()), ..jwk.clone() };
-        assert!(!enc.verifies("EdDSA", b"head.body", sig.as_ref()));
+        assert!(!verifies(&enc, "EdDSA", b"head.body", sig.as_ref()));
     }
 
     #[test]
@@ -141,12 +137,12 @@ mod tests {
             x: None,
         };
         let sig = SigningKey::<sha2::Sha256>::new(private).sign(b"head.body").to_vec();
-        assert!(jwk.verifies("RS256", b"head.body", &sig));
-        assert!(!jwk.verifies("RS256", b"head.bodx", &sig));
+        assert!(verifies(&jwk, "RS256", b"head.body", &sig));
+        assert!(!verifies(&jwk, "RS256", b"head.bodx", &sig));
         let mut bad = sig.clone();
         bad[10] ^= 1;
-        assert!(!jwk.verifies("RS256", b"head.body", &bad));
-        assert!(!jwk.verifies("EdDSA", b"head.body", &sig));
-        assert!(!jwk.verifies("HS256", b"head.body", &sig));
+        assert!(!verifies(&jwk, "RS256", b"head.body", &bad));
+        assert!(!verifies(&jwk, "EdDSA", b"head.body", &sig));
+        assert!(!verifies(&jwk, "HS256", b"head.body", &sig));
     }
 }

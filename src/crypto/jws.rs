@@ -3,9 +3,10 @@
 //! the algorithm comes from the key's type, never the other way round, so a header cannot pick
 //! `none`, HMAC or another curve. Also the RFC 7638 thumbprint of a key.
 
-use jwt_compact::alg::{Es256, Rsa, RsaPublicKey};
+use super::sig::{self, Refusal};
+use crate::env::{SigAlg, SignatureVerifier};
 use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{AlgorithmExt, Claims, UntrustedToken};
+use jwt_compact::{Claims, UntrustedToken};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -57,54 +58,81 @@ pub fn candidates<'a>(jwks: &'a Value, alg: &str, kid: Option<&str>) -> Vec<&'a 
         .collect()
 }
 
-/// Verifies the signature of `token` with `jwk`; returns its claims (time claims unchecked).
-pub fn verify<T: DeserializeOwned + Clone, H: Clone>(
+/// A token whose algorithm and key passed every check but the signature's, which
+/// [`Signed::verify`] makes (asynchronously: the injected [`SignatureVerifier`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signed {
+    alg: SigAlg,
+    /// The key as [`sig::import`] reduced it.
+    key: Value,
+    signing_input: String,
+    signature: Vec<u8>,
+}
+
+/// Checks `compact` (the token `token` was parsed from) and `jwk` for everything but the
+/// signature: an accepted algorithm, a key of the matching type that is a usable public key.
+pub fn prepare<H>(
+    compact: &str,
     token: &UntrustedToken<'_, H>,
     jwk: &Value,
-) -> Result<Claims<T>, JwsError> {
-    let alg = token.algorithm();
-    if !ALGS.contains(&alg) {
-        return Err(JwsError::Algorithm);
-    }
-    if !alg_fits(jwk, alg) {
-        return Err(JwsError::Algorithm);
-    }
-    let key = public_jwk(jwk).ok_or(JwsError::Key)?;
-    let result = match alg {
-        "ES256" => {
-            let key = <p256_key::VerifyingKey>::try_from(&key).map_err(|_| JwsError::Key)?;
-            Es256.validator::<T>(&key).validate(token).map(|t| t.claims().clone())
-        }
-        _ => {
-            if let JsonWebKey::Rsa { modulus, .. } = &key {
-                // Leading zero bytes do not count toward the size.
-                let bits = modulus.iter().skip_while(|b| **b == 0).count() * 8;
-                if bits < 2048 {
-                    return Err(JwsError::Key);
-                }
-            }
-            let key = RsaPublicKey::try_from(&key).map_err(|_| JwsError::Key)?;
-            Rsa::rs256().validator::<T>(&key).validate(token).map(|t| t.claims().clone())
-        }
+) -> Result<Signed, JwsError> {
+    let alg = match token.algorithm() {
+        "ES256" => SigAlg::Es256,
+        "RS256" => SigAlg::Rs256,
+        _ => return Err(JwsError::Algorithm),
     };
-    result.map_err(|e| match e {
-        jwt_compact::ValidationError::AlgorithmMismatch { .. } => JwsError::Algorithm,
-        jwt_compact::ValidationError::MalformedClaims(_) => JwsError::Malformed,
-        _ => JwsError::BadSignature,
+    if !alg_fits(jwk, token.algorithm()) {
+        return Err(JwsError::Algorithm);
+    }
+    public_jwk(jwk).ok_or(JwsError::Key)?;
+    let key = sig::import(alg, jwk).ok_or(JwsError::Key)?;
+    let (signing_input, _) = compact.rsplit_once('.').ok_or(JwsError::Malformed)?;
+    Ok(Signed {
+        alg,
+        key,
+        signing_input: signing_input.to_owned(),
+        signature: token.signature_bytes().to_vec(),
     })
 }
 
-/// The `p256` crate's verifying key as jwt-compact re-exports it.
-mod p256_key {
-    pub(super) type VerifyingKey =
-        <jwt_compact::alg::Es256 as jwt_compact::Algorithm>::VerifyingKey;
+impl Signed {
+    /// Does the signature verify?
+    pub async fn verify(&self, verifier: &dyn SignatureVerifier) -> Result<(), JwsError> {
+        let input = self.signing_input.as_bytes();
+        sig::verify_imported(verifier, self.alg, &self.key, input, &self.signature).await.map_err(
+            |r| match r {
+                Refusal::Key => JwsError::Key,
+                Refusal::BadSignature => JwsError::BadSignature,
+            },
+        )
+    }
+}
+
+/// Verifies the signature of `token` (parsed from `compact`) with `jwk`; returns its claims
+/// (time claims unchecked).
+pub async fn verify<T: DeserializeOwned, H>(
+    verifier: &dyn SignatureVerifier,
+    compact: &str,
+    token: &UntrustedToken<'_, H>,
+    jwk: &Value,
+) -> Result<Claims<T>, JwsError> {
+    prepare(compact, token, jwk)?.verify(verifier).await?;
+    token.deserialize_claims_unchecked::<T>().map_err(|_| JwsError::Malformed)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use jwt_compact::Header;
+    use crate::env::RustVerifier;
+    use futures::executor::block_on;
+    use jwt_compact::alg::Es256;
+    use jwt_compact::{AlgorithmExt, Header};
     use serde_json::json;
+
+    fn check(token: &str, jwk: &Value) -> Result<Claims<Value>, JwsError> {
+        let untrusted = UntrustedToken::new(token).map_err(|_| JwsError::Malformed)?;
+        block_on(verify(&RustVerifier, token, &untrusted, jwk))
+    }
 
     /// A fixed P-256 key pair for tests: (private JWK, public JWK).
     pub(crate) fn es256_pair(seed: u8) -> (<Es256 as jwt_compact::Algorithm>::SigningKey, Value) {
@@ -124,23 +152,21 @@ pub(crate) mod tests {
         let (sk, jwk) = es256_pair(7);
         let (_, other) = es256_pair(8);
         let token = sign_es256(&sk, json!({"a": 1}));
-        let untrusted = UntrustedToken::new(&token).unwrap_or_else(|e| panic!("{e}"));
-        let claims: Claims<Value> = verify(&untrusted, &jwk).unwrap_or_else(|e| panic!("{e:?}"));
+        let claims = check(&token, &jwk).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(claims.custom["a"], 1);
-        assert_eq!(verify::<Value, _>(&untrusted, &other).err(), Some(JwsError::BadSignature));
+        assert_eq!(check(&token, &other).err(), Some(JwsError::BadSignature));
         // An RSA key cannot verify an ES256 token, whatever it claims.
         let rsa = json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "alg": "ES256"});
-        assert_eq!(verify::<Value, _>(&untrusted, &rsa).err(), Some(JwsError::Algorithm));
+        assert_eq!(check(&token, &rsa).err(), Some(JwsError::Algorithm));
         // Private members are never accepted as a verification key.
         let mut private = jwk.clone();
         private["d"] = json!("AAAA");
-        assert_eq!(verify::<Value, _>(&untrusted, &private).err(), Some(JwsError::Key));
+        assert_eq!(check(&token, &private).err(), Some(JwsError::Key));
         // alg=none and HS256 headers are refused.
         let (_, rest) = token.split_once('.').unwrap_or_default();
         for header in [r#"{"alg":"none"}"#, r#"{"alg":"HS256"}"#, r#"{"alg":"ES384"}"#] {
             let forged = format!("{}.{rest}", crate::crypto::b64(header.as_bytes()));
-            let untrusted = UntrustedToken::new(&forged).unwrap_or_else(|e| panic!("{e}"));
-            assert!(verify::<Value, _>(&untrusted, &jwk).is_err(), "{header}");
+            assert!(check(&forged, &jwk).is_err(), "{header}");
         }
     }
 

@@ -5,6 +5,7 @@ pub mod jwk;
 pub mod jws;
 pub mod jwt;
 pub mod password;
+pub mod sig;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

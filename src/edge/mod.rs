@@ -110,6 +110,42 @@ impl crate::env::PasswordHasher for WebCryptoPbkdf2 {
     }
 }
 
+/// RS256 and ES256 verification by the runtime's WebCrypto (`crypto.subtle.importKey('jwk')`
+/// and `crypto.subtle.verify`): no RSA or P-256 code in the wasm. The keys come validated and
+/// reduced to their public members (`crate::crypto::sig::import`); imported keys are kept per
+/// isolate (src/edge/platform.js), so a DPoP client's key is imported once.
+struct WebCryptoVerifier;
+
+#[wasm_bindgen(module = "/src/edge/platform.js")]
+extern "C" {
+    fn webcrypto_verify(alg: &str, jwk: &str, data: &[u8], signature: &[u8]) -> js_sys::Promise;
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::env::SignatureVerifier for WebCryptoVerifier {
+    async fn verify(
+        &self,
+        alg: crate::env::SigAlg,
+        jwk: &serde_json::Value,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, crate::env::VerifyError> {
+        let alg = match alg {
+            crate::env::SigAlg::Rs256 => "RS256",
+            crate::env::SigAlg::Es256 => "ES256",
+        };
+        let promise = webcrypto_verify(alg, &jwk.to_string(), signing_input, signature);
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(verified) => Ok(verified.as_bool() == Some(true)),
+            Err(e) => Err(crate::env::VerifyError(
+                wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(&e)
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| format!("{e:?}")),
+            )),
+        }
+    }
+}
+
 /// `log` records to the console (`wrangler tail`, Workers Logs).
 struct ConsoleLogger;
 
@@ -241,7 +277,8 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             return logged(&log, started_ms, res);
         }
     }
-    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read, or for
+    // The handler runs at once; it only becomes a `Promise` if it waits for a KV read or
+    // WebCrypto (a signature of a client or provider: DPoP proofs, assertions), or for
     // the rest of a streamed reply (released early, through `released`).
     let released = Rc::new(RefCell::new(Released::Nothing));
     let release = released.clone();
@@ -260,6 +297,7 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             rendezvous: &rendezvous,
             tasks: &tasks,
             hasher: &WebCryptoPbkdf2,
+            verifier: &WebCryptoVerifier,
         };
         let (res, streamed) = match app.respond_later(request, head, &services).await {
             Reply::Whole(res) => (res, None),
@@ -450,6 +488,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         rendezvous: &crate::store::rendezvous::NoRendezvous,
         tasks: &crate::store::tasks::NoTasks,
         hasher: &WebCryptoPbkdf2,
+        verifier: &WebCryptoVerifier,
     };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.

@@ -1,6 +1,6 @@
 // JavaScript the Rust side of the Workers entry calls (src/edge/*.rs `module = "/src/edge/platform.js"`):
 // outbound fetch, RPC to the McpSessions Durable Object, streamed response bodies, PBKDF2 for
-// password checks. One module, not several `inline_js` snippets (wasm-bindgen numbered two of
+// password checks, RS256/ES256 signature verification. One module, not several `inline_js` snippets (wasm-bindgen numbered two of
 // those alike).
 
 export async function out_fetch(method, url, names, values, body, maxBytes, timeoutMs) {
@@ -70,4 +70,28 @@ export function webcrypto_pbkdf2(password, salt, iterations) {
   return crypto.subtle.importKey('raw', pw, 'PBKDF2', false, ['deriveBits'])
     .then((key) => crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: s, iterations }, key, 256))
     .then((bits) => new Uint8Array(bits));
+}
+
+// RS256 (RSASSA-PKCS1-v1_5, SHA-256) and ES256 (ECDSA P-256, SHA-256; the JWS signature is r||s,
+// the form WebCrypto takes) by WebCrypto (src/edge/mod.rs `WebCryptoVerifier`). `jwk` is a public
+// JWK the Rust side validated and reduced to kty and its numbers (crate::crypto::sig::import).
+// Imported keys are kept per isolate, a few dozen at most. A key WebCrypto refuses rejects the
+// promise.
+const VERIFY_ALGS = {
+  RS256: [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, { name: 'RSASSA-PKCS1-v1_5' }],
+  ES256: [{ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'ECDSA', hash: 'SHA-256' }],
+};
+const verifyKeys = new Map();
+export function webcrypto_verify(alg, jwk, data, signature) {
+  const d = data.slice(), s = signature.slice();
+  const [importParams, verifyParams] = VERIFY_ALGS[alg];
+  const id = alg + jwk;
+  let key = verifyKeys.get(id);
+  if (!key) {
+    if (verifyKeys.size >= 64) verifyKeys.clear();
+    key = crypto.subtle.importKey('jwk', JSON.parse(jwk), importParams, false, ['verify']);
+    verifyKeys.set(id, key);
+    key.catch(() => verifyKeys.delete(id));
+  }
+  return key.then((k) => crypto.subtle.verify(verifyParams, k, s, d));
 }

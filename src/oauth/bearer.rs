@@ -11,14 +11,15 @@ use crate::urls::Urls;
 use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, StatusCode};
 
-/// The verified claims of the request's bearer token (which carries the base `mcp` scope), or
+/// The verified claims of the request's bearer token (which carries the base `mcp` scope), with
+/// the DPoP proof of a bound token still to verify ([`dpop::at_resource_finish`], in phase 2), or
 /// the 401/403 to send back.
 pub fn authenticate(
     state: &State,
     req: &Request,
     urls: &Urls,
     clock: &dyn Clock,
-) -> Result<AccessClaims, Box<Response>> {
+) -> Result<(AccessClaims, Option<dpop::Proof>), Box<Response>> {
     let Some(auth) = request_header(req, "authorization") else {
         // The most common 401 (every client's first request) is the same for every request to
         // an origin: built once.
@@ -69,8 +70,8 @@ pub fn authenticate(
         }
     };
     // RFC 9449 §7: a DPoP-bound token only with its proof, never as a bearer token.
-    match (&claims.cnf, dpop_scheme) {
-        (Some(cnf), true) => dpop::at_resource(state, req, urls, token, &cnf.jkt, now)?,
+    let proof = match (&claims.cnf, dpop_scheme) {
+        (Some(cnf), true) => Some(dpop::at_resource(state, req, urls, token, &cnf.jkt, now)?),
         (Some(_), false) => return Err(Box::new(dpop::challenge(
             urls,
             "invalid_token",
@@ -83,12 +84,12 @@ pub fn authenticate(
                 "this access token is not DPoP-bound: send it as `Authorization: Bearer`",
             )))
         }
-        (None, false) => {}
-    }
+        (None, false) => None,
+    };
     if !claims.scope.split(' ').any(|s| s == SCOPE_MCP) {
         return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
     }
-    Ok(claims)
+    Ok((claims, proof))
 }
 
 /// 401 `invalid_token` for a token whose grant was revoked.

@@ -7,7 +7,7 @@ use super::cimd;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::crypto::jws::{self, ALGS};
 use crate::crypto::sha256_b64;
-use crate::env::Services;
+use crate::env::{Services, SignatureVerifier};
 use crate::state::State;
 use crate::store::records::ClientRecord;
 use crate::store::{get_json, put_json_best_effort};
@@ -70,12 +70,15 @@ pub async fn verify(
         (None, Some(uri)) => load_jwks(state, services, uri, false).await?,
         (None, None) => return Err(invalid("the client has no keys (jwks_uri or jwks)")),
     };
-    let mut claims = check_signature(&token, &jwks, &alg, kid.as_deref());
+    let verifier = services.verifier;
+    let mut claims =
+        check_signature(verifier, assertion, &token, &jwks, &alg, kid.as_deref()).await;
     if claims.is_none() && !fresh {
         // The client may have rotated its keys since we cached them: fetch once more.
         if let Some(uri) = &client.jwks_uri {
             let (jwks, _) = load_jwks(state, services, uri, true).await?;
-            claims = check_signature(&token, &jwks, &alg, kid.as_deref());
+            claims =
+                check_signature(verifier, assertion, &token, &jwks, &alg, kid.as_deref()).await;
         }
     }
     let Some(claims) = claims else {
@@ -123,13 +126,22 @@ pub async fn verify(
     Ok(())
 }
 
-fn check_signature(
+/// The claims of `token` (parsed from `assertion`) if one of the candidate keys of `jwks`
+/// verifies it.
+async fn check_signature(
+    verifier: &dyn SignatureVerifier,
+    assertion: &str,
     token: &UntrustedToken<'_>,
     jwks: &Value,
     alg: &str,
     kid: Option<&str>,
 ) -> Option<jwt_compact::Claims<AssertionClaims>> {
-    jws::candidates(jwks, alg, kid).into_iter().find_map(|k| jws::verify(token, k).ok())
+    for key in jws::candidates(jwks, alg, kid) {
+        if let Ok(claims) = jws::verify(verifier, assertion, token, key).await {
+            return Some(claims);
+        }
+    }
+    None
 }
 
 /// `jwks:{sha256(jwks_uri)}`: a client's fetched JWK Set, until `expires_at`.

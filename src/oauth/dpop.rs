@@ -13,6 +13,7 @@
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::crypto::jws::{self, ALGS};
 use crate::crypto::{b64, sha256_b64};
+use crate::env::{Services, SignatureVerifier};
 use crate::state::State;
 use crate::urls::{split, Urls};
 use crate::web::{self, Request, Response};
@@ -72,16 +73,29 @@ fn same_url(claimed: &str, expected: &str) -> bool {
     }
 }
 
-/// Checks a proof for `method` and `url` (and `access_token`'s hash, at the resource); returns
-/// the thumbprint of its key. Records its `jti` in the isolate's replay cache.
-fn check(
+/// A proof that passed every check but its signature and the replay cache, which [`finish`]
+/// makes (the signature asynchronously, by the injected verifier: on the MCP endpoint that is in
+/// phase 2, after the synchronous phase 1 has checked the rest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proof {
+    signed: jws::Signed,
+    /// The thumbprint of the proof's key.
+    jkt: String,
+    /// Its replay cache key, and until when it is remembered.
+    seen: String,
+    until: u64,
+}
+
+/// Checks a proof for `method` and `url` (and `access_token`'s hash, at the resource), all but
+/// its signature and the recording of its `jti` ([`finish`]).
+fn precheck(
     state: &State,
     proof: &str,
     method: &str,
     url: &str,
     access_token: Option<&str>,
     now: u64,
-) -> Result<String, String> {
+) -> Result<Proof, String> {
     let token = UntrustedToken::<ProofHeader>::try_from(proof)
         .map_err(|_| "the DPoP proof is not a JWT with a jwk header".to_owned())?;
     if token.header().token_type.as_deref() != Some("dpop+jwt") {
@@ -92,8 +106,11 @@ fn check(
     }
     let jwk = &token.header().other_fields.jwk;
     let jkt = jws::thumbprint(jwk).ok_or("the DPoP proof's jwk is not a public key")?;
-    let claims = jws::verify::<ProofClaims, _>(&token, jwk)
+    let signed = jws::prepare(proof, &token, jwk)
         .map_err(|e| format!("the DPoP proof does not verify ({e:?})"))?;
+    let claims = token
+        .deserialize_claims_unchecked::<ProofClaims>()
+        .map_err(|_| "the DPoP proof's claims are malformed".to_owned())?;
     let c = &claims.custom;
     if c.htm != method {
         return Err(format!("the DPoP proof's htm is not {method}"));
@@ -115,29 +132,55 @@ fn check(
         return Err("the DPoP proof needs a jti".into());
     }
     let seen = format!("{jkt}:{}", b64(c.jti.as_bytes()));
+    // Checked again by `finish`, which records it: this only refuses a replay early.
     if state.dpop_proofs.get(&seen, now).is_some() {
         return Err("the DPoP proof was already used (jti)".into());
     }
-    state.dpop_proofs.insert(&seen, (), iat + MAX_AGE_SECS + SKEW_SECS);
-    Ok(jkt)
+    Ok(Proof { signed, jkt, seen, until: iat + MAX_AGE_SECS + SKEW_SECS })
+}
+
+/// The rest of a [`precheck`]ed proof: its signature, then its `jti` against the isolate's
+/// replay cache, where it is recorded. Returns the thumbprint of its key.
+async fn finish(
+    state: &State,
+    verifier: &dyn SignatureVerifier,
+    proof: &Proof,
+    now: u64,
+) -> Result<String, String> {
+    proof
+        .signed
+        .verify(verifier)
+        .await
+        .map_err(|e| format!("the DPoP proof does not verify ({e:?})"))?;
+    // No `await` between this check and the insert: two uses of one proof cannot both pass.
+    if state.dpop_proofs.get(&proof.seen, now).is_some() {
+        return Err("the DPoP proof was already used (jti)".into());
+    }
+    state.dpop_proofs.insert(&proof.seen, (), proof.until);
+    Ok(proof.jkt.clone())
 }
 
 /// At /token: the thumbprint of the key a valid `DPoP` proof was signed with, `None` when the
 /// request has no proof (RFC 9449 §5), or 400 `invalid_dpop_proof`.
-pub fn at_token(
+pub async fn at_token(
     state: &State,
+    services: &Services<'_>,
     req: &Request,
     urls: &Urls,
-    now: u64,
 ) -> OAuthResult<Option<String>> {
     let invalid = |why: String| OAuthError::new(ErrorCode::InvalidDpopProof, why);
     let Some(proof) = proof_header(req).map_err(invalid)? else {
         return Ok(None);
     };
-    check(state, proof, "POST", &request_url(req, urls), None, now).map(Some).map_err(invalid)
+    let now = services.clock.now();
+    let proof =
+        precheck(state, proof, "POST", &request_url(req, urls), None, now).map_err(invalid)?;
+    finish(state, services.verifier, &proof, now).await.map(Some).map_err(invalid)
 }
 
-/// At the resource: is `req` a valid use of `access_token`, bound to `jkt`, with its proof?
+/// At the resource, phase 1 (synchronous): is `req` a use of `access_token`, bound to `jkt`, with
+/// a proof for it? Everything is checked but the proof's signature and replay, which
+/// [`at_resource_finish`] checks in phase 2.
 pub fn at_resource(
     state: &State,
     req: &Request,
@@ -145,18 +188,31 @@ pub fn at_resource(
     access_token: &str,
     jkt: &str,
     now: u64,
-) -> Result<(), Box<Response>> {
+) -> Result<Proof, Box<Response>> {
     let refuse = |why: String| Box::new(challenge(urls, "invalid_dpop_proof", &why));
     let proof = proof_header(req)
         .map_err(refuse)?
         .ok_or_else(|| refuse("a DPoP proof is required".into()))?;
     let url = request_url(req, urls);
-    let signer = check(state, proof, req.method().as_str(), &url, Some(access_token), now)
+    let proof = precheck(state, proof, req.method().as_str(), &url, Some(access_token), now)
         .map_err(refuse)?;
-    if signer != jkt {
+    if proof.jkt != jkt {
         return Err(refuse("the DPoP proof is not signed by the key the token is bound to".into()));
     }
-    Ok(())
+    Ok(proof)
+}
+
+/// At the resource, phase 2: the signature and replay checks of a proof [`at_resource`] passed.
+pub async fn at_resource_finish(
+    state: &State,
+    services: &Services<'_>,
+    urls: &Urls,
+    proof: &Proof,
+) -> Result<(), Box<Response>> {
+    finish(state, services.verifier, proof, services.clock.now())
+        .await
+        .map(|_| ())
+        .map_err(|why| Box::new(challenge(urls, "invalid_dpop_proof", &why)))
 }
 
 /// 401 with a `DPoP` challenge (RFC 9449 §7.1): the error, the algorithms accepted, and where

@@ -91,7 +91,7 @@ async fn token(
         }
     }
     // RFC 9449: a DPoP proof binds what is issued to the client's key.
-    let dpop = super::dpop::at_token(state, req, urls, services.clock.now())?;
+    let dpop = super::dpop::at_token(state, services, req, urls).await?;
     let dpop = dpop.as_deref();
     if grant_type == "authorization_code" {
         authorization_code(state, services, urls, form, &client, dpop).await

@@ -163,6 +163,7 @@ impl World {
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
                 tasks: &mcp_edge::store::tasks::NoTasks,
                 hasher: &mcp_edge::env::RustPbkdf2,
+                verifier: &mcp_edge::env::RustVerifier,
             };
             let app = App::new(Config::development(), &services).await.unwrap();
             locations.push((store, app));
@@ -183,6 +184,7 @@ impl World {
             rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
             tasks: &mcp_edge::store::tasks::NoTasks,
             hasher: &mcp_edge::env::RustPbkdf2,
+            verifier: &mcp_edge::env::RustVerifier,
         };
         app.handle(req, &services).await
     }

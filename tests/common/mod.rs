@@ -50,6 +50,7 @@ impl TestApp {
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
                 tasks: &mcp_edge::store::tasks::NoTasks,
                 hasher: &mcp_edge::env::RustPbkdf2,
+                verifier: &mcp_edge::env::RustVerifier,
             };
             App::new(config, &services).await.unwrap()
         };
@@ -77,6 +78,7 @@ impl TestApp {
             rendezvous: &*self.rendezvous,
             tasks: &*self.tasks,
             hasher: &mcp_edge::env::RustPbkdf2,
+            verifier: &mcp_edge::env::RustVerifier,
         }
     }
 

@@ -118,6 +118,13 @@ test("SDK v2 with DPoP: bound token, DPoP scheme and proofs on every call, the R
     const stranger = await DpopSession.create({ alg: "ES256" });
     const foreign = await stranger.buildProof({ htm: "POST", htu: new URL(MCP), accessToken: access });
     assertDpopRefusal(await mcpPost({ authorization: `DPoP ${access}`, dpop: foreign }), "invalid_dpop_proof", "another key");
+    // The right key and claims, one signature byte off: WebCrypto's verify says no.
+    const good = await session.buildProof({ htm: "POST", htu: new URL(MCP), accessToken: access });
+    const [head, body, sig] = good.split(".");
+    const flipped = Buffer.from(sig, "base64url");
+    flipped[10] ^= 1;
+    const broken = `${head}.${body}.${flipped.toString("base64url")}`;
+    assertDpopRefusal(await mcpPost({ authorization: `DPoP ${access}`, dpop: broken }), "invalid_dpop_proof", "a broken signature");
     // Still usable with a fresh proof.
     const fresh = await session.buildProof({ htm: "POST", htu: new URL(MCP), accessToken: access });
     assert.equal((await mcpPost({ authorization: `DPoP ${access}`, dpop: fresh })).status, 200);

@@ -7,7 +7,7 @@
 // server does not offer: it gets a spec-shaped `unsupported_grant_type`.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError, createPrivateKeyJwtAuth, PrivateKeyJwtProvider } from "@modelcontextprotocol/client";
 import { launch, signIn } from "./lib/browser.mjs";
 import { MemoryOAuthProvider, recordingFetch, startCallbackServer, step } from "./lib/oauth-client.mjs";
@@ -37,6 +37,40 @@ function keyPair(kind) {
     ? generateKeyPairSync("ec", { namedCurve: "P-256" })
     : generateKeyPairSync("rsa", { modulusLength: 2048 });
   return { privateJwk: privateKey.export({ format: "jwk" }), publicJwk: { ...publicKey.export({ format: "jwk" }), kid: `${kind}-1`, use: "sig" } };
+}
+
+/** A client assertion for `clientId` at this server's /token, signed with `privateJwk` by node:crypto. */
+function assertion(alg, privateJwk, clientId, kid) {
+  const part = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${part({ alg, typ: "JWT", kid })}.${part({ iss: clientId, sub: clientId, aud: `${BASE}/token`, jti: randomUUID(), iat: now, exp: now + 60 })}`;
+  const key = createPrivateKey({ key: privateJwk, format: "jwk" });
+  const sig = alg === "ES256" ? sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" }) : sign("sha256", Buffer.from(input), key);
+  return `${input}.${sig.toString("base64url")}`;
+}
+
+/** The same JWS with one byte of its signature flipped (still well-formed base64url). */
+function tampered(jws) {
+  const [head, body, sig] = jws.split(".");
+  const bytes = Buffer.from(sig, "base64url");
+  bytes[10] ^= 1;
+  return `${head}.${body}.${bytes.toString("base64url")}`;
+}
+
+/**
+ * The runtime's WebCrypto verifies the signature: one byte off is refused, the untouched
+ * assertion (made the same way) is accepted.
+ */
+async function refreshWithAssertions(alg, privateJwk, clientId, kid, refreshToken) {
+  const token = (client_assertion) => fetch(`${BASE}/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion }) });
+  const good = assertion(alg, privateJwk, clientId, kid);
+  const bad = await token(tampered(good));
+  assert.equal(bad.status, 401, `${alg} with a flipped signature byte`);
+  assert.equal((await bad.json()).error, "invalid_client");
+  const ok = await token(good);
+  assert.equal(ok.status, 200, `${alg}: ${await ok.clone().text()}`);
 }
 
 /**
@@ -106,6 +140,7 @@ test("a metadata-document client with an inline ES256 key signs in with private_
     token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [publicJwk] } } });
   const provider = new SignedProvider({ redirectUrl: callback.url, clientMetadataUrl: docUrl, privateJwk, alg: "ES256" });
   await signInAndCall("CIMD + ES256", provider, callback);
+  await refreshWithAssertions("ES256", privateJwk, docUrl, publicJwk.kid, provider.savedTokens.refresh_token);
 });
 
 test("a ChatGPT-like client: RS256 from a jwks_uri, no fallback to none, assertions single-use", { timeout: 90_000 }, async () => {
@@ -133,6 +168,7 @@ test("a ChatGPT-like client: RS256 from a jwks_uri, no fallback to none, asserti
     body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: provider.savedTokens.refresh_token, client_id: docUrl }) });
   assert.equal(bare.status, 401);
   assert.equal((await bare.json()).error, "invalid_client");
+  await refreshWithAssertions("RS256", privateJwk, docUrl, publicJwk.kid, provider.savedTokens.refresh_token);
 });
 
 test("a client that registers with private_key_jwt (DCR, inline jwks) signs in", { timeout: 90_000 }, async () => {

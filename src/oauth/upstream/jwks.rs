@@ -104,9 +104,10 @@ pub(crate) async fn verify(
             kid.unwrap_or("no kid")
         )));
     }
-    if keys.iter().any(|k| k.verifies(alg, message.as_bytes(), &signature)) {
-        Ok(alg)
-    } else {
-        Err(invalid("signature does not verify against the provider's published keys".into()))
+    for key in &keys {
+        if key.verifies(services.verifier, alg, message.as_bytes(), &signature).await {
+            return Ok(alg);
+        }
     }
+    Err(invalid("signature does not verify against the provider's published keys".into()))
 }

@@ -14,7 +14,7 @@ use crate::logs;
 use crate::mcp::jsonrpc::{self, ErrorObject, PARSE_ERROR, SERVER_ERROR};
 use crate::mcp::server::Server;
 use crate::mcp::{envelope, version, Identity};
-use crate::oauth::bearer;
+use crate::oauth::{bearer, dpop};
 use crate::state::{State, GRANT_RECHECK_SECS};
 use crate::store::records::GrantRecord;
 use crate::urls::{host_of, is_loopback, request_origin, Urls};
@@ -28,11 +28,13 @@ const SSE_RETRY_MS: u64 = 1000;
 const SESSION_HEADER: &str = "mcp-session-id";
 
 /// What phase 1 checked: the browser Origin (allowed) and the verified access token (`None`
-/// when authorization is off).
+/// when authorization is off), with the DPoP proof of a bound token, whose signature phase 2
+/// verifies.
 #[derive(Debug, PartialEq)]
 pub(super) struct Checked {
     origin: Option<String>,
     claims: Option<AccessClaims>,
+    dpop: Option<dpop::Proof>,
 }
 
 /// Phase 2: a POST or DELETE that passed [`handle_now`].
@@ -44,6 +46,11 @@ pub(super) async fn handle<'a>(
     services: &'a Services<'a>,
     urls: &Urls,
 ) -> Reply<'a> {
+    if let Some(proof) = &checked.dpop {
+        if let Err(res) = dpop::at_resource_finish(state, services, urls, proof).await {
+            return with_cors(*res, checked.origin.as_deref(), false).into();
+        }
+    }
     if let Some(gid) = checked.claims.as_ref().and_then(|c| c.gid.as_deref()) {
         if let Err(res) = grant_alive(state, gid, services, urls).await {
             return with_cors(*res, checked.origin.as_deref(), false).into();
@@ -108,11 +115,11 @@ pub(super) fn handle_now(
             web::method_not_allowed(ALLOW)
         }
         Method::GET | Method::POST | Method::DELETE if !state.config.auth_enabled() => {
-            return Ok(Checked { origin, claims: None })
+            return Ok(Checked { origin, claims: None, dpop: None })
         }
         Method::GET | Method::POST | Method::DELETE => {
             match bearer::authenticate(state, req, urls, clock) {
-                Ok(claims) => return Ok(Checked { origin, claims: Some(claims) }),
+                Ok((claims, dpop)) => return Ok(Checked { origin, claims: Some(claims), dpop }),
                 Err(res) => *res,
             }
         }

@@ -69,28 +69,9 @@ fn authorize_url(client_id: &str, redirect_uri: &str) -> String {
 
 /// Signs in as alice and approves; the code.
 async fn code_for(t: &TestApp, client_id: &str, redirect_uri: &str) -> String {
-    let page = t.get(&authorize_url(client_id, redirect_uri)).await;
-    assert_eq!(page.status(), 200, "{}", text(&page));
-    let jar = cookies(&page, "");
-    let html = text(&page);
-    let signed =
-        post_sign_in(t, &hidden(&html, "request"), &hidden(&html, "csrf"), "alice", "alice", &jar)
-            .await;
-    let jar = cookies(&signed, &jar);
-    let html = text(&signed);
-    let approved = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "approve"),
-            ],
-            &jar,
-        )
-        .await;
-    assert_eq!(approved.status(), 302, "{}", text(&approved));
-    query_param(header(&approved, "location"), "code").unwrap()
+    let location =
+        sign_in_and_approve_at(t, &authorize_url(client_id, redirect_uri), "alice").await;
+    query_param(&location, "code").unwrap()
 }
 
 async fn exchange(

@@ -215,7 +215,12 @@ pub async fn post_sign_in(
 
 /// Runs authorize → sign-in → approve as `user`; returns the redirect Location.
 pub async fn sign_in_and_approve(t: &TestApp, client_id: &str, user: &str, extra: &str) -> String {
-    let page = t.get(&authorize_path(client_id, extra)).await;
+    sign_in_and_approve_at(t, &authorize_path(client_id, extra), user).await
+}
+
+/// [`sign_in_and_approve`] for any authorization request path (another redirect URI, say).
+pub async fn sign_in_and_approve_at(t: &TestApp, authorize: &str, user: &str) -> String {
+    let page = t.get(authorize).await;
     assert_eq!(page.status(), 200, "{}", text(&page));
     let jar = cookies(&page, "");
     let html = text(&page);

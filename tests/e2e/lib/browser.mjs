@@ -18,12 +18,34 @@ export async function launch() {
   // Remove the throwaway profile once the browser is gone: after close() resolves, not in the
   // "close" event, where Chromium is still writing to it (rmSync then fails with ENOTEMPTY —
   // thrown from an event handler, an uncaught exception). A leftover never fails a test.
+  if (process.env.E2E_BROWSER_EVENTS) logEvents(context);
   const close = context.close.bind(context);
   context.close = async (...args) => {
     await close(...args);
     try { rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch {}
   };
   return context;
+}
+
+let browsers = 0;
+
+/**
+ * E2E_BROWSER_EVENTS=1: every request, response, failure, navigation and load of the context's
+ * pages goes to stderr with the milliseconds since launch, to see where a browser test stopped.
+ */
+function logEvents(context) {
+  const n = ++browsers;
+  const t0 = Date.now();
+  const log = (s) => process.stderr.write(`[browser ${n} ${Date.now() - t0} ms] ${s}\n`);
+  const short = (u) => u.slice(0, 120);
+  context.on("page", (page) => {
+    page.on("request", (r) => log(`request ${r.method()} ${short(r.url())}`));
+    page.on("response", (r) => log(`response ${r.status()} ${short(r.url())}`));
+    page.on("requestfailed", (r) => log(`failed ${short(r.url())} ${r.failure()?.errorText}`));
+    page.on("framenavigated", (f) => { if (f === page.mainFrame()) log(`navigated ${short(f.url())}`); });
+    page.on("load", () => log(`load ${short(page.url())}`));
+    page.on("close", () => log("page closed"));
+  });
 }
 
 /**

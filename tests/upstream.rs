@@ -330,6 +330,30 @@ async fn the_rules_refuse_unknown_and_unverified_people_with_a_reason() {
     }
 }
 
+#[tokio::test]
+async fn an_entra_id_token_without_email_verified_counts_its_domain_owner_claim() {
+    // Entra ID (v2.0) sends `email` with no `email_verified`; with the optional claim `xms_edov`
+    // the domain rule admits them, without it they are refused as unverified.
+    let t = app(&[]).await;
+    for (extra, admitted) in [
+        (json!({"email": "pat@example.com", "name": "Pat", "xms_edov": true}), true),
+        (json!({"email": "pat@example.com", "name": "Pat"}), false),
+        (json!({"email": "pat@example.com", "name": "Pat", "xms_edov": "1"}), false),
+    ] {
+        let s = start(&t, "oidc").await;
+        answer_token(&t, claims(&s, extra.clone()));
+        let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        let html = text(&res);
+        if admitted {
+            assert_eq!(res.status(), 200, "{extra}: {html}");
+            assert!(html.contains("Allow access?"), "{html}");
+        } else {
+            assert_eq!(res.status(), 403, "{extra}: {html}");
+            assert!(html.contains("not verified"), "{html}");
+        }
+    }
+}
+
 fn hidden_href(html: &str) -> String {
     let start = html.find("id=\"continue\" href=\"").unwrap() + "id=\"continue\" href=\"".len();
     let end = html[start..].find('"').unwrap() + start;

@@ -213,9 +213,14 @@ pub(crate) async fn exchange(
 }
 
 fn identity(issuer: &str, sub: &str, claims: &Value) -> Identity {
-    let verified = match &claims["email_verified"] {
-        Value::Bool(b) => *b,
-        Value::String(s) => s == "true",
+    // Microsoft Entra ID sends no `email_verified`. Its optional claim `xms_edov` ("email domain
+    // owner verified", a boolean) says the tenant has proven it owns the address's domain, which
+    // is what email and domain rules need; it counts only when `email_verified` is absent (a
+    // provider that says `false` is believed) and only as the JSON `true`.
+    let verified = match (&claims["email_verified"], &claims["xms_edov"]) {
+        (Value::Bool(b), _) => *b,
+        (Value::String(s), _) => s == "true",
+        (Value::Null, Value::Bool(true)) => true,
         _ => false,
     };
     let text =
@@ -312,6 +317,21 @@ mod tests {
 
     fn good() -> Value {
         json!({"iss":"https://idp.example","aud":"cid","exp":1000,"nonce":"n1","sub":"42"})
+    }
+
+    #[test]
+    fn email_verified_counts_and_entras_xms_edov_only_in_its_absence() {
+        let verified = |claims: Value| identity("https://idp.example", "42", &claims).email_verified;
+        assert!(verified(json!({"email": "a@x.example", "email_verified": true})));
+        assert!(verified(json!({"email": "a@x.example", "email_verified": "true"})));
+        assert!(!verified(json!({"email": "a@x.example"})));
+        assert!(!verified(json!({"email": "a@x.example", "email_verified": "yes"})));
+        // Entra: no email_verified, the domain owner verified.
+        assert!(verified(json!({"email": "a@x.example", "xms_edov": true})));
+        assert!(!verified(json!({"email": "a@x.example", "xms_edov": false})));
+        assert!(!verified(json!({"email": "a@x.example", "xms_edov": "true"})));
+        assert!(!verified(json!({"email": "a@x.example", "xms_edov": 1})));
+        assert!(!verified(json!({"email": "a@x.example", "email_verified": false, "xms_edov": true})));
     }
 
     #[test]

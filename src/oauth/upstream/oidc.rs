@@ -321,7 +321,8 @@ mod tests {
 
     #[test]
     fn email_verified_counts_and_entras_xms_edov_only_in_its_absence() {
-        let verified = |claims: Value| identity("https://idp.example", "42", &claims).email_verified;
+        let verified =
+            |claims: Value| identity("https://idp.example", "42", &claims).email_verified;
         assert!(verified(json!({"email": "a@x.example", "email_verified": true})));
         assert!(verified(json!({"email": "a@x.example", "email_verified": "true"})));
         assert!(!verified(json!({"email": "a@x.example"})));
@@ -331,7 +332,9 @@ mod tests {
         assert!(!verified(json!({"email": "a@x.example", "xms_edov": false})));
         assert!(!verified(json!({"email": "a@x.example", "xms_edov": "true"})));
         assert!(!verified(json!({"email": "a@x.example", "xms_edov": 1})));
-        assert!(!verified(json!({"email": "a@x.example", "email_verified": false, "xms_edov": true})));
+        assert!(!verified(
+            json!({"email": "a@x.example", "email_verified": false, "xms_edov": true})
+        ));
     }
 
     #[test]

@@ -106,6 +106,23 @@ impl Started {
     }
 }
 
+/// "Continue with …" for `provider` on the sign-in `page` of our /authorize.
+async fn press(
+    t: &TestApp,
+    page: &mcp_edge::web::Response,
+    provider: &str,
+) -> mcp_edge::web::Response {
+    let html = text(page);
+    let form = [
+        ("request", hidden(&html, "request")),
+        ("csrf", hidden(&html, "csrf")),
+        ("action", "upstream".into()),
+        ("provider", provider.into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    t.post_form("/authorize", &form, &cookies(page, "")).await
+}
+
 /// Our /authorize → the sign-in page → "Continue with …" for `provider`.
 async fn start(t: &TestApp, provider: &str) -> Started {
     let client_id = register(t).await;
@@ -117,22 +134,10 @@ async fn start(t: &TestApp, provider: &str) -> Started {
         "{html}"
     );
     assert!(html.contains("name=\"password\""), "USERS sign-in stays beside the providers");
-    let jar = cookies(&page, "");
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "upstream"),
-                ("provider", provider),
-            ],
-            &jar,
-        )
-        .await;
+    let res = press(t, &page, provider).await;
     assert_eq!(res.status(), 303, "{}", text(&res));
     let location = header(&res, "location").to_owned();
-    let jar = cookies(&res, &jar);
+    let jar = cookies(&res, &cookies(&page, ""));
     Started { client_id, location, jar }
 }
 
@@ -463,36 +468,13 @@ async fn a_provider_down_at_the_start_is_a_503_page_and_nothing_is_kept() {
     t.fetch.forget(DISCOVERY);
     let client_id = register(&t).await;
     let page = t.get(&authorize_path(&client_id, "")).await;
-    let html = text(&page);
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "upstream"),
-                ("provider", "oidc"),
-            ],
-            &cookies(&page, ""),
-        )
-        .await;
+    let res = press(&t, &page, "oidc").await;
     assert_eq!(res.status(), 503, "{}", text(&res));
     assert!(text(&res).contains("Example ID is unavailable"));
     assert!(dump(&t).await.iter().all(|(k, _)| !k.starts_with("upstream-pending:")));
     // A discovery document for another issuer is refused too.
     t.fetch.answer(DISCOVERY, 200, &[], json!({"issuer": "https://evil.example", "authorization_endpoint": "https://evil.example/a", "token_endpoint": "https://evil.example/t"}).to_string());
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "upstream"),
-                ("provider", "oidc"),
-            ],
-            &cookies(&page, ""),
-        )
-        .await;
+    let res = press(&t, &page, "oidc").await;
     assert_eq!(res.status(), 502, "{}", text(&res));
     // A discovery URL that redirects (an issuer set without its trailing slash, say) is not followed.
     t.fetch.answer(
@@ -501,33 +483,11 @@ async fn a_provider_down_at_the_start_is_a_503_page_and_nothing_is_kept() {
         &[("location", "https://idp.example/x/.well-known/openid-configuration")],
         "",
     );
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "upstream"),
-                ("provider", "oidc"),
-            ],
-            &cookies(&page, ""),
-        )
-        .await;
+    let res = press(&t, &page, "oidc").await;
     assert_eq!(res.status(), 502, "{}", text(&res));
     assert!(text(&res).contains("redirects are not followed"), "{}", text(&res));
     // And a provider that is not configured is not offered.
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "upstream"),
-                ("provider", "gitlab"),
-            ],
-            &cookies(&page, ""),
-        )
-        .await;
+    let res = press(&t, &page, "gitlab").await;
     assert_eq!(res.status(), 400);
 }
 
@@ -708,25 +668,12 @@ async fn only_the_configured_ways_in_are_offered_and_an_upstream_session_is_reme
 }
 
 async fn start_from(t: &TestApp, client_id: &str, page: &mcp_edge::web::Response) -> Started {
-    let html = text(page);
-    let jar = cookies(page, "");
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "upstream"),
-                ("provider", "oidc"),
-            ],
-            &jar,
-        )
-        .await;
+    let res = press(t, page, "oidc").await;
     assert_eq!(res.status(), 303, "{}", text(&res));
     Started {
         client_id: client_id.to_owned(),
         location: header(&res, "location").to_owned(),
-        jar: cookies(&res, &jar),
+        jar: cookies(&res, &cookies(page, "")),
     }
 }
 

@@ -14,23 +14,35 @@ use serde_json::{json, Value};
 const V: &str = "2026-07-28";
 const TASKS: &str = "io.modelcontextprotocol/tasks";
 
-fn meta(tasks: bool) -> Value {
+/// A client that can answer elicitations, declaring the Tasks extension when `tasks`.
+fn caps(tasks: bool) -> Value {
     let mut caps = json!({"elicitation": {}});
     if tasks {
         caps["extensions"] = json!({ TASKS: {} });
     }
-    json!({"io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": caps,
-           "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"}})
+    caps
 }
 
 async fn rpc(
     t: &TestApp,
     method: &str,
-    mut params: Value,
+    params: Value,
     tasks: bool,
     token: Option<&str>,
 ) -> (u16, Value) {
-    params["_meta"] = meta(tasks);
+    rpc_as(t, method, params, caps(tasks), token).await
+}
+
+/// A 2026-07-28 request from a client declaring `caps`.
+async fn rpc_as(
+    t: &TestApp,
+    method: &str,
+    mut params: Value,
+    caps: Value,
+    token: Option<&str>,
+) -> (u16, Value) {
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": V, "io.modelcontextprotocol/clientCapabilities": caps,
+           "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"}});
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let mut b = request("POST", "/mcp")
         .header("content-type", "application/json")
@@ -184,6 +196,28 @@ async fn input_is_asked_on_tasks_get_and_answered_with_tasks_update_one_key_at_a
     let r = get(&t, &id).await;
     assert_eq!(r["status"], "completed");
     assert_eq!(r["result"]["content"][0]["text"], "name=ada, confirm=true");
+}
+
+#[tokio::test]
+async fn a_task_never_asks_what_the_polling_client_cannot_answer() {
+    let t = conformance().await;
+    let (_, c) = call(&t, "confirm_delete", json!({"filename": "a.txt"}), true).await;
+    let id = c["result"]["taskId"].as_str().unwrap().to_owned();
+    // Polled by a client that declares the extension but not elicitation: the task fails and
+    // says why, instead of waiting for an answer that cannot come.
+    let (status, r) =
+        rpc_as(&t, "tasks/get", json!({"taskId": id}), json!({"extensions": {TASKS: {}}}), None)
+            .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["result"]["status"], "failed", "{r}");
+    assert!(r["result"].get("inputRequests").is_none(), "{r}");
+    assert_eq!(r["result"]["error"]["code"], -32602);
+    assert!(r["result"]["error"]["message"].as_str().unwrap().contains("not declared"), "{r}");
+    // The same tool polled by a client that can answer asks its question.
+    let (_, c) = call(&t, "confirm_delete", json!({"filename": "b.txt"}), true).await;
+    let r = get(&t, c["result"]["taskId"].as_str().unwrap()).await;
+    assert_eq!(r["status"], "input_required", "{r}");
+    assert_eq!(r["inputRequests"]["confirm"]["method"], "elicitation/create", "{r}");
 }
 
 #[tokio::test]

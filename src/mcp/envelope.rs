@@ -42,6 +42,17 @@ impl ClientCapabilities {
         }
     }
 
+    /// The input requests (by key) that this client declared it can answer. A server never asks
+    /// for more: the others are dropped.
+    pub fn answerable(&self, requests: Map<String, Value>) -> Map<String, Value> {
+        requests
+            .into_iter()
+            .filter(|(_, r)| {
+                r.get("method").and_then(Value::as_str).is_some_and(|m| self.allows(m))
+            })
+            .collect()
+    }
+
     /// Does the client declare what an input request with this method needs?
     pub fn allows(&self, method: &str) -> bool {
         match method {

@@ -313,6 +313,9 @@ pub enum Refusal {
 
 /// -32021: a capability (or extension) the request does not declare.
 const MISSING_CAPABILITY: i32 = -32021;
+/// A call or task needs input, and none of what it asks is something the client declared.
+const UNDECLARED_INPUT: &str =
+    "this call needs input this client has not declared it can give (elicitation, sampling or roots)";
 
 fn unknown_task(id: &str) -> ErrorObject {
     ErrorObject::new(INVALID_PARAMS, format!("unknown task: {id:?}"))
@@ -488,11 +491,7 @@ impl Server {
             // only what the client declared.
             let asked = ctx.asks.map(|a| {
                 let mut input = input.clone();
-                input.requests.retain(|_, r| {
-                    r.get("method")
-                        .and_then(Value::as_str)
-                        .is_some_and(|m| a.capabilities.allows(m))
-                });
+                input.requests = a.capabilities.answerable(input.requests);
                 input
             });
             return Ok(match asked {
@@ -503,14 +502,7 @@ impl Server {
                 }
             });
         };
-        let caps = &modern.envelope.capabilities;
-        let requests: Map<String, Value> = input
-            .requests
-            .into_iter()
-            .filter(|(_, r)| {
-                r.get("method").and_then(Value::as_str).is_some_and(|m| caps.allows(m))
-            })
-            .collect();
+        let requests = modern.envelope.capabilities.answerable(input.requests);
         let mut result = Map::new();
         result.insert("resultType".into(), json!("input_required"));
         if !requests.is_empty() {
@@ -528,10 +520,7 @@ impl Server {
             );
         }
         if result.len() == 1 {
-            return Err(ErrorObject::new(
-                INVALID_PARAMS,
-                "this call needs input this client has not declared it can give (elicitation, sampling or roots)",
-            ));
+            return Err(ErrorObject::new(INVALID_PARAMS, UNDECLARED_INPUT));
         }
         Ok(Answer::InputRequired(Value::Object(result)))
     }
@@ -627,10 +616,18 @@ impl Server {
                     task.status = Status::Completed;
                     task.result = Some(result.to_json());
                 }
+                // Only what the polling request's client declared it can answer is asked.
                 Some(Need::Input(asked)) => {
-                    task.status = Status::InputRequired;
-                    task.pending = asked.requests;
-                    task.state = asked.state.or(task.state.take());
+                    let pending = modern.envelope.capabilities.answerable(asked.requests);
+                    if pending.is_empty() {
+                        task.status = Status::Failed;
+                        task.error =
+                            Some(json!({ "code": INVALID_PARAMS, "message": UNDECLARED_INPUT }));
+                    } else {
+                        task.status = Status::InputRequired;
+                        task.pending = pending;
+                        task.state = asked.state.or(task.state.take());
+                    }
                 }
                 Some(Need::Later { after_ms, state }) => {
                     task.due_ms = modern.now_ms + after_ms;

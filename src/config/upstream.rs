@@ -148,6 +148,10 @@ impl Vars<'_> {
             ));
             return None;
         }
+        if let Some(why) = multi_tenant(&issuer) {
+            self.errors.push(format!("UPSTREAM_OIDC_ISSUER: {issuer:?} {why}"));
+            return None;
+        }
         let (client_id, client_secret) = pair?;
         let mut scopes: Vec<String> = self
             .get("UPSTREAM_OIDC_SCOPES")
@@ -222,6 +226,20 @@ fn issuer_ok(issuer: &str, relaxed: bool) -> bool {
     })
 }
 
+/// Microsoft's multi-tenant endpoints (`common`, `organizations`, `consumers`) publish an issuer
+/// template, and their ID tokens name each person's own tenant in `iss`: no sign-in would ever
+/// pass the issuer check, so the setting is refused at start-up with the fix.
+fn multi_tenant(issuer: &str) -> Option<&'static str> {
+    let parts = crate::urls::split(issuer)?;
+    if !parts.host.eq_ignore_ascii_case("login.microsoftonline.com") {
+        return None;
+    }
+    let tenant = parts.rest.trim_start_matches('/').split('/').next().unwrap_or_default();
+    ["common", "organizations", "consumers"].iter().any(|t| tenant.eq_ignore_ascii_case(t)).then_some(
+        "is Microsoft's multi-tenant endpoint: its ID tokens name each person's own tenant as their issuer, so none would match. Use your tenant's issuer: https://login.microsoftonline.com/<tenant id>/v2.0",
+    )
+}
+
 /// The button's label when `UPSTREAM_NAME` is unset: the issuer's host.
 fn default_name(issuer: &str) -> String {
     crate::urls::split(issuer).map(|p| p.host.to_owned()).unwrap_or_else(|| issuer.to_owned())
@@ -290,7 +308,7 @@ mod tests {
 
     #[test]
     fn development_allows_a_loopback_http_issuer_only() {
-        let with = |issuer: &'static str| {
+        let with = |issuer: &str| {
             config(&[
                 DEV,
                 ("UPSTREAM_OIDC_ISSUER", issuer),
@@ -303,6 +321,14 @@ mod tests {
         assert!(with("http://localhost:9000/realms/x").is_ok());
         assert!(with("http://idp.example").unwrap_err().contains("UPSTREAM_OIDC_ISSUER"));
         assert!(with("https://idp.example/?x=1").unwrap_err().contains("UPSTREAM_OIDC_ISSUER"));
+        // Entra: a tenant's issuer, never a multi-tenant endpoint.
+        let tenant = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0";
+        assert!(with(tenant).is_ok());
+        for shared in ["common", "organizations", "Consumers"] {
+            let err =
+                with(&format!("https://login.microsoftonline.com/{shared}/v2.0")).unwrap_err();
+            assert!(err.contains("UPSTREAM_OIDC_ISSUER") && err.contains("<tenant id>"), "{err}");
+        }
     }
 
     #[test]

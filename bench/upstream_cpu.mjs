@@ -94,14 +94,10 @@ const cap = await S.captureConfig(target, work, join(work, "kv"));
 const w = S.startWorkerd(cap, await S.freePort());
 
 const FORM = { "content-type": "application/x-www-form-urlencoded" };
-function hidden(html, name) {
-  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  if (!m) throw new Error(`no hidden field ${name} in:\n${html.slice(0, 400)}`);
-  return m[1].replaceAll("&quot;", '"').replaceAll("&amp;", "&");
-}
+/** The body of `r` when its status is `status` and it contains `must`. */
 async function expect(what, r, status, must) {
-  const text = await r.text();
-  if (r.status !== status || (must && !text.includes(must))) throw new Error(`${what}: ${r.status}, expected ${status}${must ? ` with ${must}` : ""}:\n${text.slice(0, 600)}`);
+  const text = await F.expectStatus(what, r, status);
+  if (!text.includes(must)) throw new Error(`${what}: the answer lacks ${must}:\n${text.slice(0, 600)}`);
   return text;
 }
 
@@ -123,7 +119,7 @@ try {
     const r = await fetch(url, { redirect: "manual" });
     const html = await expect("GET /authorize", r, 200, "Continue with Bench ID");
     jar.take(r);
-    return { jar, request: hidden(html, "request"), csrf: hidden(html, "csrf") };
+    return { jar, request: F.hidden(html, "request"), csrf: F.hidden(html, "csrf") };
   };
   const password = async (p) => {
     const r = await fetch(url, {
@@ -137,7 +133,7 @@ try {
       method: "POST", redirect: "manual", headers: { ...FORM, cookie: p.jar.header() },
       body: new URLSearchParams({ request: p.request, csrf: p.csrf, action: "upstream", provider: "oidc" }),
     });
-    await expect("POST /authorize upstream", r, 303);
+    await F.expectStatus("POST /authorize upstream", r, 303);
     p.jar.take(r);
     const at = new URL(r.headers.get("location"));
     if (`${at.origin}${at.pathname}` !== `${ISSUER}/auth`) throw new Error(`sent to ${at}`);
@@ -165,10 +161,13 @@ try {
   if (exchanges !== N + WARM) throw new Error(`the provider exchanged ${exchanges} codes, expected ${N + WARM}`);
   const us = (x) => `${(x / 1000).toFixed(2)} ms`;
   console.log(`${N} sign-ins of each kind; workerd CPU per request:`);
-  console.log(`  GET /authorize (sign-in page)        ${us(pages.per)}`);
-  console.log(`  POST signin (PBKDF2, ${ITERATIONS} it.)  ${us(pw.per)}`);
-  console.log(`  POST upstream (to the provider)      ${us(st.per)}`);
-  console.log(`  GET /oauth/callback (RS256 ID token) ${us(cb.per)}`);
+  const rows = [
+    ["GET /authorize (sign-in page)", pages.per],
+    [`POST signin (PBKDF2, ${ITERATIONS} it.)`, pw.per],
+    ["POST upstream (to the provider)", st.per],
+    ["GET /oauth/callback (RS256 ID token)", cb.per],
+  ];
+  for (const [label, per] of rows) console.log(`  ${label.padEnd(38)} ${us(per)}`);
   console.log(`password sign-in: ${us(pages.per + pw.per)} CPU; upstream sign-in: ${us(pages.per + st.per + cb.per)} CPU (our worker only; up to the consent page)`);
 } finally {
   await w.stop();

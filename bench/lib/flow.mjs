@@ -28,7 +28,7 @@ function fail(what, res, body) {
   throw new Error(`${what}: HTTP ${res.status}\n${body?.slice?.(0, 800) ?? ""}`);
 }
 
-async function expectStatus(what, res, status) {
+export async function expectStatus(what, res, status) {
   const body = await res.text();
   if (res.status !== status) fail(what, res, body);
   return body;
@@ -75,7 +75,7 @@ function codeFrom(location) {
   return code;
 }
 
-function hidden(html, name) {
+export function hidden(html, name) {
   const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
   if (!m) throw new Error(`no hidden field ${name} in page:\n${html.slice(0, 600)}`);
   return m[1].replaceAll("&quot;", '"').replaceAll("&#34;", '"').replaceAll("&#39;", "'").replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");

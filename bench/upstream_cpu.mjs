@@ -11,7 +11,7 @@
 //   callback  GET /oauth/callback (state, browser binding, code exchange with the provider,
 //             ID token signature against the cached JWKS and claims, rules, consent page)
 // A password sign-in is page + password; an upstream sign-in is page + start + callback.
-// Usage: node bench/upstream_cpu.mjs [N=100]
+// Usage: node bench/upstream_cpu.mjs [N=200]
 import { createServer } from "node:http";
 import { createSign, generateKeyPairSync, pbkdf2Sync, randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -19,8 +19,8 @@ import { rmSync, mkdirSync } from "node:fs";
 import * as S from "./lib/serve.mjs";
 import * as F from "./lib/flow.mjs";
 
-const N = Number(process.argv[2] ?? 100);
-const WARM = 5;
+const N = Number(process.argv[2] ?? 200);
+const WARM = 20;
 const ITERATIONS = Number(process.env.BENCH_SIGNIN_ITERATIONS ?? 50_000);
 const b64u = (b) => Buffer.from(b).toString("base64url");
 

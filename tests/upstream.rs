@@ -359,6 +359,34 @@ async fn an_entra_id_token_without_email_verified_counts_its_domain_owner_claim(
     }
 }
 
+#[tokio::test]
+async fn group_rules_admit_by_the_providers_groups_claim() {
+    let rules = r#"[{"group":"mcp-admins","scopes":"mcp admin"},{"group":"staff","scopes":"mcp"}]"#;
+    let t = app(&[("ACCESS_RULES", rules)]).await;
+    for (groups, granted) in [
+        (json!(["staff", "mcp-admins", "sales"]), Some("mcp admin")),
+        (json!(["staff"]), Some("mcp")),
+        (json!(["sales", 7]), None),
+        (json!("mcp-admins"), None),
+    ] {
+        let s = start(&t, "oidc").await;
+        // An address the provider does not vouch for: the groups alone decide.
+        answer_token(
+            &t,
+            claims(&s, json!({"email": "gil@elsewhere.example", "name": "Gil", "groups": groups})),
+        );
+        let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+        let Some(granted) = granted else {
+            assert_eq!(res.status(), 403, "{groups}: {}", text(&res));
+            assert!(text(&res).contains("no access rule admits"), "{}", text(&res));
+            continue;
+        };
+        assert_eq!(res.status(), 200, "{groups}: {}", text(&res));
+        let token = approve(&t, &s, &res).await;
+        assert_eq!(token["scope"], granted, "{groups}");
+    }
+}
+
 fn hidden_href(html: &str) -> String {
     let start = html.find("id=\"continue\" href=\"").unwrap() + "id=\"continue\" href=\"".len();
     let end = html[start..].find('"').unwrap() + start;

@@ -43,6 +43,10 @@ pub struct AccessRule {
     /// `oidc` or `github`: only people from this provider.
     #[serde(default)]
     pub provider: Option<String>,
+    /// A group the OpenID provider lists in the `groups` claim (ID token or userinfo), compared
+    /// exactly (Entra lists group object ids).
+    #[serde(default)]
+    pub group: Option<String>,
     /// Space-separated scopes granted (at most: the client may ask for fewer).
     pub scopes: String,
 }
@@ -186,8 +190,12 @@ impl Vars<'_> {
                 && r.github.is_none()
                 && r.subject.is_none()
                 && r.provider.is_none()
+                && r.group.is_none()
             {
-                self.errors.push(format!("ACCESS_RULES: rule {n} names no condition (email, domain, github, subject or provider)"));
+                self.errors.push(format!("ACCESS_RULES: rule {n} names no condition (email, domain, github, subject, provider or group)"));
+            }
+            if r.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+                self.errors.push(format!("ACCESS_RULES: rule {n}: group is empty"));
             }
             if let Some(p) = r.provider.as_deref().filter(|p| !matches!(*p, "oidc" | "github")) {
                 self.errors.push(format!(
@@ -349,7 +357,7 @@ mod tests {
         }
         let err = config(&[
             DEV,
-            ("ACCESS_RULES", r#"[{"scopes":"mcp"},{"email":"a@b.c","scopes":"root"},{"domain":"@b.c","scopes":"mcp"},{"provider":"gitlab","scopes":"mcp"},{"github":"x","scopes":""}]"#),
+            ("ACCESS_RULES", r#"[{"scopes":"mcp"},{"email":"a@b.c","scopes":"root"},{"domain":"@b.c","scopes":"mcp"},{"provider":"gitlab","scopes":"mcp"},{"github":"x","scopes":""},{"group":" ","scopes":"mcp"}]"#),
         ])
         .unwrap_err();
         for needle in [
@@ -358,6 +366,7 @@ mod tests {
             "rule 3: domain",
             "rule 4 has unknown provider",
             "rule 5 grants no scope",
+            "rule 6: group is empty",
         ] {
             assert!(err.contains(needle), "{needle} not in {err}");
         }

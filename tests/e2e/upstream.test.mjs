@@ -18,6 +18,7 @@ import { freePort, startWorker } from "./worker.mjs";
 const RULES = [
   { email: "ada@example.com", scopes: "mcp admin" },
   { domain: "example.com", scopes: "mcp" },
+  { group: "mcp-admins", scopes: "mcp admin" },
 ];
 const LABEL = "Local ID";
 
@@ -158,7 +159,7 @@ test("the SDK client signs in through the OpenID provider and get_vibe greets th
   }
 });
 
-test("access rules: admin by verified email, plain by domain, refused by no match or an unverified email", { timeout: 120_000 }, async () => {
+test("access rules: admin by verified email, plain by domain, admin by group, refused by no match or an unverified email", { timeout: 120_000 }, async () => {
   const ada = await authorization("mcp admin");
   const page = await atProvider(await browser(), ada.url, "ada");
   const query = await approveOurs(page);
@@ -172,6 +173,12 @@ test("access rules: admin by verified email, plain by domain, refused by no matc
   const patQuery = await approveOurs(patPage);
   const patToken = await tokenRequest(BASE, { grant_type: "authorization_code", code: patQuery.get("code"), code_verifier: pat.verifier, client_id: pat.client_id, redirect_uri: callback.url });
   assert.equal(patToken.body.scope, "mcp", "the domain rule grants mcp only");
+
+  // Gil's address matches no rule; the provider's groups claim does.
+  const gil = await authorization("mcp admin");
+  const gilQuery = await approveOurs(await atProvider(await browser(), gil.url, "gil"));
+  const gilToken = await tokenRequest(BASE, { grant_type: "authorization_code", code: gilQuery.get("code"), code_verifier: gil.verifier, client_id: gil.client_id, redirect_uri: callback.url });
+  assert.equal(gilToken.body.scope, "mcp admin", "the group rule grants admin");
 
   for (const [login, reason] of [["eve", /no access rule admits/], ["una", /not verified/]]) {
     const a = await authorization("mcp");

@@ -95,6 +95,7 @@ pub(crate) async fn exchange(
         email: primary.map(|e| e.email),
         name: user.name.filter(|n| !n.trim().is_empty()),
         login: Some(user.login),
+        groups: Vec::new(),
     })
 }
 

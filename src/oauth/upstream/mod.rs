@@ -121,6 +121,10 @@ pub(crate) struct Identity {
     pub(crate) name: Option<String>,
     /// GitHub's login (changeable: matched by rules, never the key).
     pub(crate) login: Option<String>,
+    /// The provider's `groups` claim, only the groups some access rule names (a sign-in cookie
+    /// stays small, and no more is kept than the rules use).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) groups: Vec<String>,
 }
 
 /// Why a sign-in at the provider did not produce an identity: each is a page for the person.
@@ -367,7 +371,7 @@ pub(crate) async fn finish(
         },
     };
     let identity = match identity {
-        Ok(i) => i,
+        Ok(i) => rules::keep_named_groups(&state.config.access_rules, i),
         Err(e) => {
             crate::logs::event(
                 "upstream_failed",

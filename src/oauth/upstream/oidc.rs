@@ -208,6 +208,9 @@ pub(crate) async fn exchange(
             who.email_verified = extra.email_verified;
         }
         who.name = who.name.or(extra.name);
+        if who.groups.is_empty() {
+            who.groups = extra.groups;
+        }
     }
     Ok(who)
 }
@@ -232,6 +235,10 @@ fn identity(issuer: &str, sub: &str, claims: &Value) -> Identity {
         email_verified: verified,
         name: text("name").or_else(|| text("preferred_username")),
         login: text("preferred_username"),
+        groups: claims["groups"]
+            .as_array()
+            .map(|g| g.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
     }
 }
 

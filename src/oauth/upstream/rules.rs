@@ -23,7 +23,14 @@ fn matches(rule: &AccessRule, who: &Identity) -> bool {
             .and_then(|e| e.rsplit_once('@'))
             .is_some_and(|(_, d)| d.eq_ignore_ascii_case(want))
     });
-    provider_ok && subject_ok && github_ok && email_ok && domain_ok
+    let group_ok = rule.group.as_deref().is_none_or(|g| who.groups.iter().any(|h| h == g));
+    provider_ok && subject_ok && github_ok && email_ok && domain_ok && group_ok
+}
+
+/// `who` with only the groups that some rule names.
+pub(crate) fn keep_named_groups(rules: &[AccessRule], mut who: Identity) -> Identity {
+    who.groups.retain(|g| rules.iter().any(|r| r.group.as_deref() == Some(g.as_str())));
+    who
 }
 
 /// The scopes the first matching rule grants, or why nobody let them in (for the page).
@@ -67,6 +74,7 @@ mod tests {
             email_verified: verified,
             name: None,
             login: None,
+            groups: Vec::new(),
         }
     }
 
@@ -101,5 +109,30 @@ mod tests {
         seven.provider = Provider::Github;
         seven.subject = "github:7".into();
         assert_eq!(admit(&r, &seven), Ok(vec!["mcp".into(), "admin".into()]));
+    }
+
+    #[test]
+    fn group_rules_match_a_listed_group_exactly_and_only_named_groups_are_kept() {
+        let r: Vec<AccessRule> = serde_json::from_str(
+            r#"[{"group":"mcp-admins","scopes":"mcp admin"},{"provider":"oidc","group":"staff","scopes":"mcp"}]"#,
+        )
+        .unwrap_or_default();
+        let mut who = person("x@elsewhere.example", false);
+        who.groups = vec!["sales".into(), "staff".into(), "mcp-admins".into()];
+        let who = keep_named_groups(&r, who);
+        assert_eq!(
+            who.groups,
+            vec!["staff".to_owned(), "mcp-admins".into()],
+            "sales is named by no rule"
+        );
+        assert_eq!(admit(&r, &who), Ok(vec!["mcp".into(), "admin".into()]));
+        let mut staff = who.clone();
+        staff.groups = vec!["staff".into()];
+        assert_eq!(admit(&r, &staff), Ok(vec!["mcp".into()]));
+        staff.provider = Provider::Github;
+        assert!(admit(&r, &staff).is_err(), "the staff rule is for the OpenID provider's people");
+        let mut near = who.clone();
+        near.groups = vec!["MCP-Admins".into(), "mcp-admins-2".into()];
+        assert!(admit(&r, &near).is_err(), "groups compare exactly");
     }
 }

@@ -652,6 +652,79 @@ async fn github_sign_in_uses_the_numeric_id_and_the_verified_primary_email() {
     assert!(text(&res).contains("bad_verification_code"));
 }
 
+const GH_MEMBERSHIPS: &str =
+    "https://api.github.com/user/memberships/orgs?state=active&per_page=100";
+
+/// A membership in GitHub's documented shape (`GET /user/memberships/orgs`).
+fn membership(org: &str, state: &str) -> Value {
+    json!({"url": format!("https://api.github.com/orgs/{org}/memberships/octocat"), "state": state, "role": "member",
+           "organization_url": format!("https://api.github.com/orgs/{org}"),
+           "organization": {"login": org, "id": 1, "node_id": "MDEyOk9yZ2FuaXphdGlvbjE=", "url": format!("https://api.github.com/orgs/{org}")},
+           "user": {"login": "octocat", "id": 583231}})
+}
+
+#[tokio::test]
+async fn github_org_rules_ask_for_read_org_and_admit_active_members() {
+    let rules =
+        r#"[{"github_org":"Acme-Corp","scopes":"mcp admin"},{"github":"octocat","scopes":"mcp"}]"#;
+    let t = app(&[("ACCESS_RULES", rules)]).await;
+    for (memberships, granted) in [
+        (json!([membership("other", "active"), membership("acme-corp", "active")]), "mcp admin"),
+        // A pending invitation is not membership: the login rule decides.
+        (json!([membership("acme-corp", "pending")]), "mcp"),
+    ] {
+        let s = start(&t, "github").await;
+        assert_eq!(s.param("scope"), "read:user user:email read:org");
+        github_answers(
+            &t,
+            "octocat",
+            json!([{"email": "o@github.com", "verified": true, "primary": true}]),
+        );
+        t.fetch.answer(
+            GH_MEMBERSHIPS,
+            200,
+            &[("content-type", "application/json; charset=utf-8")],
+            memberships.to_string(),
+        );
+        let consent = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+        assert_eq!(consent.status(), 200, "{}", text(&consent));
+        assert_eq!(approve(&t, &s, &consent).await["scope"], granted, "{memberships}");
+    }
+    // Someone else, in no named organization: refused.
+    let s = start(&t, "github").await;
+    github_answers(
+        &t,
+        "hubot",
+        json!([{"email": "h@github.com", "verified": true, "primary": true}]),
+    );
+    t.fetch.answer(GH_MEMBERSHIPS, 200, &[], json!([membership("other", "active")]).to_string());
+    let res = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 403, "{}", text(&res));
+    // GitHub failing the memberships call fails the sign-in (never admits without knowing).
+    let s = start(&t, "github").await;
+    github_answers(
+        &t,
+        "octocat",
+        json!([{"email": "o@github.com", "verified": true, "primary": true}]),
+    );
+    t.fetch.answer(GH_MEMBERSHIPS, 503, &[], "unavailable");
+    let res = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 503, "{}", text(&res));
+
+    // Without an organization rule, GitHub is neither asked for read:org nor for memberships.
+    let t = app(&[]).await;
+    let s = start(&t, "github").await;
+    assert_eq!(s.param("scope"), "read:user user:email");
+    github_answers(
+        &t,
+        "octocat",
+        json!([{"email": "o@github.com", "verified": true, "primary": true}]),
+    );
+    let consent = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(consent.status(), 200, "{}", text(&consent));
+    assert!(t.fetch.seen.borrow().iter().all(|(_, u, _)| u != GH_MEMBERSHIPS));
+}
+
 #[tokio::test]
 async fn only_the_configured_ways_in_are_offered_and_an_upstream_session_is_remembered() {
     // Production-like: no USERS, only the OpenID provider.

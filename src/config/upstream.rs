@@ -47,6 +47,10 @@ pub struct AccessRule {
     /// exactly (Entra lists group object ids).
     #[serde(default)]
     pub group: Option<String>,
+    /// A GitHub organization (its login, case-insensitive) the person is an active member of.
+    /// Naming one makes the GitHub sign-in ask for `read:org`.
+    #[serde(default)]
+    pub github_org: Option<String>,
     /// Space-separated scopes granted (at most: the client may ask for fewer).
     pub scopes: String,
 }
@@ -191,11 +195,14 @@ impl Vars<'_> {
                 && r.subject.is_none()
                 && r.provider.is_none()
                 && r.group.is_none()
+                && r.github_org.is_none()
             {
-                self.errors.push(format!("ACCESS_RULES: rule {n} names no condition (email, domain, github, subject, provider or group)"));
+                self.errors.push(format!("ACCESS_RULES: rule {n} names no condition (email, domain, github, github_org, subject, provider or group)"));
             }
-            if r.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
-                self.errors.push(format!("ACCESS_RULES: rule {n}: group is empty"));
+            for (name, value) in [("group", &r.group), ("github_org", &r.github_org)] {
+                if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                    self.errors.push(format!("ACCESS_RULES: rule {n}: {name} is empty"));
+                }
             }
             if let Some(p) = r.provider.as_deref().filter(|p| !matches!(*p, "oidc" | "github")) {
                 self.errors.push(format!(
@@ -357,7 +364,7 @@ mod tests {
         }
         let err = config(&[
             DEV,
-            ("ACCESS_RULES", r#"[{"scopes":"mcp"},{"email":"a@b.c","scopes":"root"},{"domain":"@b.c","scopes":"mcp"},{"provider":"gitlab","scopes":"mcp"},{"github":"x","scopes":""},{"group":" ","scopes":"mcp"}]"#),
+            ("ACCESS_RULES", r#"[{"scopes":"mcp"},{"email":"a@b.c","scopes":"root"},{"domain":"@b.c","scopes":"mcp"},{"provider":"gitlab","scopes":"mcp"},{"github":"x","scopes":""},{"group":" ","scopes":"mcp"},{"github_org":"","scopes":"mcp"}]"#),
         ])
         .unwrap_err();
         for needle in [
@@ -367,6 +374,7 @@ mod tests {
             "rule 4 has unknown provider",
             "rule 5 grants no scope",
             "rule 6: group is empty",
+            "rule 7: github_org is empty",
         ] {
             assert!(err.contains(needle), "{needle} not in {err}");
         }

@@ -1,7 +1,8 @@
 //! GitHub as the identity provider (an OAuth app, not OpenID Connect): the authorization URL with
 //! PKCE, the code exchange, then `GET /user` (the numeric id is the stable key; the login can
-//! change) and `GET /user/emails` (the verified primary address). The access token is used for
-//! these two calls only and never stored.
+//! change), `GET /user/emails` (the verified primary address) and, when an access rule names a
+//! GitHub organization, `GET /user/memberships/orgs` (active memberships). The access token is
+//! used for these calls only and never stored.
 
 use super::{json_answer, Identity, PendingRecord, Provider, UpstreamError, LIMITS};
 use crate::config::UpstreamGithub;
@@ -13,20 +14,26 @@ pub(crate) const AUTHORIZE_URL: &str = "https://github.com/login/oauth/authorize
 pub(crate) const TOKEN_URL: &str = "https://github.com/login/oauth/access_token";
 pub(crate) const USER_URL: &str = "https://api.github.com/user";
 pub(crate) const EMAILS_URL: &str = "https://api.github.com/user/emails";
+/// The first 100 active organization memberships (rules name a handful at most).
+pub(crate) const MEMBERSHIPS_URL: &str =
+    "https://api.github.com/user/memberships/orgs?state=active&per_page=100";
 /// Enough to read the profile and the email addresses, nothing else.
 const SCOPES: &str = "read:user user:email";
+/// ... and organization memberships, only when a rule names an organization.
+const SCOPES_WITH_ORGS: &str = "read:user user:email read:org";
 
 pub(crate) fn authorization_url(
     gh: &UpstreamGithub,
     redirect_uri: &str,
     state: &str,
     challenge: &str,
+    orgs: bool,
 ) -> String {
     format!(
         "{AUTHORIZE_URL}?client_id={}&redirect_uri={}&scope={}&state={state}&code_challenge={challenge}&code_challenge_method=S256&allow_signup=false",
         percent_encode(&gh.client_id),
         percent_encode(redirect_uri),
-        percent_encode(SCOPES),
+        percent_encode(if orgs { SCOPES_WITH_ORGS } else { SCOPES }),
     )
 }
 
@@ -46,6 +53,17 @@ struct GithubUser {
 }
 
 #[derive(Deserialize)]
+struct Membership {
+    state: String,
+    organization: Organization,
+}
+
+#[derive(Deserialize)]
+struct Organization {
+    login: String,
+}
+
+#[derive(Deserialize)]
 struct GithubEmail {
     email: String,
     primary: bool,
@@ -58,6 +76,7 @@ pub(crate) async fn exchange(
     code: &str,
     redirect_uri: &str,
     pending: &PendingRecord,
+    orgs: bool,
 ) -> Result<Identity, UpstreamError> {
     let form = format!(
         "client_id={}&client_secret={}&code={}&redirect_uri={}&code_verifier={}",
@@ -88,6 +107,19 @@ pub(crate) async fn exchange(
     let emails: Vec<GithubEmail> =
         json_answer("emails API", &fetch(services, api(EMAILS_URL, &token)?).await?)?;
     let primary = emails.into_iter().find(|e| e.primary && e.verified);
+    let groups = if orgs {
+        let memberships: Vec<Membership> = json_answer(
+            "organization memberships API",
+            &fetch(services, api(MEMBERSHIPS_URL, &token)?).await?,
+        )?;
+        memberships
+            .into_iter()
+            .filter(|m| m.state == "active")
+            .map(|m| m.organization.login.to_ascii_lowercase())
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Identity {
         provider: Provider::Github,
         subject: format!("github:{}", user.id),
@@ -95,7 +127,7 @@ pub(crate) async fn exchange(
         email: primary.map(|e| e.email),
         name: user.name.filter(|n| !n.trim().is_empty()),
         login: Some(user.login),
-        groups: Vec::new(),
+        groups,
     })
 }
 

@@ -121,8 +121,9 @@ pub(crate) struct Identity {
     pub(crate) name: Option<String>,
     /// GitHub's login (changeable: matched by rules, never the key).
     pub(crate) login: Option<String>,
-    /// The provider's `groups` claim, only the groups some access rule names (a sign-in cookie
-    /// stays small, and no more is kept than the rules use).
+    /// The OpenID provider's `groups` claim, or the GitHub organizations the person is an active
+    /// member of (lowercase); only those some access rule names (a sign-in cookie stays small,
+    /// and no more is kept than the rules use).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) groups: Vec<String>,
 }
@@ -240,7 +241,13 @@ pub(crate) async fn start(
             )
         }
         Provider::Github => match &state.config.upstream_github {
-            Some(gh) => github::authorization_url(gh, &redirect_uri, &state_param, &challenge),
+            Some(gh) => github::authorization_url(
+                gh,
+                &redirect_uri,
+                &state_param,
+                &challenge,
+                rules::names_github_orgs(&state.config.access_rules),
+            ),
             None => return UpstreamError::Down("not configured".into()).page(&label),
         },
     };
@@ -366,7 +373,10 @@ pub(crate) async fn finish(
             oidc::exchange(state, services, oidc, code, &redirect_uri, &pending).await
         }
         Provider::Github => match &state.config.upstream_github {
-            Some(gh) => github::exchange(services, gh, code, &redirect_uri, &pending).await,
+            Some(gh) => {
+                let orgs = rules::names_github_orgs(&state.config.access_rules);
+                github::exchange(services, gh, code, &redirect_uri, &pending, orgs).await
+            }
             None => return Err(bad("Sign-in failed", "That provider is no longer configured.")),
         },
     };

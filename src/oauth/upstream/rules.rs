@@ -23,13 +23,30 @@ fn matches(rule: &AccessRule, who: &Identity) -> bool {
             .and_then(|e| e.rsplit_once('@'))
             .is_some_and(|(_, d)| d.eq_ignore_ascii_case(want))
     });
-    let group_ok = rule.group.as_deref().is_none_or(|g| who.groups.iter().any(|h| h == g));
-    provider_ok && subject_ok && github_ok && email_ok && domain_ok && group_ok
+    let group_ok = rule
+        .group
+        .as_deref()
+        .is_none_or(|g| who.provider == Provider::Oidc && who.groups.iter().any(|h| h == g));
+    let org_ok = rule.github_org.as_deref().is_none_or(|o| {
+        who.provider == Provider::Github && who.groups.iter().any(|h| h.eq_ignore_ascii_case(o))
+    });
+    provider_ok && subject_ok && github_ok && email_ok && domain_ok && group_ok && org_ok
 }
 
-/// `who` with only the groups that some rule names.
+/// Does a rule name a GitHub organization (so GitHub must be asked for memberships)?
+pub(crate) fn names_github_orgs(rules: &[AccessRule]) -> bool {
+    rules.iter().any(|r| r.github_org.is_some())
+}
+
+/// `who` with only the groups (GitHub: organizations) that some rule names.
 pub(crate) fn keep_named_groups(rules: &[AccessRule], mut who: Identity) -> Identity {
-    who.groups.retain(|g| rules.iter().any(|r| r.group.as_deref() == Some(g.as_str())));
+    let provider = who.provider;
+    who.groups.retain(|g| {
+        rules.iter().any(|r| match provider {
+            Provider::Oidc => r.group.as_deref() == Some(g.as_str()),
+            Provider::Github => r.github_org.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(g)),
+        })
+    });
     who
 }
 
@@ -134,5 +151,28 @@ mod tests {
         let mut near = who.clone();
         near.groups = vec!["MCP-Admins".into(), "mcp-admins-2".into()];
         assert!(admit(&r, &near).is_err(), "groups compare exactly");
+    }
+
+    #[test]
+    fn github_org_rules_match_github_people_in_that_organization_only() {
+        let r: Vec<AccessRule> =
+            serde_json::from_str(r#"[{"github_org":"Acme-Corp","scopes":"mcp admin"},{"group":"acme-corp","scopes":"mcp"}]"#)
+                .unwrap_or_default();
+        assert!(names_github_orgs(&r));
+        let mut gh = person("o@github.com", true);
+        gh.provider = Provider::Github;
+        gh.groups = vec!["acme-corp".into(), "other".into()];
+        let gh = keep_named_groups(&r, gh);
+        assert_eq!(gh.groups, vec!["acme-corp".to_owned()]);
+        assert_eq!(admit(&r, &gh), Ok(vec!["mcp".into(), "admin".into()]));
+        // An OpenID group of the same name is not the GitHub organization, and the reverse.
+        let mut oidc = person("o@elsewhere.example", true);
+        oidc.groups = vec!["acme-corp".into()];
+        assert_eq!(admit(&r, &keep_named_groups(&r, oidc)), Ok(vec!["mcp".into()]));
+        let only_org: Vec<AccessRule> = r[..1].to_vec();
+        let mut oidc = person("o@elsewhere.example", true);
+        oidc.groups = vec!["acme-corp".into()];
+        assert!(admit(&only_org, &oidc).is_err());
+        assert!(!names_github_orgs(&r[1..]));
     }
 }

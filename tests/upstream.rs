@@ -363,6 +363,8 @@ async fn an_entra_id_token_without_email_verified_counts_its_domain_owner_claim(
 async fn group_rules_admit_by_the_providers_groups_claim() {
     let rules = r#"[{"group":"mcp-admins","scopes":"mcp admin"},{"group":"staff","scopes":"mcp"}]"#;
     let t = app(&[("ACCESS_RULES", rules)]).await;
+    // Userinfo (asked when the ID token lists no groups) knows of none either.
+    t.fetch.answer(USERINFO, 200, &[], json!({"sub": "248289761001"}).to_string());
     for (groups, granted) in [
         (json!(["staff", "mcp-admins", "sales"]), Some("mcp admin")),
         (json!(["staff"]), Some("mcp")),
@@ -385,6 +387,25 @@ async fn group_rules_admit_by_the_providers_groups_claim() {
         let token = approve(&t, &s, &res).await;
         assert_eq!(token["scope"], granted, "{groups}");
     }
+    // An ID token with email and name but no groups: they come from userinfo (about the same
+    // person), because a rule names a group.
+    let s = start(&t, "oidc").await;
+    answer_token(
+        &t,
+        claims(
+            &s,
+            json!({"email": "gil@elsewhere.example", "email_verified": true, "name": "Gil"}),
+        ),
+    );
+    t.fetch.answer(
+        USERINFO,
+        200,
+        &[],
+        json!({"sub": "248289761001", "groups": ["mcp-admins"]}).to_string(),
+    );
+    let res = callback(&t, &s, &format!("code=c&state={}", s.param("state"))).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert_eq!(approve(&t, &s, &res).await["scope"], "mcp admin");
 }
 
 fn hidden_href(html: &str) -> String {

@@ -181,7 +181,11 @@ pub(crate) async fn exchange(
     let claims = check_id_token(&id_token, oidc, &pending.nonce, services.clock.now())?;
     let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
     let mut who = identity(&oidc.issuer, &sub, &claims);
-    let incomplete = who.email.is_none() || who.name.is_none();
+    // Userinfo completes what the ID token leaves out: email, name, and groups when rules use them
+    // (providers often put `groups` only there).
+    let wants_groups = state.config.access_rules.iter().any(|r| r.group.is_some());
+    let incomplete =
+        who.email.is_none() || who.name.is_none() || (wants_groups && who.groups.is_empty());
     if let (true, Some(userinfo), Some(token)) =
         (incomplete, &d.userinfo_endpoint, &answer.access_token)
     {

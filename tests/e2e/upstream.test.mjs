@@ -159,7 +159,7 @@ test("the SDK client signs in through the OpenID provider and get_vibe greets th
   }
 });
 
-test("access rules: admin by verified email, plain by domain, admin by group, refused by no match or an unverified email", { timeout: 120_000 }, async () => {
+test("access rules: admin by verified email, plain by domain, admin by group, Entra's xms_edov, refused by no match or an unverified email", { timeout: 120_000 }, async () => {
   const ada = await authorization("mcp admin");
   const page = await atProvider(await browser(), ada.url, "ada");
   const query = await approveOurs(page);
@@ -179,6 +179,12 @@ test("access rules: admin by verified email, plain by domain, admin by group, re
   const gilQuery = await approveOurs(await atProvider(await browser(), gil.url, "gil"));
   const gilToken = await tokenRequest(BASE, { grant_type: "authorization_code", code: gilQuery.get("code"), code_verifier: gil.verifier, client_id: gil.client_id, redirect_uri: callback.url });
   assert.equal(gilToken.body.scope, "mcp admin", "the group rule grants admin");
+
+  // Entra-shaped: no email_verified, but xms_edov: the domain rule admits them.
+  const ent = await authorization("mcp");
+  const entQuery = await approveOurs(await atProvider(await browser(), ent.url, "ent"));
+  const entToken = await tokenRequest(BASE, { grant_type: "authorization_code", code: entQuery.get("code"), code_verifier: ent.verifier, client_id: ent.client_id, redirect_uri: callback.url });
+  assert.equal(entToken.body.scope, "mcp", "xms_edov stands in for email_verified");
 
   for (const [login, reason] of [["eve", /no access rule admits/], ["una", /not verified/]]) {
     const a = await authorization("mcp");

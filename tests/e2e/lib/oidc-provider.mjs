@@ -1,7 +1,8 @@
 // A real, certified OpenID provider (`oidc-provider` 8.8, its development interactions: any
 // login, any password; then a consent form with one button) on a free 127.0.0.1 port, with the
 // quick-start in-memory adapter. `findAccount` decides each login name's claims, so tests can
-// have a verified admin, a plain user, a stranger, an unverified address and a group member.
+// have a verified admin, a plain user, a stranger, an unverified address, a group member and
+// an Entra-shaped account.
 import Provider from "oidc-provider";
 
 /** Claims per login name; any other login gets `<login>@elsewhere.example`, verified. */
@@ -11,6 +12,8 @@ export const ACCOUNTS = {
   eve: { email: "eve@elsewhere.example", email_verified: true, name: "Eve Stranger" },
   una: { email: "ada@example.com", email_verified: false, name: "Una Unverified" },
   gil: { email: "gil@elsewhere.example", email_verified: true, name: "Gil Group", groups: ["mcp-admins", "sales"] },
+  // Shaped like Microsoft Entra: no email_verified, the optional claim xms_edov instead.
+  ent: { email: "ent@example.com", xms_edov: true, name: "Ent Entra" },
 };
 
 /**
@@ -32,7 +35,7 @@ export async function startOidcProvider({ port, redirectUri, clientId = "mcp-edg
       const claims = ACCOUNTS[id] ?? { email: `${id}@elsewhere.example`, email_verified: true, name: id };
       return { accountId: id, async claims() { return { sub: id, ...claims }; } };
     },
-    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "groups"] },
+    claims: { openid: ["sub"], email: ["email", "email_verified", "xms_edov"], profile: ["name", "groups"] },
     pkce: { required: () => true },
     features: { devInteractions: { enabled: true } },
     cookies: { keys: ["e2e-cookie-key-not-secret"] },

@@ -2,7 +2,7 @@
 //! signature against them. A key id we have not seen sends us back to the provider once (key
 //! rotation), at most every [`REFETCH_AFTER`] seconds.
 
-use super::{json_answer, UpstreamError, LIMITS};
+use super::{get_json_from, UpstreamError};
 use crate::crypto::jwk::{Jwk, ALGORITHMS};
 use crate::crypto::{sha256_b64, unb64};
 use crate::env::Services;
@@ -37,13 +37,7 @@ async fn fetch(
     label: &str,
     jwks_uri: &str,
 ) -> Result<JwksRecord, UpstreamError> {
-    let req = http::Request::get(jwks_uri)
-        .header("accept", "application/json")
-        .body(Vec::new())
-        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-    let res =
-        services.fetch.fetch(req, LIMITS).await.map_err(|e| UpstreamError::from_fetch(label, e))?;
-    let set: JwkSet = json_answer("key set (jwks_uri)", &res)?;
+    let set: JwkSet = get_json_from(services, label, "key set (jwks_uri)", jwks_uri, None).await?;
     // Keys we cannot use (other types, private members we ignore) are skipped, not fatal.
     let keys: Vec<Jwk> =
         set.keys.into_iter().filter_map(|k| serde_json::from_value(k).ok()).collect();

@@ -409,6 +409,25 @@ pub(crate) async fn finish(
     }
 }
 
+/// `GET url` at the provider called `label` (with the `bearer` token, if any), its JSON answer
+/// read as `what` ([`json_answer`]).
+pub(crate) async fn get_json_from<T: serde::de::DeserializeOwned>(
+    services: &Services<'_>,
+    label: &str,
+    what: &str,
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<T, UpstreamError> {
+    let mut req = http::Request::get(url).header("accept", "application/json");
+    if let Some(token) = bearer {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let req = req.body(Vec::new()).map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let res =
+        services.fetch.fetch(req, LIMITS).await.map_err(|e| UpstreamError::from_fetch(label, e))?;
+    json_answer(what, &res)
+}
+
 /// Reads a provider's JSON answer: 2xx parsed, 5xx down, anything else refused or invalid.
 pub(crate) fn json_answer<T: serde::de::DeserializeOwned>(
     what: &str,

@@ -4,7 +4,7 @@
 //! The ID token's signature is checked against the provider's published keys ([`super::jwks`]:
 //! RS256 or EdDSA), then `iss`, `aud` (and `azp`), `exp` and `nonce` (docs/security.md).
 
-use super::{json_answer, Identity, PendingRecord, Provider, UpstreamError, LIMITS};
+use super::{get_json_from, json_answer, Identity, PendingRecord, Provider, UpstreamError, LIMITS};
 use crate::config::UpstreamOidc;
 use crate::crypto::{sha256_b64, unb64};
 use crate::env::Services;
@@ -57,16 +57,8 @@ pub(crate) async fn discover(
         }
     }
     let url = discovery_url(&oidc.issuer);
-    let req = http::Request::get(&url)
-        .header("accept", "application/json")
-        .body(Vec::new())
-        .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-    let res = services
-        .fetch
-        .fetch(req, LIMITS)
-        .await
-        .map_err(|e| UpstreamError::from_fetch(&oidc.name, e))?;
-    let d: Discovery = json_answer("discovery document", &res)?;
+    let d: Discovery =
+        get_json_from(services, &oidc.name, "discovery document", &url, None).await?;
     // Discovery §4.3: the document must name exactly the issuer it was fetched for.
     if d.issuer != oidc.issuer {
         return Err(UpstreamError::Invalid(format!(
@@ -189,17 +181,8 @@ pub(crate) async fn exchange(
     if let (true, Some(userinfo), Some(token)) =
         (incomplete, &d.userinfo_endpoint, &answer.access_token)
     {
-        let req = http::Request::get(userinfo)
-            .header("accept", "application/json")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Vec::new())
-            .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-        let res = services
-            .fetch
-            .fetch(req, LIMITS)
-            .await
-            .map_err(|e| UpstreamError::from_fetch(&oidc.name, e))?;
-        let info: Value = json_answer("userinfo endpoint", &res)?;
+        let info: Value =
+            get_json_from(services, &oidc.name, "userinfo endpoint", userinfo, Some(token)).await?;
         // Core §5.3.2: the UserInfo `sub` must be the ID token's, or nothing in it is used.
         if info["sub"].as_str() != Some(sub.as_str()) {
             return Err(UpstreamError::Invalid(

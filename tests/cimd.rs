@@ -17,11 +17,6 @@ const CHATGPT: &str = "https://chatgpt.com/oauth/5f3c2a9e41d7b8c6/client.json";
 const LOCAL: &str = "http://127.0.0.1:4100/client.json";
 const JSON: (&str, &str) = ("content-type", "application/json");
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/cimd/{name}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-}
-
 fn local_doc(redirects: &[&str]) -> Value {
     json!({"client_id": LOCAL, "client_name": "Local Test App", "redirect_uris": redirects})
 }
@@ -65,13 +60,7 @@ async fn consent(
 /// The whole sign-in: the redirect's Location.
 async fn sign_in(t: &TestApp, client_id: &str, redirect_uri: &str) -> String {
     let (html, jar) = consent(t, client_id, redirect_uri).await.map_err(|r| text(&r)).unwrap();
-    let form = [
-        ("request", hidden(&html, "request")),
-        ("csrf", hidden(&html, "csrf")),
-        ("action", "approve".to_owned()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let approved = t.post_form("/authorize", &form, &jar).await;
+    let approved = approve_consent(t, &html, &jar).await;
     assert_eq!(approved.status(), 302, "{}", text(&approved));
     let location = header(&approved, "location").to_owned();
     assert!(location.starts_with(redirect_uri), "{location}");
@@ -159,19 +148,7 @@ async fn a_private_key_jwt_document_never_falls_back_to_none() {
     serve(&t, CHATGPT, &fixture("chatgpt.json"), "max-age=3600");
     let redirect = "https://chatgpt.com/connector_platform_oauth_redirect";
     let location = sign_in(&t, CHATGPT, redirect).await;
-    let code = query_param(&location, "code").unwrap();
-    let res = t
-        .post_form(
-            "/token",
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", VERIFIER),
-                ("client_id", CHATGPT),
-            ],
-            "",
-        )
-        .await;
+    let res = exchange_code(&t, CHATGPT, &location).await;
     assert_eq!(res.status(), 401, "{}", text(&res));
     assert_eq!(json(&res)["error"], "invalid_client");
 }

@@ -18,11 +18,6 @@ const CHATGPT_JWKS: &str = "https://chatgpt.com/oauth/jwks.json";
 const CHATGPT_REDIRECT: &str = "https://chatgpt.com/connector_platform_oauth_redirect";
 const JSON: (&str, &str) = ("content-type", "application/json");
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/cimd/{name}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-}
-
 type EcKey = <Es256 as jwt_compact::Algorithm>::SigningKey;
 
 fn ec_key(seed: u8) -> (EcKey, Value) {

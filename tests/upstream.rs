@@ -168,19 +168,7 @@ async fn callback(t: &TestApp, s: &Started, query: &str) -> mcp_edge::web::Respo
 
 /// Approves our consent page; returns our token response.
 async fn approve(t: &TestApp, s: &Started, consent: &mcp_edge::web::Response) -> Value {
-    let html = text(consent);
-    let jar = cookies(consent, &s.jar);
-    let res = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "approve"),
-            ],
-            &jar,
-        )
-        .await;
+    let res = approve_consent(t, &text(consent), &cookies(consent, &s.jar)).await;
     assert_eq!(res.status(), 302, "{}", text(&res));
     let location = header(&res, "location").to_owned();
     assert!(location.starts_with(REDIRECT), "{location}");

@@ -227,21 +227,26 @@ pub async fn sign_in_and_approve_at(t: &TestApp, authorize: &str, user: &str) ->
     let signed =
         post_sign_in(t, &hidden(&html, "request"), &hidden(&html, "csrf"), user, user, &jar).await;
     assert_eq!(signed.status(), 200, "{}", text(&signed));
-    let jar = cookies(&signed, &jar);
-    let html = text(&signed);
-    let approved = t
-        .post_form(
-            "/authorize",
-            &[
-                ("request", &hidden(&html, "request")),
-                ("csrf", &hidden(&html, "csrf")),
-                ("action", "approve"),
-            ],
-            &jar,
-        )
-        .await;
+    let approved = approve_consent(t, &text(&signed), &cookies(&signed, &jar)).await;
     assert_eq!(approved.status(), 302, "{}", text(&approved));
     header(&approved, "location").to_owned()
+}
+
+/// Presses "Allow" on a consent page (its HTML; `jar`: the browser's cookies): the answer.
+pub async fn approve_consent(t: &TestApp, html: &str, jar: &str) -> Response {
+    let form = [
+        ("request", hidden(html, "request")),
+        ("csrf", hidden(html, "csrf")),
+        ("action", "approve".to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    t.post_form("/authorize", &form, jar).await
+}
+
+/// A client metadata document of `tests/fixtures/cimd/` (reconstructions, see its README).
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/cimd/{name}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
 }
 
 /// Redeems the code in an authorization redirect `location` (public client, PKCE).

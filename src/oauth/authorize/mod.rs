@@ -53,21 +53,9 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
     if !csrf_ok(state, req, form.get("csrf")) {
         return pages::error(StatusCode::FORBIDDEN, "Request refused", "The form could not be verified (missing or foreign CSRF token). Reload the page and try again.");
     }
-    let client = match client::find(state, services, &request.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "Unknown application",
-                "The application asking for access is no longer registered.",
-            )
-        }
-        Err(e) => {
-            return fail(
-                Failure::Redirect(e, request.redirect_uri.clone(), request.state.clone()),
-                urls,
-            )
-        }
+    let client = match registered_client(state, services, urls, &request).await {
+        Ok(c) => c,
+        Err(page) => return page,
     };
     let sealed = form.get("request").unwrap_or_default().to_owned();
     match form.get("action") {
@@ -147,16 +135,9 @@ pub(crate) async fn resume_upstream(
     user: &User,
     session: &str,
 ) -> Response {
-    let client = match client::find(state, services, &request.client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "Unknown application",
-                "The application asking for access is no longer registered.",
-            )
-        }
-        Err(e) => return fail(Failure::Redirect(e, request.redirect_uri, request.state), urls),
+    let client = match registered_client(state, services, urls, &request).await {
+        Ok(c) => c,
+        Err(page) => return page,
     };
     request.exp = services.clock.now() + request::REQUEST_LIFETIME;
     let sealed = seal_request(state, &request);
@@ -231,4 +212,26 @@ async fn approve(
     }
     params.push(("iss", urls.issuer.clone()));
     redirect_to(&request.redirect_uri, &params)
+}
+
+/// The client of a sealed request, or the page to answer with: it is gone (400), or the store
+/// failed (redirected to the client as an error).
+async fn registered_client(
+    state: &State,
+    services: &Services<'_>,
+    urls: &Urls,
+    request: &AuthzRequest,
+) -> Result<ClientRecord, Response> {
+    match client::find(state, services, &request.client_id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "Unknown application",
+            "The application asking for access is no longer registered.",
+        )),
+        Err(e) => Err(fail(
+            Failure::Redirect(e, request.redirect_uri.clone(), request.state.clone()),
+            urls,
+        )),
+    }
 }

@@ -19,12 +19,34 @@ pub trait Random {
     fn fill(&self, buf: &mut [u8]);
 }
 
+/// Which of the deployment's Rate Limiting bindings (wrangler.toml) counts an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// `REGISTRATIONS`: registrations per redirect host and address, and fetches of client
+    /// metadata documents per host (60 a minute per key and location in production).
+    Registrations,
+    /// `REGISTRATIONS_PER_ADDRESS`: registrations per address, whatever redirect host they
+    /// name (120 a minute per address and location in production), so rotating hosts does not
+    /// lift the limit.
+    RegistrationsPerAddress,
+}
+
+impl Bucket {
+    /// The binding's name in wrangler.toml.
+    pub fn binding(self) -> &'static str {
+        match self {
+            Bucket::Registrations => "REGISTRATIONS",
+            Bucket::RegistrationsPerAddress => "REGISTRATIONS_PER_ADDRESS",
+        }
+    }
+}
+
 /// Counts events per key against a limit (Cloudflare's Rate Limiting binding in production:
 /// exact within a location, per 60 s).
 #[async_trait::async_trait(?Send)]
 pub trait Limiter {
-    /// Counts one event for `key`; `false` when the key is over its limit.
-    async fn allow(&self, key: &str) -> bool;
+    /// Counts one event for `key` in `bucket`; `false` when the key is over its limit.
+    async fn allow(&self, bucket: Bucket, key: &str) -> bool;
 }
 
 /// Allows everything (no rate limiter bound).
@@ -32,21 +54,27 @@ pub struct Unlimited;
 
 #[async_trait::async_trait(?Send)]
 impl Limiter for Unlimited {
-    async fn allow(&self, _key: &str) -> bool {
+    async fn allow(&self, _bucket: Bucket, _key: &str) -> bool {
         true
     }
 }
 
-/// A limiter that allows `limit` events per key until [`CountingLimiter::reset`]: the test
-/// twin of the binding (one window).
+/// A limiter that allows `limit` events per key (or the bucket's own limit, [`Self::with`])
+/// until [`CountingLimiter::reset`]: the test twin of the bindings (one window).
 pub struct CountingLimiter {
     pub limit: u64,
-    seen: std::cell::RefCell<std::collections::HashMap<String, u64>>,
+    limits: Vec<(Bucket, u64)>,
+    seen: std::cell::RefCell<std::collections::HashMap<(Bucket, String), u64>>,
 }
 
 impl CountingLimiter {
     pub fn new(limit: u64) -> Self {
-        Self { limit, seen: Default::default() }
+        Self { limit, limits: Vec::new(), seen: Default::default() }
+    }
+    /// `bucket` allows `limit` events per key instead.
+    pub fn with(mut self, bucket: Bucket, limit: u64) -> Self {
+        self.limits.push((bucket, limit));
+        self
     }
     /// A new window.
     pub fn reset(&self) {
@@ -56,11 +84,12 @@ impl CountingLimiter {
 
 #[async_trait::async_trait(?Send)]
 impl Limiter for CountingLimiter {
-    async fn allow(&self, key: &str) -> bool {
+    async fn allow(&self, bucket: Bucket, key: &str) -> bool {
+        let limit = self.limits.iter().find(|(b, _)| *b == bucket).map_or(self.limit, |(_, l)| *l);
         let mut seen = self.seen.borrow_mut();
-        let n = seen.entry(key.to_owned()).or_insert(0);
+        let n = seen.entry((bucket, key.to_owned())).or_insert(0);
         *n += 1;
-        *n <= self.limit
+        *n <= limit
     }
 }
 

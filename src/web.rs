@@ -189,23 +189,46 @@ pub fn percent_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Form parameters, refusing any that appear twice.
-pub struct Params(Vec<(String, String)>);
+/// The most parameters a form or query string may carry. Every form we serve has fewer than
+/// 20; parsing stops after this many, so a body of a million keys costs what 65 cost.
+pub const MAX_PARAMS: usize = 64;
+
+/// Form parameters (at most [`MAX_PARAMS`]), for callers that refuse repeated ones.
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    /// More than [`MAX_PARAMS`] were sent (the rest were not parsed).
+    too_many: bool,
+}
 
 impl Params {
     pub fn parse(input: &str) -> Self {
-        Self(parse_form(input))
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(input.as_bytes())
+            .take(MAX_PARAMS + 1)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let too_many = pairs.len() > MAX_PARAMS;
+        pairs.truncate(MAX_PARAMS);
+        Self { pairs, too_many }
     }
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
-    /// The first parameter name that is repeated, if any.
+    /// The first parameter name that is repeated, if any (linear: one hash set).
     pub fn duplicate(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .enumerate()
-            .find(|(i, (k, _))| self.0[..*i].iter().any(|(k2, _)| k2 == k))
-            .map(|(_, (k, _))| k.as_str())
+        let mut seen = std::collections::HashSet::with_capacity(self.pairs.len());
+        self.pairs.iter().map(|(k, _)| k.as_str()).find(|k| !seen.insert(*k))
+    }
+    /// More than [`MAX_PARAMS`] were sent.
+    pub fn too_many(&self) -> bool {
+        self.too_many
+    }
+    /// Why these parameters cannot be used as a request: more than [`MAX_PARAMS`], or one
+    /// repeated (RFC 6749 §3.1: parameters must not be included more than once).
+    pub fn problem(&self) -> Option<String> {
+        if self.too_many {
+            return Some(format!("too many parameters (at most {MAX_PARAMS})"));
+        }
+        self.duplicate().map(|dup| format!("parameter {dup} is repeated"))
     }
 }
 
@@ -242,7 +265,32 @@ mod tests {
         assert_eq!(p.get("c"), Some("%zz"));
         assert_eq!(p.get("d"), Some("%4"));
         assert_eq!(p.duplicate(), None);
+        assert_eq!(p.problem(), None);
         assert_eq!(Params::parse("a=1&b=2&a=3").duplicate(), Some("a"));
+        assert_eq!(
+            Params::parse("a=1&b=2&a=3").problem().as_deref(),
+            Some("parameter a is repeated")
+        );
+    }
+
+    /// Issue 23 item 1: 238,000 distinct keys took 78 s with the pairwise duplicate check.
+    /// Now parsing stops after `MAX_PARAMS`, so 128,000 keys cost what 65 do.
+    #[test]
+    fn many_parameters_are_refused_at_linear_cost() {
+        let body = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&");
+        let exactly = Params::parse(&body(MAX_PARAMS));
+        assert_eq!(exactly.problem(), None, "{MAX_PARAMS} distinct parameters are fine");
+        let big = body(128_000);
+        let started = std::time::Instant::now();
+        let p = Params::parse(&big);
+        let problem = p.problem();
+        let took = started.elapsed();
+        assert_eq!(problem.as_deref(), Some("too many parameters (at most 64)"));
+        // Generous for a debug build on a busy machine: the quadratic check took tens of seconds.
+        assert!(took < std::time::Duration::from_millis(500), "took {took:?}");
+        // Distinct keys under the cap: the duplicate check is a hash set, not pairwise.
+        let dup = format!("{}&k3=again", body(MAX_PARAMS - 1));
+        assert_eq!(Params::parse(&dup).duplicate(), Some("k3"));
     }
 
     #[test]

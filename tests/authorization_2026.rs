@@ -70,11 +70,12 @@ async fn offline_access_is_accepted_with_stray_whitespace_and_never_needed() {
             .unwrap();
         assert_eq!(claims.scope, granted);
     }
-    // Unknown scopes are still refused.
+    // Unknown scopes are still refused (a page: a registered client is not trusted with an
+    // error redirect before sign-in).
     let client_id = register(&t).await;
     let res = t.get(&authorize_path(&client_id, "&scope=offline_access%20root")).await;
-    assert_eq!(res.status(), 302);
-    assert_eq!(query_param(header(&res, "location"), "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(res.status(), 400);
+    assert!(text(&res).contains("invalid_scope"), "{}", text(&res));
 
     // At refresh, offline_access in `scope` is ignored, a narrower scope still works.
     let (client_id, tokens) = tokens_with_scope(&t, "mcp admin offline_access").await;

@@ -367,36 +367,54 @@ async fn authorize_errors_show_pages_before_redirect_is_trusted() {
     assert_eq!(res.status(), 400);
     assert!(header(&res, "location").is_empty());
     assert_eq!(header(&res, "x-frame-options"), "DENY");
-    // After that, errors redirect with state and iss.
+    // A dynamically registered client names whatever redirect URI its author likes: its
+    // invalid requests show a page naming the error, never a redirect (RFC 9700 §4.11.2; issue
+    // 23 item 5: this was an open redirect on `main`, each of these answered 302).
+    let plain = authorize_path(&client_id, "")
+        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    let nopkce =
+        authorize_path(&client_id, "").split("&code_challenge=").next().unwrap().to_owned();
+    let token = authorize_path(&client_id, "").replace("response_type=code", "response_type=token");
+    let untrusted = [
+        (
+            authorize_path(&client_id, "&resource=https%3A%2F%2Fother.example%2Fmcp"),
+            "invalid_target",
+        ),
+        (authorize_path(&client_id, "&scope=root"), "invalid_scope"),
+        (authorize_path(&client_id, "&state=again"), "invalid_request"),
+        (plain, "invalid_request"),
+        (nopkce, "invalid_request"),
+        (token, "unsupported_response_type"),
+    ];
+    for (path, error) in &untrusted {
+        let res = t.get(path).await;
+        assert_eq!(res.status(), 400, "{path}");
+        assert!(header(&res, "location").is_empty(), "{path}: {}", header(&res, "location"));
+        assert!(text(&res).contains(error), "{path}: {}", text(&res));
+    }
+    // A pre-registered client (configuration, not anonymous registration) is trusted with the
+    // RFC 6749 §4.1.2.1 error redirect, with state and iss.
+    let mcp_remote = |extra: &str| {
+        format!("/authorize?response_type=code&client_id=mcp-remote&redirect_uri=http%3A%2F%2F127.0.0.1%3A5555%2Foauth%2Fcallback&state=xyz&code_challenge={}&code_challenge_method=S256{extra}", challenge(VERIFIER))
+    };
     for (extra, error) in [
         ("&resource=https%3A%2F%2Fother.example%2Fmcp", "invalid_target"),
         ("&scope=root", "invalid_scope"),
+        ("&state=again", "invalid_request"),
     ] {
-        let res = t.get(&authorize_path(&client_id, extra)).await;
+        let res = t.get(&mcp_remote(extra)).await;
         assert_eq!(res.status(), 302, "{extra}");
         let loc = header(&res, "location");
-        assert!(loc.starts_with(REDIRECT), "{loc}");
+        assert!(loc.starts_with("http://127.0.0.1:5555/oauth/callback?"), "{loc}");
         assert_eq!(query_param(loc, "error").as_deref(), Some(error));
         assert_eq!(query_param(loc, "state").as_deref(), Some("xyz"));
         assert_eq!(query_param(loc, "iss").as_deref(), Some(BASE));
     }
-    let plain = authorize_path(&client_id, "")
-        .replace("code_challenge_method=S256", "code_challenge_method=plain");
-    assert_eq!(
-        query_param(header(&t.get(&plain).await, "location"), "error").as_deref(),
-        Some("invalid_request")
-    );
-    let nopkce =
-        authorize_path(&client_id, "").split("&code_challenge=").next().unwrap().to_owned();
-    assert_eq!(
-        query_param(header(&t.get(&nopkce).await, "location"), "error").as_deref(),
-        Some("invalid_request")
-    );
-    let token = authorize_path(&client_id, "").replace("response_type=code", "response_type=token");
-    assert_eq!(
-        query_param(header(&t.get(&token).await, "location"), "error").as_deref(),
-        Some("unsupported_response_type")
-    );
+    // More parameters than any request needs: a page, for every client, read in linear time.
+    let many: String = (0..5_000).map(|i| format!("&k{i}=v")).collect();
+    let res = t.get(&mcp_remote(&many)).await;
+    assert_eq!(res.status(), 400);
+    assert!(header(&res, "location").is_empty());
     // The resource with the endpoint's path (ChatGPT) and the origin are both accepted.
     for r in ["http%3A%2F%2F127.0.0.1%3A8787%2Fmcp", "http%3A%2F%2F127.0.0.1%3A8787"] {
         assert_eq!(
@@ -560,7 +578,8 @@ async fn failing_store_gives_503_not_500() {
 #[tokio::test]
 async fn registration_floods_are_throttled_per_address_and_redirect_host() {
     let mut t = TestApp::new().await;
-    t.limiter = mcp_edge::env::CountingLimiter::new(5);
+    t.limiter = mcp_edge::env::CountingLimiter::new(5)
+        .with(mcp_edge::env::Bucket::RegistrationsPerAddress, 100);
     let reg = |ip: &'static str, redirect: &str| {
         request("POST", "/register")
             .header("content-type", "application/json")
@@ -590,6 +609,65 @@ async fn registration_floods_are_throttled_per_address_and_redirect_host() {
     // The next window.
     t.limiter.reset();
     assert_eq!(t.send(reg("203.0.113.9", REDIRECT)).await.status(), 201);
+}
+
+/// Issue 23 item 6: on `main` one address rotating redirect hosts registered 1,200 clients
+/// without a refusal (the only key was host + address). The per-address bucket counts them all.
+#[tokio::test]
+async fn one_address_rotating_redirect_hosts_is_limited_too() {
+    use mcp_edge::env::{Bucket, CountingLimiter};
+    let mut t = TestApp::new().await;
+    t.limiter = CountingLimiter::new(60).with(Bucket::RegistrationsPerAddress, 120);
+    let reg = |ip: &str, host: usize| {
+        request("POST", "/register")
+            .header("content-type", "application/json")
+            .header("cf-connecting-ip", ip)
+            .body(
+                json!({"redirect_uris":[format!("https://h{host}.attacker.example/cb")]})
+                    .to_string()
+                    .into_bytes(),
+            )
+            .unwrap()
+    };
+    let mut created = 0;
+    for host in 0..1_200 {
+        if t.send(reg("198.51.100.7", host)).await.status() == 201 {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 120, "the per-address limit");
+    let res = t.send(reg("198.51.100.7", 5_000)).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(header(&res, "retry-after"), "60");
+    assert_eq!(t.store.keys().iter().filter(|k| k.starts_with("client:")).count(), 120);
+    // Another address (a hosted client's egress, say) is not affected.
+    assert_eq!(t.send(reg("198.51.100.8", 1)).await.status(), 201);
+}
+
+/// Issue 23 item 1: 238,000 distinct form keys at `/token` took 78 s of CPU on `main`. The
+/// form is refused after [`mcp_edge::web::MAX_PARAMS`] parameters, in linear time.
+#[tokio::test]
+async fn a_form_of_128000_parameters_is_refused_quickly() {
+    let t = TestApp::new().await;
+    let mut body = String::from("grant_type=refresh_token&client_id=x");
+    for i in 0..128_000 {
+        body.push_str(&format!("&{i}"));
+    }
+    for path in ["/token", "/revoke"] {
+        let req = request("POST", path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone().into_bytes())
+            .unwrap();
+        let started = std::time::Instant::now();
+        let res = t.send(req).await;
+        let took = started.elapsed();
+        assert_eq!(res.status(), 400, "{path}: {}", text(&res));
+        assert_eq!(json(&res)["error"], "invalid_request");
+        assert!(text(&res).contains("too many parameters"), "{}", text(&res));
+        // A bound far above the linear cost (milliseconds) and far below the quadratic one
+        // (tens of seconds), so a busy machine cannot make it flaky.
+        assert!(took < std::time::Duration::from_secs(2), "{path} took {took:?}");
+    }
 }
 
 #[tokio::test]
@@ -760,4 +838,68 @@ async fn a_pending_grant_cannot_be_refreshed_or_revoked_by_guessing() {
     assert!(t.store.keys().contains(&grant_key));
     // The code still redeems.
     assert_eq!(exchange_code(&t, &client_id, &location).await.status(), 200);
+}
+
+/// Issue 23 item 4: on `main` a forged refresh token naming a grant (`{gid}.0.AAAA`; the grant
+/// id is in every access token) and a spent code sent by another client with a junk verifier
+/// each revoked the grant. Only its own client, proving what it holds, can show a replay now.
+#[tokio::test]
+async fn nobody_kills_a_grant_they_do_not_hold() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    let code = query_param(&location, "code").unwrap();
+    let res = exchange_code(&t, &client_id, &location).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    let mut refresh_token = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    let gid = refresh_token.split('.').next().unwrap().to_owned();
+    let attacker = register(&t).await;
+    let refresh = |token: String, client: String| {
+        let t = &t;
+        async move {
+            let form = [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.as_str()),
+                ("client_id", client.as_str()),
+            ];
+            t.post_form("/token", &form, "").await
+        }
+    };
+    let redeem = |client: String, verifier: &'static str| {
+        let (t, code) = (&t, code.clone());
+        async move {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("code_verifier", verifier),
+                ("client_id", client.as_str()),
+            ];
+            t.post_form("/token", &form, "").await
+        }
+    };
+    let junk_verifier = "x".repeat(43).leak() as &'static str;
+    let attempts = [
+        refresh(format!("{gid}.0.AAAA"), client_id.clone()).await,
+        refresh(format!("{gid}.1.AAAA"), client_id.clone()).await,
+        refresh(format!("{gid}.junk"), client_id.clone()).await,
+        refresh(format!("{gid}.0.AAAA"), attacker.clone()).await,
+        redeem(attacker.clone(), junk_verifier).await,
+        redeem(attacker.clone(), VERIFIER).await,
+        redeem(client_id.clone(), junk_verifier).await,
+    ];
+    for (i, res) in attempts.iter().enumerate() {
+        assert_eq!(res.status(), 400, "attempt {i}: {}", text(res));
+        assert_eq!(json(res)["error"], "invalid_grant", "attempt {i}");
+        assert!(!text(res).contains("revoked"), "attempt {i}: {}", text(res));
+    }
+    // The grant is untouched: its holder refreshes as before.
+    let res = refresh(refresh_token.clone(), client_id.clone()).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    refresh_token = json(&res)["refresh_token"].as_str().unwrap().to_owned();
+    // Its own client with its verifier replaying the code: a real replay, the grant is revoked.
+    let res = redeem(client_id.clone(), VERIFIER).await;
+    assert_eq!(json(&res)["error"], "invalid_grant");
+    assert!(text(&res).contains("revoked"), "{}", text(&res));
+    let res = refresh(refresh_token, client_id.clone()).await;
+    assert_eq!(json(&res)["error"], "invalid_grant", "the replay revoked the grant");
 }

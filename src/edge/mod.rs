@@ -49,25 +49,25 @@ impl Clock for WorkersClock {
     }
 }
 
-/// Cloudflare's Rate Limiting binding `REGISTRATIONS` (wrangler.toml); without the binding,
-/// or if it fails, everything is allowed (a limiter must not take the service down).
+/// Cloudflare's Rate Limiting bindings (wrangler.toml, [`crate::env::Bucket`]); without the
+/// binding, or if it fails, everything is allowed (a limiter must not take the service down).
 struct RateLimiter<'a>(&'a JsValue);
 
 #[wasm_bindgen(inline_js = "
-export function rl_limit(env, key) {
-  const binding = env.REGISTRATIONS;
+export function rl_limit(env, name, key) {
+  const binding = env[name];
   if (!binding || typeof binding.limit !== 'function') return Promise.resolve(true);
   return binding.limit({ key }).then((r) => r.success !== false, () => true);
 }
 ")]
 extern "C" {
-    fn rl_limit(env: &JsValue, key: &str) -> js_sys::Promise;
+    fn rl_limit(env: &JsValue, name: &str, key: &str) -> js_sys::Promise;
 }
 
 #[async_trait::async_trait(?Send)]
 impl crate::env::Limiter for RateLimiter<'_> {
-    async fn allow(&self, key: &str) -> bool {
-        match wasm_bindgen_futures::JsFuture::from(rl_limit(self.0, key)).await {
+    async fn allow(&self, bucket: crate::env::Bucket, key: &str) -> bool {
+        match wasm_bindgen_futures::JsFuture::from(rl_limit(self.0, bucket.binding(), key)).await {
             Ok(v) => v.as_bool().unwrap_or(true),
             Err(_) => true,
         }

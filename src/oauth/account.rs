@@ -32,6 +32,13 @@ pub async fn get(state: &State, req: &Request, services: &Services<'_>) -> Respo
 
 pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Response {
     let form = Params::parse(&String::from_utf8_lossy(req.body()));
+    if let Some(problem) = form.problem() {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            &format!("The form cannot be read: {problem}."),
+        );
+    }
     if !csrf_ok(state, req, form.get("csrf")) {
         return pages::error(
             StatusCode::FORBIDDEN,

@@ -13,7 +13,7 @@ use crate::web::{Request, Response};
 pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     match upstream::finish(state, req, services, urls).await {
         Ok(upstream::SignedIn { request: Some(request), user, session }) => {
-            authorize::resume_upstream(state, req, services, urls, request, &user, &session).await
+            authorize::resume_upstream(state, req, services, request, &user, &session).await
         }
         Ok(signed) => upstream::to_account(req, &signed.session),
         Err(page) => page,

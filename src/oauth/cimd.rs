@@ -103,7 +103,7 @@ pub(crate) async fn fetch_json(
     services: &Services<'_>,
     url: &str,
 ) -> Result<(Map<String, Value>, u64), String> {
-    if !services.limiter.allow(&throttle_key(url)).await {
+    if !services.limiter.allow(crate::env::Bucket::Registrations, &throttle_key(url)).await {
         return Err(format!(
             "not fetched: too many fetches from {} in the last minute; retry shortly",
             crate::urls::host_of(url)

@@ -65,6 +65,13 @@ pub async fn find(
     Ok(client)
 }
 
+/// Is `client_id` one of the clients configured with the deployment (`STATIC_CLIENTS`)? Only
+/// those are trusted with an error redirect before anyone signs in: dynamically registered
+/// clients and metadata documents name whatever redirect URI their author likes.
+pub fn is_preregistered(state: &State, client_id: &str) -> bool {
+    state.config.static_clients.iter().any(|c| c.client_id == client_id)
+}
+
 /// Authenticates the client at the token / revocation endpoint (RFC 6749 §2.3): HTTP Basic,
 /// form `client_secret`, or just `client_id` for public clients.
 pub async fn authenticate(

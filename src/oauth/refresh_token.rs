@@ -24,8 +24,13 @@ pub enum Presented {
     /// The token just before the newest, within [`REFRESH_REUSE_SECS`] of the rotation that
     /// replaced it: answer with the newest token again (no new generation).
     Reuse,
-    /// Anything else that names this grant: an old token presented again (replay), or garbage.
+    /// A token we made for this grant (its mac is ours, or its hash is stored) of a generation
+    /// already superseded and outside the reuse window: presented again, a replay.
     Replay,
+    /// Not a token we made for this grant: a forged or mangled mac, another grant's or key's
+    /// token, junk. Refused without touching the grant (the grant id is readable in any access
+    /// token, so treating this as a replay would let anyone revoke anyone's grant).
+    Invalid,
 }
 
 /// The token of `generation` for `grant_id`.
@@ -75,12 +80,16 @@ pub fn classify(secret: &[u8], grant: &GrantRecord, rest: &str, now: u64) -> Pre
     let presented = sha256_b64(rest);
     let is = |h: &str| !h.is_empty() && constant_time_eq(presented.as_bytes(), h.as_bytes());
     let is_previous = grant.previous_refresh_hash.as_deref().is_some_and(is);
+    let is_newest = is(&grant.refresh_hash);
     match grant.generation {
         // Not migrated yet: the newest or the one before it moves the grant to generation 1.
-        None if is(&grant.refresh_hash) || is_previous => Presented::Migrate,
+        None if is_newest || is_previous => Presented::Migrate,
         // Migrated by a racing request: the random tokens are the previous generation.
         Some(1) if is_previous && within_reuse => Presented::Reuse,
-        _ => Presented::Replay,
+        // A random token we stored, presented after it was superseded.
+        Some(_) if is_previous => Presented::Replay,
+        // Older random tokens are not stored, so they cannot be told from junk.
+        _ => Presented::Invalid,
     }
 }
 
@@ -121,12 +130,14 @@ mod tests {
         assert_eq!(classify(k, &g, rest(&at(4)), 1059), Presented::Reuse);
         assert_eq!(classify(k, &g, rest(&at(4)), 1060), Presented::Replay, "reuse window over");
         assert_eq!(classify(k, &g, rest(&at(3)), 1000), Presented::Replay);
-        // Another grant's token, another key, a forged mac, junk: never accepted.
-        assert_eq!(classify(k, &g, rest(&make(k, "g2", 5)), 1000), Presented::Replay);
-        assert_eq!(classify(k, &g, rest(&make(b"other", "g1", 5)), 1000), Presented::Replay);
-        assert_eq!(classify(k, &g, "5.AAAA", 1000), Presented::Replay);
+        // Another grant's token, another key, a forged mac, junk: never accepted, and never a
+        // replay (which would revoke the grant).
+        assert_eq!(classify(k, &g, rest(&make(k, "g2", 5)), 1000), Presented::Invalid);
+        assert_eq!(classify(k, &g, rest(&make(b"other", "g1", 5)), 1000), Presented::Invalid);
+        assert_eq!(classify(k, &g, "0.AAAA", 1000), Presented::Invalid);
+        assert_eq!(classify(k, &g, "5.AAAA", 1000), Presented::Invalid);
         for junk in ["", ".", "5.", "-1.x", "99999999999999999999.x", "5.x.y"] {
-            assert_eq!(classify(k, &g, junk, 1000), Presented::Replay, "{junk:?}");
+            assert_eq!(classify(k, &g, junk, 1000), Presented::Invalid, "{junk:?}");
         }
     }
 
@@ -146,7 +157,7 @@ mod tests {
         g.previous_refresh_hash = Some(sha256_b64("older"));
         assert_eq!(classify(k, &g, "newest", 1000), Presented::Migrate);
         assert_eq!(classify(k, &g, "older", 1000), Presented::Migrate);
-        assert_eq!(classify(k, &g, "other", 1000), Presented::Replay);
+        assert_eq!(classify(k, &g, "other", 1000), Presented::Invalid);
         // After the migration (generation 1), the random token is the previous one.
         let mut m = grant(Some(1), Some(1000));
         m.previous_refresh_hash = Some(sha256_b64("newest"));
@@ -155,6 +166,6 @@ mod tests {
         // A pending grant (empty hash) never matches a random token.
         let mut p = grant(None, None);
         p.refresh_hash = String::new();
-        assert_eq!(classify(k, &p, "", 1000), Presented::Replay);
+        assert_eq!(classify(k, &p, "", 1000), Presented::Invalid);
     }
 }

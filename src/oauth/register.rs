@@ -8,7 +8,7 @@ use super::client::{validate_redirect_uri, MAX_REDIRECT_URIS, MAX_URI_LEN};
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::config::SCOPES;
 use crate::crypto::sha256_b64;
-use crate::env::{random_token, Services};
+use crate::env::{random_token, Bucket, Services};
 use crate::state::State;
 use crate::store::put_json;
 use crate::store::records::ClientRecord;
@@ -25,7 +25,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
             let mut res = web::cors(web::error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
-                "too many client registrations for this redirect host from this address; retry in a minute",
+                "too many client registrations from this address; retry in a minute",
             ));
             res.headers_mut().insert("retry-after", http::HeaderValue::from_static("60"));
             res
@@ -40,6 +40,14 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
 /// limited whatever it claims. Exact per Cloudflare location (the Rate Limiting binding).
 pub fn throttle_key(redirect_uri: &str, address: &str) -> String {
     format!("register:{}|{}", crate::urls::redirect_host(redirect_uri), sha256_b64(address))
+}
+
+/// The rate-limit key of a registration by address alone ([`Bucket::RegistrationsPerAddress`]).
+/// Its limit is above what hosted clients need (claude.ai and ChatGPT register from a few
+/// addresses, each registration naming their one callback host, which the per-host limit
+/// already bounds), and stops one address registering for ever new hosts.
+pub fn address_key(address: &str) -> String {
+    format!("register-address:{}", sha256_b64(address))
 }
 
 fn metadata_error(msg: impl Into<String>) -> OAuthError {
@@ -148,7 +156,16 @@ async fn register(
         validate_redirect_uri(uri)
             .map_err(|e| OAuthError::new(ErrorCode::InvalidRedirectUri, e))?;
     }
-    if !services.limiter.allow(&throttle_key(&redirect_uris[0], &web::client_address(req))).await {
+    // Both limits count every registration: per address and redirect host (a flood naming
+    // one host), and per address alone (a flood rotating hosts; issue 23 item 6).
+    let address = web::client_address(req);
+    let per_host = services
+        .limiter
+        .allow(Bucket::Registrations, &throttle_key(&redirect_uris[0], &address))
+        .await;
+    let per_address =
+        services.limiter.allow(Bucket::RegistrationsPerAddress, &address_key(&address)).await;
+    if !(per_host && per_address) {
         return Ok(None);
     }
 

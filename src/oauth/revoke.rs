@@ -36,7 +36,10 @@ async fn revoke(state: &State, req: &Request, services: &Services<'_>) -> OAuthR
         let rest = token.split_once('.').map_or("", |(_, s)| s);
         let now = services.clock.now();
         let matches = !grant.is_pending()
-            && refresh_token::classify(&state.secret, &grant, rest, now) != Presented::Replay;
+            && !matches!(
+                refresh_token::classify(&state.secret, &grant, rest, now),
+                Presented::Replay | Presented::Invalid
+            );
         if grant.client_id == client.client_id && matches {
             services.store.delete(&key).await?;
             state.live_grants.remove(grant_id);

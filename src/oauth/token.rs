@@ -54,10 +54,10 @@ pub fn form_params(req: &Request) -> OAuthResult<Params> {
         return Err(invalid_request("the body must be application/x-www-form-urlencoded"));
     }
     let form = Params::parse(&String::from_utf8_lossy(req.body()));
-    if let Some(dup) = form.duplicate() {
-        return Err(invalid_request(format!("parameter {dup} is repeated")));
+    match form.problem() {
+        Some(problem) => Err(invalid_request(problem)),
+        None => Ok(form),
     }
-    Ok(form)
 }
 
 async fn token(
@@ -123,8 +123,22 @@ async fn authorization_code(
     let key = GrantRecord::key(&GrantRecord::id_for_code(&state.secret, code));
     let mut grant: GrantRecord = get_json(services.store, &key).await?.ok_or_else(invalid_code)?;
     let Some(code_state) = grant.code.as_mut() else { return Err(invalid_code()) };
+    // Who presents the code is checked before anything else: a code presented by another
+    // client, or without its verifier, is refused and touches nothing. Only the client the
+    // code was issued to, proving PKCE, can show a replay (issue 23: anyone who saw a spent
+    // code could otherwise revoke its grant).
+    if grant.client_id != client.client_id {
+        return Err(invalid_grant("the authorization code was issued to another client"));
+    }
+    if form.get("redirect_uri").is_some_and(|r| r != code_state.redirect_uri) {
+        return Err(invalid_grant("redirect_uri does not match the authorization request"));
+    }
+    if !pkce::verifies(verifier, &code_state.code_challenge) {
+        return Err(invalid_grant("code_verifier does not match the code_challenge"));
+    }
     if code_state.used {
-        // Replay: the code was redeemed before; revoke what it produced.
+        // Replay by its own client: the code was redeemed before; revoke what it produced
+        // (RFC 6749 §4.1.2).
         services.store.delete(&key).await?;
         state.live_grants.remove(&grant.grant_id);
         crate::logs::event(
@@ -137,15 +151,6 @@ async fn authorization_code(
     }
     if code_state.expires_at < now {
         return Err(invalid_grant("the authorization code expired"));
-    }
-    if grant.client_id != client.client_id {
-        return Err(invalid_grant("the authorization code was issued to another client"));
-    }
-    if form.get("redirect_uri").is_some_and(|r| r != code_state.redirect_uri) {
-        return Err(invalid_grant("redirect_uri does not match the authorization request"));
-    }
-    if !pkce::verifies(verifier, &code_state.code_challenge) {
-        return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
     code_state.used = true;
     grant.dpop_jkt = dpop_binding(client, dpop);
@@ -188,6 +193,10 @@ async fn refresh(
     }
     let now = services.clock.now();
     let presented = refresh_token::classify(&state.secret, &grant, secret, now);
+    if presented == Presented::Invalid {
+        // Not a token we made: whoever sent it holds nothing, and the grant is untouched.
+        return Err(invalid_grant("the refresh token is invalid"));
+    }
     if presented == Presented::Replay {
         if grant.is_pending() {
             // No refresh token was issued from it yet: nothing to rotate, nothing to revoke.
@@ -231,7 +240,9 @@ async fn refresh(
         ),
         // The random newest token of an earlier version becomes the previous one.
         Presented::Migrate => (1, grant.refresh_hash.clone()),
-        Presented::Replay => return Err(invalid_grant("the refresh token is invalid")),
+        Presented::Replay | Presented::Invalid => {
+            return Err(invalid_grant("the refresh token is invalid"))
+        }
     };
     let newest = refresh_token::make(secret, &gid, next);
     grant.previous_refresh_hash = Some(previous);

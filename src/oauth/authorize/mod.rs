@@ -42,6 +42,13 @@ pub async fn get(state: &State, req: &Request, services: &Services<'_>, urls: &U
 
 pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &Urls) -> Response {
     let form = Params::parse(&String::from_utf8_lossy(req.body()));
+    if let Some(problem) = form.problem() {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            &format!("The form cannot be read: {problem}."),
+        );
+    }
     let now = services.clock.now();
     let Some(request) = form.get("request").and_then(|r| open_request(state, r, now)) else {
         return pages::error(
@@ -53,7 +60,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
     if !csrf_ok(state, req, form.get("csrf")) {
         return pages::error(StatusCode::FORBIDDEN, "Request refused", "The form could not be verified (missing or foreign CSRF token). Reload the page and try again.");
     }
-    let client = match registered_client(state, services, urls, &request).await {
+    let client = match registered_client(state, services, &request).await {
         Ok(c) => c,
         Err(page) => return page,
     };
@@ -130,12 +137,11 @@ pub(crate) async fn resume_upstream(
     state: &State,
     req: &Request,
     services: &Services<'_>,
-    urls: &Urls,
     mut request: AuthzRequest,
     user: &User,
     session: &str,
 ) -> Response {
-    let client = match registered_client(state, services, urls, &request).await {
+    let client = match registered_client(state, services, &request).await {
         Ok(c) => c,
         Err(page) => return page,
     };
@@ -215,11 +221,10 @@ async fn approve(
 }
 
 /// The client of a sealed request, or the page to answer with: it is gone (400), or the store
-/// failed (redirected to the client as an error).
+/// failed (503: the person has not consented yet, so nothing is sent to the client).
 async fn registered_client(
     state: &State,
     services: &Services<'_>,
-    urls: &Urls,
     request: &AuthzRequest,
 ) -> Result<ClientRecord, Response> {
     match client::find(state, services, &request.client_id).await {
@@ -229,9 +234,15 @@ async fn registered_client(
             "Unknown application",
             "The application asking for access is no longer registered.",
         )),
-        Err(e) => Err(fail(
-            Failure::Redirect(e, request.redirect_uri.clone(), request.state.clone()),
-            urls,
+        Err(e) if e.code == ErrorCode::InvalidClient => Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "Cannot continue",
+            &format!("This application identifies itself with a client metadata document that cannot be used: {}", e.description),
+        )),
+        Err(_) => Err(pages::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "The server's storage is temporarily unavailable. Please retry in a moment.",
         )),
     }
 }

@@ -47,6 +47,12 @@ pub(super) async fn validate(
     urls: &Urls,
 ) -> Result<(AuthzRequest, ClientRecord), Failure> {
     let page = |msg: &str| Failure::Page(StatusCode::BAD_REQUEST, msg.to_owned());
+    if params.too_many() {
+        return Err(page(&format!(
+            "The request cannot be read: it has more than {} parameters.",
+            web::MAX_PARAMS
+        )));
+    }
     let client_id = params
         .get("client_id")
         .filter(|c| !c.is_empty())
@@ -66,11 +72,28 @@ pub(super) async fn validate(
         None => return Err(page("The request has no redirect_uri and the application registered several (or a loopback one).")),
     };
     let client_state = params.get("state").map(str::to_owned);
+    // RFC 9700 §4.11.2: nobody is sent automatically to a redirect URI we cannot vouch for.
+    // Anyone can register one (or publish a metadata document naming one), so for those
+    // clients an invalid request is a page here; only pre-registered clients get the RFC 6749
+    // §4.1.2.1 error redirect. After sign-in and consent every client is redirected.
+    let trusted = client::is_preregistered(state, &client.client_id);
     let redirect = |code: ErrorCode, msg: &str| {
-        Failure::Redirect(OAuthError::new(code, msg), redirect_uri.clone(), client_state.clone())
+        let err = OAuthError::new(code, msg);
+        if trusted {
+            Failure::Redirect(err, redirect_uri.clone(), client_state.clone())
+        } else {
+            Failure::Page(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "The application sent an invalid sign-in request ({}): {}. Nothing was shared with it.",
+                    err.code.as_str(),
+                    err.description
+                ),
+            )
+        }
     };
-    if let Some(dup) = params.duplicate() {
-        return Err(redirect(ErrorCode::InvalidRequest, &format!("parameter {dup} is repeated")));
+    if let Some(problem) = params.problem() {
+        return Err(redirect(ErrorCode::InvalidRequest, &problem));
     }
     if client_state.as_ref().is_some_and(|s| s.len() > 2000) {
         return Err(redirect(ErrorCode::InvalidRequest, "state is too long"));

@@ -303,6 +303,12 @@ pub(crate) async fn finish(
 ) -> Result<SignedIn, Response> {
     let params = Params::parse(req.uri().query().unwrap_or(""));
     let bad = |title: &str, msg: &str| pages::error(StatusCode::BAD_REQUEST, title, msg);
+    if let Some(problem) = params.problem() {
+        return Err(bad(
+            "Sign-in failed",
+            &format!("The provider's answer cannot be read: {problem}."),
+        ));
+    }
     let Some(state_param) = params.get("state").filter(|s| !s.is_empty() && s.len() <= 256) else {
         return Err(bad(
             "Sign-in failed",

@@ -9,7 +9,7 @@ export CI ?= true
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: setup setup-test build dev test fmt lint unit wasm deploy-dry-run stdio-bin rmcp-client-bin e2e deploy bench fuzz keygen hash-password clean
+.PHONY: setup setup-test build dev test fmt lint unit docs publish-check wasm deploy-dry-run stdio-bin rmcp-client-bin e2e deploy bench fuzz keygen hash-password clean
 
 setup:
 	@./scripts/setup.sh
@@ -26,17 +26,26 @@ dev: build
 	wrangler dev --local --ip 127.0.0.1 --port $(PORT) $(if $(ENV),--env $(ENV))
 
 ## Every test: format, lints, native tests, wasm release build, deploy bundle, end to end.
-test: setup-test fmt lint unit wasm deploy-dry-run e2e
+test: setup-test fmt lint unit docs publish-check wasm deploy-dry-run e2e
 	@echo "make test: all passed"
 
 fmt:
 	cargo fmt --all -- --check
 
-## Lints, and the layering (no import circle in src/, wasm-only names only in src/edge/).
+## Lints, and the engine's layering (no import circle in engine/src/, wasm-only names only in
+## engine/src/edge/).
 lint:
 	node scripts/check-layers.mjs
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p mcp-edge -p mcp-edge-worker --lib --target wasm32-unknown-unknown -- -D warnings
+
+## The engine's API documentation builds without a warning (broken links, bad examples).
+docs:
+	RUSTDOCFLAGS="-D warnings" cargo doc -p mcp-edge --no-deps
+
+## The engine packages as crates.io would take it (every dependency versioned, files included).
+publish-check:
+	cargo publish --dry-run --allow-dirty -p mcp-edge
 
 unit:
 	cargo test --workspace

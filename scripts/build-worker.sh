@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Builds the worker bundle (build/index.js + build/index_bg.wasm) offline, with the tools that
 # scripts/setup.sh installed:
-#   1. cargo builds the crate for wasm32-unknown-unknown (release profile, Cargo.toml);
+#   1. cargo builds the worker crate (a cdylib with LTO, which links the engine in engine/) for
+#      wasm32-unknown-unknown (release profile, Cargo.toml);
 #   2. wasm-bindgen (the CLI matching Cargo.lock) writes the JS glue, as an ES module that
 #      instantiates the wasm itself, with the reset function used to recover from a panic;
 #   3. wasm-opt optimizes the wasm and drops the name section (KEEP_WASM_NAMES=1 keeps it);
-#   4. esbuild bundles src/edge/entry.mjs, our small Workers entry, with the glue.
+#   4. esbuild bundles engine/src/edge/entry.mjs, our small Workers entry, with the glue.
 # This is what worker-build does, minus its per-request `Proxy` wrapper (docs/benchmarks.md).
-# Skips the build when nothing under src/ or the manifests changed since the last one.
+# Skips the build when nothing under src/, engine/src/ or the manifests changed since the last one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${MCP_EDGE_TOOLS:-$HOME/.cache/mcp-edge-tools}"
 stamp=build/.stamp
 # The e2e harness builds once up front and asks wrangler not to rebuild per worker it starts.
 if [ -n "${MCP_EDGE_SKIP_BUILD:-}" ] && [ -f "$stamp" ]; then exit 0; fi
-if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
+if [ -f "$stamp" ] && [ -z "$(find src engine/src Cargo.toml engine/Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
   exit 0
 fi
 for tool in "$TOOLS/bin/wasm-bindgen" node_modules/.bin/wasm-opt node_modules/.bin/esbuild; do
@@ -22,11 +23,14 @@ for tool in "$TOOLS/bin/wasm-bindgen" node_modules/.bin/wasm-opt node_modules/.b
 done
 
 # wasm-bindgen's macro: exported async functions use js_sys's futures (as worker-build sets it).
-WASM_BINDGEN_USE_JS_SYS=1 cargo build --lib --release --target wasm32-unknown-unknown >&2
+# `cargo rustc --crate-type cdylib`: the worker crate is an rlib for its tests; built as a cdylib
+# alone it gets the release profile's LTO (a crate that is both gets none: rust-lang/cargo#9672).
+WASM_BINDGEN_USE_JS_SYS=1 cargo rustc -p mcp-edge-worker --lib --release --target wasm32-unknown-unknown \
+  --crate-type cdylib >&2
 
 gen=build/gen
 rm -rf "$gen" && mkdir -p "$gen"
-"$TOOLS/bin/wasm-bindgen" target/wasm32-unknown-unknown/release/mcp_edge.wasm \
+"$TOOLS/bin/wasm-bindgen" target/wasm32-unknown-unknown/release/mcp_edge_worker.wasm \
   --out-dir "$gen" --out-name index --target module --no-typescript \
   --experimental-reset-state-function --force-enable-abort-handler
 
@@ -37,7 +41,7 @@ strip=(--strip-debug --strip-producers)
 if [ -n "${KEEP_WASM_NAMES:-}" ]; then strip=(--debuginfo); fi
 node_modules/.bin/wasm-opt "$gen/index_bg.wasm" -O "${features[@]}" "${strip[@]}" -o build/index_bg.wasm
 
-cp src/edge/entry.mjs src/edge/objects.mjs "$gen/"
+cp engine/src/edge/entry.mjs engine/src/edge/objects.mjs "$gen/"
 minify=(--minify)
 if [ -n "${NO_MINIFY:-}" ]; then minify=(); fi
 node_modules/.bin/esbuild "$gen/entry.mjs" --bundle --format=esm "${minify[@]}" \

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative, dirname, basename } from "node:path";
 
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
-const src = join(root, "src");
+const src = join(root, "engine", "src");
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {

@@ -1,43 +1,30 @@
-//! mcp-edge: a remote MCP server for Cloudflare Workers that is its own OAuth 2.1 authorization server.
+//! The deployable worker: the tools this deployment serves, handed to the [`mcp_edge`] engine.
+//! Everything a deployer changes lives in this crate; the engine is a dependency (engine/ in
+//! this repository), so its fixes arrive as a version bump.
 //!
-//! Everything here compiles and tests natively except [`edge`], the only module that names
-//! wasm-only types. Dependencies flow one way (`make test` checks it: scripts/check-layers.mjs):
-//!
-//! ```text
-//! edge → app → routes → oauth / mcp / metadata → state → store / config / urls / env / crypto / web / memo
-//! ```
-//!
-//! - [`app`]: the application as one value and the two phases of a request.
-//! - [`routes`]: which endpoint answers which path; the MCP endpoint's HTTP transport.
-//! - [`oauth`]: the authorization server, one module per endpoint; [`metadata`]: discovery.
-//! - [`mcp`]: the protocol core (JSON-RPC, typed dispatch, tools, resources, prompts).
-//! - [`state`]: what an isolate keeps between requests (configuration, keys, memos).
-//! - [`store`]: the storage port, record shapes (docs/storage-schema.md), deferred writes.
-//! - [`config`], [`urls`], [`env`] (clock, randomness), [`crypto`] (seals, JWTs, passwords),
-//!   [`web`] (plain `http` helpers), [`memo`] (per-isolate caches), [`logs`] (request and event
-//!   lines).
+//! Add a tool: write it in `src/tools/` (a [`TypedTool`](mcp_edge::mcp::tools::TypedTool)) and
+//! list it in [`TOOLS`]. Its scopes join the authorization server's on their own.
 
-#![warn(unreachable_pub)]
+pub mod tools;
 
-pub mod app;
-pub mod config;
-pub mod crypto;
-pub mod env;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod logs;
-pub mod mcp;
-pub(crate) mod memo;
-pub(crate) mod metadata;
-pub mod oauth;
-pub mod routes;
-pub mod state;
-pub mod store;
-pub(crate) mod urls;
-pub mod web;
+use mcp_edge::mcp::tools::{list_clients, Catalog, Tool};
 
+/// The tools, in `tools/list` order.
+pub const TOOLS: &[Tool] = &[
+    Tool::typed::<tools::echo::Echo>(),
+    Tool::typed::<tools::get_vibe::GetVibe>(),
+    Tool::typed::<tools::get_time::GetTime>(),
+    // The engine's operator tool (admin scope): the registered OAuth clients.
+    list_clients::TOOL,
+];
+
+/// What this deployment serves.
+pub const CATALOG: Catalog = Catalog::new(TOOLS);
+
+/// Hands the catalogue to the engine's Workers entry when the wasm instance starts (and again
+/// whenever the runtime makes a new instance).
 #[cfg(target_arch = "wasm32")]
-mod edge;
-
-pub use app::App;
-pub use env::{Clock, Random, Services};
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    mcp_edge::edge::start(CATALOG);
+}

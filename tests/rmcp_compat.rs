@@ -43,7 +43,7 @@ fn as_rmcp<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Valu
 
 #[tokio::test]
 async fn results_deserialize_into_rmcp_types() {
-    let s = Server::new(true);
+    let s = Server::new(&mcp_edge_worker::CATALOG, true);
     let (init, _) = ask(&s, "initialize", json!({"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}})).await;
     let back = as_rmcp::<InitializeResult>(&init["result"]);
     assert_eq!(back["protocolVersion"], "2025-06-18");
@@ -99,7 +99,7 @@ async fn results_deserialize_into_rmcp_types() {
 
 #[tokio::test]
 async fn whole_messages_parse_as_rmcp_server_messages() {
-    let s = Server::new(true);
+    let s = Server::new(&mcp_edge_worker::CATALOG, true);
     let (ok, _) = ask(&s, "ping", json!({})).await;
     let (err, _) = ask(&s, "nope", json!({})).await;
     let (_, notes) = ask(
@@ -121,7 +121,7 @@ async fn whole_messages_parse_as_rmcp_server_messages() {
 
 #[tokio::test]
 async fn requests_built_by_rmcp_are_understood() {
-    let s = Server::new(false);
+    let s = Server::new(&mcp_edge_worker::CATALOG, false);
     let call = CallToolRequestParams::new("echo")
         .with_arguments(json!({"message":"from rmcp"}).as_object().unwrap().clone());
     let request = ClientJsonRpcMessage::request(

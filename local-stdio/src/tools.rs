@@ -1,12 +1,13 @@
 //! The stdio server's tools: the worker's sign-in-free tools (`echo`, `get_time`, the very same
-//! code, from [`mcp_edge::mcp::tools::local_catalog`]) plus two that only make sense locally.
+//! typed definitions, from the worker crate) plus two that only make sense locally.
 //! All four are [`Tool`]s, so one dispatch path serves them.
 
 use crate::city::{self, Place};
 use jiff::{tz, Timestamp};
 use mcp_edge::mcp::tools::{
-    local_catalog, string_arg, Need, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult,
+    string_arg, Need, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult,
 };
+use mcp_edge_worker::tools::{echo::Echo, get_time::GetTime};
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 
@@ -14,7 +15,7 @@ use std::cell::RefCell;
 pub const GET_CURRENT_TIME: Tool = Tool {
     name: "get_current_time",
     definition: get_current_time_definition,
-    scope: None,
+    scopes: &[],
     task: TaskSupport::Forbidden,
     call: get_current_time_call,
 };
@@ -23,16 +24,18 @@ pub const GET_CURRENT_TIME: Tool = Tool {
 pub const GET_GUID: Tool = Tool {
     name: "get_guid",
     definition: get_guid_definition,
-    scope: None,
+    scopes: &[],
     task: TaskSupport::Forbidden,
     call: get_guid_call,
 };
 
-const STDIO_ONLY: &[Tool] = &[GET_CURRENT_TIME, GET_GUID];
+/// The worker's tools that need neither sign-in nor storage, and the two of the stdio server.
+const TOOLS: &[Tool] =
+    &[Tool::typed::<Echo>(), Tool::typed::<GetTime>(), GET_CURRENT_TIME, GET_GUID];
 
 /// Every tool the stdio server serves, in `tools/list` order.
 pub fn catalog() -> Vec<&'static Tool> {
-    local_catalog().iter().chain(STDIO_ONLY).collect()
+    TOOLS.iter().collect()
 }
 
 /// Runs `tool` to completion on the current thread and returns its `CallToolResult` JSON and
@@ -239,7 +242,7 @@ mod tests {
         assert_eq!(names, ["echo", "get_time", "get_current_time", "get_guid"]);
         for t in catalog() {
             assert_eq!((t.definition)()["name"], t.name);
-            assert!(t.scope.is_none());
+            assert!(t.scopes.is_empty());
         }
     }
 
@@ -300,11 +303,11 @@ mod tests {
 
     #[test]
     fn run_drives_shared_tools_and_collects_notifications() {
-        let echo = local_catalog().iter().find(|t| t.name == "echo").unwrap();
+        let echo = TOOLS.iter().find(|t| t.name == "echo").unwrap();
         let (r, notes) = run(echo, &args(json!({"message": "hi"})), NOW, None);
         assert_eq!(r["content"][0]["text"], "Echo: hi");
         assert!(notes.is_empty());
-        let get_time = local_catalog().iter().find(|t| t.name == "get_time").unwrap();
+        let get_time = TOOLS.iter().find(|t| t.name == "get_time").unwrap();
         let (r, _) = run(get_time, &Map::new(), NOW, Some(&json!("p")));
         assert_eq!(r["structuredContent"]["utc"], "2026-11-18T11:06:40Z");
     }

@@ -70,7 +70,8 @@ async fn lists_all_four_tools_with_the_workers_definitions() {
     assert_eq!(names, ["echo", "get_time", "get_current_time", "get_guid"]);
 
     // echo and get_time are the worker's own definitions, byte for byte.
-    for shared in mcp_edge::mcp::tools::local_catalog() {
+    let worker = mcp_edge_worker::TOOLS;
+    for shared in worker.iter().filter(|t| ["echo", "get_time"].contains(&t.name)) {
         let listed = tools.iter().find(|t| t.name == shared.name).unwrap();
         assert_eq!(serde_json::to_value(listed).unwrap(), (shared.definition)(), "{}", shared.name);
     }
@@ -158,9 +159,16 @@ async fn missing_or_wrong_arguments_are_tool_errors() {
     assert_eq!(r["isError"], true);
     assert_eq!(text(&r), "Argument `city` must be a string.");
 
+    // The worker's typed tools: the error names the argument (from the typed arguments).
     let r = call_json(&client, "echo", json!({})).await;
     assert_eq!(r["isError"], true);
-    assert_eq!(text(&r), "Missing required argument `message`.");
+    assert_eq!(text(&r), "Invalid arguments: missing field `message`.");
+    let r = call_json(&client, "echo", json!({"message": 5})).await;
+    assert_eq!(r["isError"], true);
+    assert_eq!(
+        text(&r),
+        "Invalid argument `message`: invalid type: integer `5`, expected a string."
+    );
     close(client, server).await;
 }
 

@@ -165,7 +165,12 @@ impl World {
                 hasher: &mcp_edge::env::RustPbkdf2,
                 verifier: &mcp_edge::env::RustVerifier,
             };
-            let app = App::new(Config::development(), &services).await.unwrap();
+            let app = App::new(
+                Config::development().with_catalog(mcp_edge_worker::CATALOG).unwrap(),
+                &services,
+            )
+            .await
+            .unwrap();
             locations.push((store, app));
         }
         kv.delay.set(delay);

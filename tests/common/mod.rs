@@ -36,7 +36,13 @@ impl TestApp {
         Self::with_config(Config::development()).await
     }
 
+    /// An app serving `config`; the worker's catalogue unless `config` was given another.
     pub async fn with_config(config: Config) -> TestApp {
+        let config = if config.catalog.tools.is_empty() {
+            config.with_catalog(mcp_edge_worker::CATALOG).expect("the worker's scopes are valid")
+        } else {
+            config
+        };
         let clock = Rc::new(ManualClock::new(NOW));
         let store = MemoryStore::new(clock.clone());
         let random = SeqRandom::new(7);

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "mcp-edge-entry-"));
-copyFileSync(join(ROOT, "src/edge/entry.mjs"), join(dir, "entry.mjs"));
+copyFileSync(join(ROOT, "engine/src/edge/entry.mjs"), join(dir, "entry.mjs"));
 // The Durable Object class entry.mjs re-exports (it imports `cloudflare:workers`, which Node has not).
 writeFileSync(join(dir, "objects.mjs"), "export class McpSessions {}\n");
 // The fake glue: each export records its call and does what the test scripted.

@@ -4,7 +4,7 @@
 //      (`crate::…`, `super::…`, `use …`); a module's own file naming its children (`mod x;`,
 //      `pub use x::…`) is ownership, not a dependency, so a directory module tied only to its own
 //      children is fine;
-//   2. wasm-only names (`worker::`, `web_sys`, `js_sys`, `wasm_bindgen`) appear only under src/edge/.
+//   2. wasm-only names (`worker::`, `web_sys`, `js_sys`, `wasm_bindgen`) appear only under engine/src/edge/.
 // `node scripts/check-layers.mjs --graph` prints every file's dependencies.
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join, relative, dirname, basename } from "node:path";
@@ -50,7 +50,7 @@ function code(text) {
   return out;
 }
 
-/** The module path of a file: src/oauth/jwt.rs → ["oauth", "jwt"]; src/lib.rs → []. */
+/** The module path of a file: engine/src/oauth/jwt.rs → ["oauth", "jwt"]; engine/src/lib.rs → []. */
 function modulePath(file) {
   const rel = relative(src, file).replace(/\.rs$/, "").split("/");
   if (rel.at(-1) === "mod" || (rel.length === 1 && rel[0] === "lib")) rel.pop();
@@ -213,10 +213,10 @@ for (const file of files) {
   lines.forEach((line, i) => {
     if (wasmOnly.test(line)) {
       failed = true;
-      console.error(`${rel(file)}:${i + 1}: wasm-only name outside src/edge/: ${line.trim()}`);
+      console.error(`${rel(file)}:${i + 1}: wasm-only name outside engine/src/edge/: ${line.trim()}`);
     }
   });
 }
 
 if (failed) process.exit(1);
-console.log(`layers: ${files.length} files, no import circle, wasm-only names only in src/edge/`);
+console.log(`layers: ${files.length} files, no import circle, wasm-only names only in engine/src/edge/`);

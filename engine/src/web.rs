@@ -96,7 +96,7 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The request headers the application reads. The Workers adapter (src/edge) copies only these
+/// The request headers the application reads. The Workers adapter (engine/src/edge) copies only these
 /// into the `http::Request`: walking every header of a request costs more than the rest of a
 /// metadata GET (docs/benchmarks.md). A handler that reads another header must add it here;
 /// [`request_header`] checks that in debug builds, so every test would catch the omission.
@@ -108,7 +108,7 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "content-length",
     "content-type",
     "cookie",
-    // RFC 9449 proofs (src/oauth/dpop.rs), at /token and /mcp.
+    // RFC 9449 proofs (engine/src/oauth/dpop.rs), at /token and /mcp.
     "dpop",
     "host",
     "last-event-id",

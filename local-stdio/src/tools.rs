@@ -59,17 +59,9 @@ pub fn run(
         let mut state = None;
         let mut steps = 0;
         loop {
-            let ctx = ToolContext {
-                identity: None,
-                store: None,
-                now,
-                notify: &notify,
-                progress_token,
-                client: None,
-                input: None,
-                state: state.as_ref(),
-                in_task: false,
-            };
+            let mut ctx = ToolContext::simple(None, None, now, &notify);
+            ctx.progress_token = progress_token;
+            ctx.state = state.as_ref();
             let result = futures::executor::block_on((tool.call)(args, &ctx));
             match result.need {
                 Some(Need::Later { state: next, .. }) if steps < 20 => {

@@ -1,5 +1,5 @@
 // The Workers entry module, bundled by scripts/build-worker.sh with wasm-bindgen's glue
-// (`./index.js`, which instantiates the wasm). src/edge/mod.rs has the Rust side of each step.
+// (`./index.js`, which instantiates the wasm). engine/src/edge/mod.rs has the Rust side of each step.
 //
 // A request takes one, two or three steps:
 // 1. `serve(request)` answers from the head alone (discovery documents, 401s, preflights, 413 for
@@ -15,11 +15,11 @@
 // A plain object export and no per-request wrapper keep the fixed cost per request low
 // (docs/benchmarks.md).
 //
-// Recovery after a panic or trap uses only our own contracts (src/edge/mod.rs): our panic hook
+// Recovery after a panic or trap uses only our own contracts (engine/src/edge/mod.rs): our panic hook
 // marks `health.critical` before the abort traps; a `WebAssembly.RuntimeError` seen here does
 // the same. The next request resets the instance with wasm-bindgen's `__wbg_reset_state`.
 import * as wasm from "./index.js";
-// The Durable Object class of legacy sessions' meeting points (src/store/rendezvous.rs).
+// The Durable Object class of legacy sessions' meeting points (engine/src/store/rendezvous.rs).
 export { McpSessions } from "./objects.mjs";
 
 const health = wasm.edge_health();

@@ -1,4 +1,4 @@
-//! The only wasm-only module: the Workers entry's Rust side (src/edge/entry.mjs drives it), the
+//! The only wasm-only module: the Workers entry's Rust side (engine/src/edge/entry.mjs drives it), the
 //! Workers KV adapter, and the platform's clock, logger and panic hook. Nothing else in the crate
 //! names a wasm-only type (`make test` checks it).
 //!
@@ -116,7 +116,7 @@ impl crate::env::PasswordHasher for WebCryptoPbkdf2 {
 /// RS256 and ES256 verification by the runtime's WebCrypto (`crypto.subtle.importKey('jwk')`
 /// and `crypto.subtle.verify`): no RSA or P-256 code in the wasm. The keys come validated and
 /// reduced to their public members (`crate::crypto::sig::import`); imported keys are kept per
-/// isolate (src/edge/platform.js), so a DPoP client's key is imported once.
+/// isolate (engine/src/edge/platform.js), so a DPoP client's key is imported once.
 struct WebCryptoVerifier;
 
 #[wasm_bindgen(module = "/src/edge/platform.js")]
@@ -233,7 +233,7 @@ pub struct Parked {
     started_ms: u64,
 }
 
-/// Step 1 of a request (src/edge/entry.mjs drives the steps). Returns
+/// Step 1 of a request (engine/src/edge/entry.mjs drives the steps). Returns
 /// - a `Response` when the app answers from the request head alone ([`App::respond_now`]: no
 ///   body read, no `Promise`), including 413 for a declared body that is too large;
 /// - a [`Parked`] request: the caller reads its body (with the native `await`, cheaper than a

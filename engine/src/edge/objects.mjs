@@ -1,12 +1,12 @@
 // The Durable Object class McpSessions: one object per legacy MCP session (named by a hash of
-// the session id), the meeting point of src/store/rendezvous.rs. A call that waits for its
+// the session id), the meeting point of engine/src/store/rendezvous.rs. A call that waits for its
 // client's answer waits here; the answer POST, served by any isolate in any location, delivers
 // here; the events of a stream are logged here for resumption. SQLite-backed (wrangler.toml
 // `new_sqlite_classes`); everything expires, cleared by an alarm. Limits and costs:
 // docs/storage-schema.md.
 import { DurableObject } from "cloudflare:workers";
 
-const MAX_LOGGED_EVENTS = 64; // src/store/rendezvous.rs MAX_LOGGED_EVENTS
+const MAX_LOGGED_EVENTS = 64; // engine/src/store/rendezvous.rs MAX_LOGGED_EVENTS
 const MAX_LOGGED_EVENT_BYTES = 128 * 1024; // MAX_LOGGED_EVENT_BYTES
 const RECHECK_MS = 5000; // a waiter looks at storage again at least this often
 
@@ -121,7 +121,7 @@ export class McpSessions extends DurableObject {
     await this.ctx.storage.delete([...found.keys(), `log:${stream}`]);
   }
 
-  // ---- Tasks (src/store/tasks.rs): one object per task, named `task:<id>` ----
+  // ---- Tasks (engine/src/store/tasks.rs): one object per task, named `task:<id>` ----
 
   /** {version, record} of the task, or null (absent or expired). */
   async taskGet() {

@@ -1,5 +1,5 @@
 //! The rendezvous port on Workers: RPC to the Durable Object class `McpSessions`
-//! (src/edge/objects.mjs), one object per legacy session, bound as `MCP_SESSIONS`.
+//! (engine/src/edge/objects.mjs), one object per legacy session, bound as `MCP_SESSIONS`.
 
 use crate::store::rendezvous::{Rendezvous, Replay};
 use crate::store::StoreError;

@@ -1,4 +1,4 @@
-// JavaScript the Rust side of the Workers entry calls (src/edge/*.rs `module = "/src/edge/platform.js"`):
+// JavaScript the Rust side of the Workers entry calls (engine/src/edge/*.rs `module = "/src/edge/platform.js"`):
 // outbound fetch, RPC to the McpSessions Durable Object, streamed response bodies, PBKDF2 for
 // password checks, RS256/ES256 signature verification. One module, not several `inline_js` snippets (wasm-bindgen numbered two of
 // those alike).
@@ -62,7 +62,7 @@ export function streamed(status, names, values) {
 export function write_chunk(writer, bytes) { return writer.write(bytes).then(() => true, () => false); }
 export function close_writer(writer) { return writer.close().catch(() => {}); }
 
-// PBKDF2-HMAC-SHA256 by WebCrypto (src/edge/mod.rs `WebCryptoPbkdf2`). The inputs are copied
+// PBKDF2-HMAC-SHA256 by WebCrypto (engine/src/edge/mod.rs `WebCryptoPbkdf2`). The inputs are copied
 // before anything asynchronous happens: a `&[u8]` argument is a view of wasm memory that is only
 // valid during the call.
 export function webcrypto_pbkdf2(password, salt, iterations) {
@@ -73,7 +73,7 @@ export function webcrypto_pbkdf2(password, salt, iterations) {
 }
 
 // RS256 (RSASSA-PKCS1-v1_5, SHA-256) and ES256 (ECDSA P-256, SHA-256; the JWS signature is r||s,
-// the form WebCrypto takes) by WebCrypto (src/edge/mod.rs `WebCryptoVerifier`). `jwk` is a public
+// the form WebCrypto takes) by WebCrypto (engine/src/edge/mod.rs `WebCryptoVerifier`). `jwk` is a public
 // JWK the Rust side validated and reduced to kty and its numbers (crate::crypto::sig::import).
 // Imported keys are kept per isolate, a few dozen at most. A key WebCrypto refuses rejects the
 // promise.

@@ -606,6 +606,7 @@ impl Server {
             stepped = true;
             let answers = std::mem::take(&mut task.answers);
             let tctx = ToolContext {
+                tool: tool.name,
                 identity: identity.as_ref(),
                 store: ctx.store,
                 now: ctx.now,
@@ -728,6 +729,7 @@ impl Server {
                 // can poll a task.
                 for _ in 0..tasks::MAX_STEPS_PER_REQUEST {
                     let tctx = ToolContext {
+                        tool: call.tool.name,
                         identity: ctx.identity,
                         store: ctx.store,
                         now: ctx.now,

@@ -63,7 +63,7 @@ const JWKS: &str = "/.well-known/jwks.json";
 /// needs its body or the store: [`route`] answers it with the returned [`Head`].
 ///
 /// On Workers this runs synchronously, before the body is read and without a `Promise`
-/// (src/edge/entry.mjs), which is what makes these answers cheap.
+/// (engine/src/edge/entry.mjs), which is what makes these answers cheap.
 pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
     let path = req.uri().path();
     let mcp = state.config.mcp_path.as_str();

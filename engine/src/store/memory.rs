@@ -178,7 +178,7 @@ mod tests {
     }
 }
 
-// ---- The rendezvous port's twin (src/store/rendezvous.rs) ----
+// ---- The rendezvous port's twin (engine/src/store/rendezvous.rs) ----
 
 #[derive(Default)]
 struct Call {
@@ -421,7 +421,7 @@ mod rendezvous_tests {
     }
 }
 
-/// The task port's twin (src/store/tasks.rs): versioned records with an expiry on the injected
+/// The task port's twin (engine/src/store/tasks.rs): versioned records with an expiry on the injected
 /// clock.
 pub struct MemoryTasks {
     clock: Rc<dyn Clock>,

@@ -1,6 +1,6 @@
 //! The rendezvous port: where a request that waits meets the request that answers it, wherever
 //! each one runs. Production uses one Durable Object per legacy MCP session
-//! (`src/edge/objects.mjs`, class `McpSessions`); tests use [`super::memory::MemoryRendezvous`], which two app
+//! (`engine/src/edge/objects.mjs`, class `McpSessions`); tests use [`super::memory::MemoryRendezvous`], which two app
 //! instances can share to stand for two isolates.
 //!
 //! Two uses, both of legacy (2025-11-25 and earlier) sessions only:

@@ -1,7 +1,7 @@
 //! The task port: where tasks of the Tasks extension (`mcp::tasks`) live, each a versioned
 //! record, so that every request touching a task, wherever it runs, sees the same one and
 //! racing updates cannot both win. Production keeps each task in its own Durable Object
-//! (`McpSessions` named `task:<id>`, src/edge/objects.mjs, SQLite-backed, deleted by an alarm
+//! (`McpSessions` named `task:<id>`, engine/src/edge/objects.mjs, SQLite-backed, deleted by an alarm
 //! when it expires); tests use [`super::memory::MemoryTasks`].
 
 use super::StoreError;

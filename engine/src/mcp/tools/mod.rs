@@ -4,8 +4,10 @@
 //! the engine brings only [`list_clients`], an operator's tool over its own records.
 
 pub mod list_clients;
+mod storage;
 mod typed;
 
+pub use storage::ToolStorage;
 pub use typed::{
     parse_args, schema_of, Annotations, Elicited, Json, NoArgs, ToolError, ToolOutput, TypedTool,
 };
@@ -127,8 +129,14 @@ impl std::fmt::Debug for Tool {
 /// [`ToolResult::input_required`] when `client` declares the capability the question needs, and
 /// finds the answers in `input` (and its own `state`) when the call comes back.
 pub struct ToolContext<'a> {
+    /// The tool being called (its storage is namespaced by it).
+    pub tool: &'a str,
+    /// Who is calling: the signed-in person and their client (`None` on stdio, or with
+    /// authorization off).
     pub identity: Option<&'a Identity>,
-    pub store: Option<&'a dyn Store>,
+    /// The whole store, for the engine's own tools. Deployers' tools use
+    /// [`ToolContext::storage`], which cannot reach the authorization server's records.
+    pub(crate) store: Option<&'a dyn Store>,
     /// Unix seconds.
     pub now: u64,
     /// Emits a server notification (progress, log message) before the result.
@@ -154,6 +162,7 @@ impl ToolContext<'_> {
         notify: &'a dyn Fn(&str, Value),
     ) -> ToolContext<'a> {
         ToolContext {
+            tool: "",
             identity,
             store,
             now,

@@ -50,8 +50,11 @@ publish-check:
 unit:
 	cargo test --workspace
 
+## The deployable worker (build/) and the conformance environment's, with the suite's fixtures
+## (build/conformance/).
 wasm:
 	@./scripts/build-worker.sh
+	@MCP_EDGE_FEATURES=conformance ./scripts/build-worker.sh
 
 deploy-dry-run: wasm
 	@rm -rf dist && wrangler deploy --dry-run --outdir dist --env production >/dev/null 2>dist.log || { cat dist.log; exit 1; }

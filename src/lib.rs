@@ -28,3 +28,8 @@ pub const CATALOG: Catalog = Catalog::new(TOOLS);
 pub fn start() {
     mcp_edge::edge::start(CATALOG);
 }
+
+/// The README's examples ("Your own tools") compile: `cargo test --doc` runs them.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

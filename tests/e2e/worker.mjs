@@ -2,7 +2,7 @@
 // private KV directory, and stops it again. Logs are kept so a failing run can print them.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -31,11 +31,16 @@ export async function startWorker({ env, persistDir, port, vars = {} } = {}) {
     "--inspector-port", String(inspector), "--persist-to", persistDir, "--show-interactive-dev-session=false",
   ];
   if (env) args.push("--env", env);
+  // A developer's .dev.vars (or .env) must never reach the tests: name an empty env file
+  // instead, so wrangler loads neither (it reads .dev.vars only when no --env-file is given).
+  const noEnvFile = join(persistDir, "empty.env");
+  writeFileSync(noEnvFile, "");
+  args.push("--env-file", noEnvFile);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const started = Date.now();
   const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, {
     cwd: ROOT,
-    env: { ...process.env, MCP_EDGE_SKIP_BUILD: "1", CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
+    env: { ...process.env, MCP_EDGE_SKIP_BUILD: "1", CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CLOUDFLARE_INCLUDE_PROCESS_ENV: "false", FORCE_COLOR: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -153,7 +153,13 @@ pub const TOOLS: &[Tool] = &[
 ];
 
 /// The fixture whose POST stream closes before its result (`server-sse-polling`).
-pub const RECONNECTION_TOOL: &str = "test_reconnection";
+const RECONNECTION_TOOL: &str = "test_reconnection";
+
+/// Whether a call's POST stream closes before its result, for the client to fetch it by
+/// resuming (the `test_reconnection` fixture).
+pub fn detaches(tool: &str) -> bool {
+    tool == RECONNECTION_TOOL
+}
 
 fn legacy_sampling<'a>(args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
     let answer = ctx.input.and_then(|i| i.get("sample")).and_then(|r| r.get("content"));

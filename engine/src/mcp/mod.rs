@@ -4,6 +4,12 @@
 
 pub mod app_ui;
 pub mod envelope;
+/// The conformance suite's fixtures: only with the `conformance` feature (the conformance
+/// environment's build); every other build has the empty twin.
+#[cfg(feature = "conformance")]
+pub mod fixtures;
+#[cfg(not(feature = "conformance"))]
+#[path = "fixtures_off.rs"]
 pub mod fixtures;
 pub mod jsonrpc;
 pub mod mrtr;

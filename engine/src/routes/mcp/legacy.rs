@@ -172,8 +172,7 @@ pub(super) async fn post<'a>(
     };
     let notes = RefCell::new(Vec::new());
     let notify = |m: &str, p: Value| notes.borrow_mut().push(jsonrpc::notification(m, p));
-    let detach =
-        matches!(&request, McpRequest::ToolsCall(c) if c.tool.name == fixtures::RECONNECTION_TOOL);
+    let detach = matches!(&request, McpRequest::ToolsCall(c) if fixtures::detaches(c.tool.name));
     let response = match server.answer(&id, request, &ctx, &notify).await {
         Ok(response) => response,
         Err(Refusal::Scope(scopes)) => {

@@ -14,8 +14,15 @@ async fn ask(server: &Server, method: &str, params: Value) -> (Value, Vec<Value>
     let notes = RefCell::new(Vec::new());
     let notify =
         |m: &str, p: Value| notes.borrow_mut().push(mcp_edge::mcp::jsonrpc::notification(m, p));
-    let ctx =
-        CallContext { identity: None, store: None, now: 1_800_000_000, modern: None, asks: None };
+    let ctx = CallContext {
+        identity: None,
+        store: None,
+        fetch: None,
+        vars: None,
+        now: 1_800_000_000,
+        modern: None,
+        asks: None,
+    };
     let res = answer(server, &json!(7), method, Some(params), &ctx, &notify).await;
     (res, notes.into_inner())
 }
@@ -133,7 +140,15 @@ async fn requests_built_by_rmcp_are_understood() {
         panic!("not a request: {wire}")
     };
     assert_eq!(method, "tools/call");
-    let ctx = CallContext { identity: None, store: None, now: 0, modern: None, asks: None };
+    let ctx = CallContext {
+        identity: None,
+        store: None,
+        fetch: None,
+        vars: None,
+        now: 0,
+        modern: None,
+        asks: None,
+    };
     let res = answer(&s, &id, &method, params, &ctx, &|_, _| {}).await;
     assert_eq!(res["id"], 3);
     assert_eq!(res["result"]["content"][0]["text"], "Echo: from rmcp");

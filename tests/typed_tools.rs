@@ -319,3 +319,47 @@ async fn a_scope_no_tool_declares_is_refused_in_users() {
     assert!(err.to_string().contains("unknown scope \"stats\""), "{err}");
     assert!(Config::from_lookup_with(get, Catalog::new(TOOLS)).is_ok());
 }
+
+/// A tool that calls an API with a key from a wrangler secret.
+struct Weather;
+
+impl TypedTool for Weather {
+    const NAME: &'static str = "weather";
+    const DESCRIPTION: &'static str = "The weather now, from an API that needs a key.";
+    const VARS: &'static [&'static str] = &["WEATHER_API_KEY"];
+    type Args = mcp_edge::mcp::tools::NoArgs;
+    type Output = String;
+
+    async fn call(
+        _: mcp_edge::mcp::tools::NoArgs,
+        ctx: &ToolContext<'_>,
+    ) -> Result<String, ToolError> {
+        // Only what the catalogue's tools declared is readable.
+        assert_eq!(ctx.var("COOKIE_SECRET"), None);
+        let key = ctx.var("WEATHER_API_KEY").ok_or("WEATHER_API_KEY is not set")?;
+        let req = http::Request::get(format!("https://api.example.com/v1/now?key={key}"))
+            .body(Vec::new())
+            .map_err(|e| ToolError::Internal(e.to_string()))?;
+        let res = ctx.fetch(req).await.map_err(|e| format!("the weather API failed: {e:?}"))?;
+        Ok(String::from_utf8_lossy(res.body()).into_owned())
+    }
+}
+
+#[tokio::test]
+async fn a_tool_reads_its_declared_secret_and_calls_its_api() {
+    const WEATHER: &[Tool] = &[Tool::typed::<Weather>()];
+    let get = |k: &str| match k {
+        "MCP_EDGE_ENV" => Some("development".to_owned()),
+        "WEATHER_API_KEY" => Some("k123".to_owned()),
+        "COOKIE_SECRET" => Some("not-for-tools-".repeat(4)),
+        _ => None,
+    };
+    let t =
+        TestApp::with_config(Config::from_lookup_with(get, Catalog::new(WEATHER)).unwrap()).await;
+    t.fetch.answer("https://api.example.com/v1/now?key=k123", 200, &[], b"sunny, 21 C".to_vec());
+    let (_, tokens) = tokens_for(&t, "bob").await;
+    let call = json!({"name": "weather", "arguments": {}});
+    let r = message(&t.send(modern("tools/call", call, tokens["access_token"].as_str())).await);
+    assert_eq!(r["result"]["content"][0]["text"], "sunny, 21 C", "{r}");
+    assert_eq!(t.fetch.seen.borrow().len(), 1);
+}

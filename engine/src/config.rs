@@ -83,6 +83,8 @@ pub struct Config {
     pub access_rules: Vec<AccessRule>,
     /// The deployment's tools ([`Config::with_catalog`]).
     pub catalog: Catalog,
+    /// The wrangler vars and secrets the tools declared (`TypedTool::VARS`) that are set.
+    pub tool_vars: std::collections::BTreeMap<String, String>,
     /// Every scope this server supports, in the order it advertises them: [`BASE_SCOPES`],
     /// then the scopes the catalogue's tools declare.
     pub scopes: Vec<&'static str>,
@@ -193,6 +195,11 @@ impl Config {
             upstream_oidc: upstreams.oidc,
             upstream_github: upstreams.github,
             access_rules: upstreams.rules,
+            tool_vars: catalog
+                .vars()
+                .into_iter()
+                .filter_map(|name| vars.get(name).map(|v| (name.to_owned(), v)))
+                .collect(),
             catalog,
             scopes,
         };

@@ -16,6 +16,7 @@ pub const GET_CURRENT_TIME: Tool = Tool {
     name: "get_current_time",
     definition: get_current_time_definition,
     scopes: &[],
+    vars: &[],
     task: TaskSupport::Forbidden,
     call: get_current_time_call,
 };
@@ -25,6 +26,7 @@ pub const GET_GUID: Tool = Tool {
     name: "get_guid",
     definition: get_guid_definition,
     scopes: &[],
+    vars: &[],
     task: TaskSupport::Forbidden,
     call: get_guid_call,
 };

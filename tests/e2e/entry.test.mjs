@@ -1,4 +1,4 @@
-// The Workers entry module (src/edge/entry.mjs) against a scripted stand-in for the wasm exports:
+// The Workers entry module (engine/src/edge/entry.mjs) against a scripted stand-in for the wasm exports:
 // the three-step protocol (answer now / init first / park, read the body, finish) and recovery
 // after a wasm trap. Needs no worker: the real module runs in Node with a fake `./index.js`.
 import { test, beforeEach } from "node:test";
@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "../..");
 const dir = mkdtempSync(join(tmpdir(), "mcp-edge-entry-"));
 copyFileSync(join(ROOT, "engine/src/edge/entry.mjs"), join(dir, "entry.mjs"));
+copyFileSync(join(ROOT, "engine/src/edge/kv.js"), join(dir, "kv.js"));
 // The Durable Object class entry.mjs re-exports (it imports `cloudflare:workers`, which Node has not).
 writeFileSync(join(dir, "objects.mjs"), "export class McpSessions {}\n");
 // The fake glue: each export records its call and does what the test scripted.
@@ -27,18 +28,11 @@ export function serve_body(parked, outcome, body, env) {
   if (script.bodyResult) return script.bodyResult();
   return Promise.resolve(new Response("done:" + outcome));
 }
-// As src/edge/kv.rs's kv_apply: [key, value, ttl] puts, [key] deletes.
+// The shipped kv_apply (engine/src/edge/kv.js), as the real glue reaches it through apply_writes.
+import { kv_apply } from "./kv.js";
 export async function apply_writes(env, ops, bestEffort) {
   calls.push(["apply_writes", ops.length, bestEffort]);
-  for (const [key, value, ttl] of ops) {
-    try {
-      if (value === undefined) await env.KV.delete(key);
-      else await env.KV.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
-    } catch (e) {
-      if (!bestEffort) return "KV " + (value === undefined ? "delete" : "put") + " " + key + ": " + e.message;
-    }
-  }
-  return null;
+  return kv_apply(env, ops, bestEffort);
 }
 export function storage_failed(detail) { calls.push(["storage_failed", detail]); return new Response(detail, { status: 503 }); }
 export function init_app(env) {

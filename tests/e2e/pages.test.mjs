@@ -62,6 +62,15 @@ test("the pages cannot be framed", { timeout: 60_000 }, async () => {
   const url = await authorizeUrl("Framed");
   const context = await launch();
   try {
+    // Control: the same page renders at the top level (so a failure to load at all cannot pass
+    // for a refusal to be framed), and says why it will not render in a frame.
+    const top = await context.newPage();
+    const res = await top.goto(url);
+    assert.equal(await top.locator("input[name=username]").count(), 1, "the sign-in page renders at the top level");
+    const headers = res.headers();
+    assert.equal(headers["x-frame-options"], "DENY");
+    assert.match(headers["content-security-policy"] ?? "", /frame-ancestors 'none'/);
+    await top.close();
     const page = await context.newPage();
     await page.setContent(`<iframe id="f" src="${url.replaceAll("&", "&amp;")}" width="400" height="400"></iframe>`);
     await page.waitForTimeout(1000);

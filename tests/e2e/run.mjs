@@ -2,7 +2,7 @@
 // runs every *.test.mjs here against it with Node's test runner, then the MCP conformance
 // suite; always stops the workers, and prints their logs when something failed.
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, startWorker } from "./worker.mjs";
 
@@ -41,9 +41,21 @@ try {
     const url = `${conf.url}/mcp`;
     for (const [revision, baseline] of [["2025-11-25", "conformance-baseline.yml"], ["2026-07-28", "conformance-2026-baseline.yml"]]) {
       console.log(`e2e: @modelcontextprotocol/conformance server --requirements ${revision}`);
+      const out = join(ROOT, "target", `conformance-${revision}`);
+      rmSync(out, { recursive: true, force: true });
       const code = await run(NODE, [suite, "server", "--url", url, "--requirements", revision,
-        "--expected-failures", join(dir, baseline), "-o", join(ROOT, "target", `conformance-${revision}`)], env);
+        "--expected-failures", join(dir, baseline), "-o", out], env);
       if (code !== 0) { failed = true; console.error(`e2e: conformance suite (${revision}) FAILED (see the summary above)`); }
+      // With --requirements only the scored scenarios set the exit code; the others (tasks-*,
+      // json-schema-2020-12, the header validations, …) run too. Their checks fail the build
+      // as well, unless the baseline lists the scenario.
+      const unscored = failingScenarios(out, expectedFailures(join(dir, baseline)));
+      if (unscored.length) {
+        failed = true;
+        console.error(`e2e: conformance (${revision}) checks failed outside the exit code:\n  ${unscored.join("\n  ")}`);
+      } else {
+        console.log(`e2e: conformance (${revision}): every check of every scenario run passed or was skipped`);
+      }
     }
   }
 } catch (e) {
@@ -56,3 +68,28 @@ try {
   await Promise.all(workers.map(([, w]) => w.stop()));
 }
 process.exit(failed ? 1 : 0);
+
+/** The scenario names a baseline file lists as expected failures (`server: [a, b]` or a list). */
+function expectedFailures(file) {
+  const text = readFileSync(file, "utf8").replace(/#.*$/gm, "");
+  const inline = text.match(/server:\s*\[([^\]]*)\]/);
+  const names = inline ? inline[1].split(",") : [...text.matchAll(/^\s*-\s*(\S+)/gm)].map((m) => m[1]);
+  return names.map((n) => n.trim().replace(/^["']|["']$/g, "")).filter(Boolean);
+}
+
+/** `scenario: check (status)` for every FAILURE or WARNING check the suite wrote under `out`
+ * (one directory per scenario, `server-<scenario>-<timestamp>/checks.json`), except in the
+ * scenarios the baseline expects to fail. A scenario without checks counts as failed. */
+function failingScenarios(out, expected) {
+  const bad = [];
+  for (const d of existsSync(out) ? readdirSync(out) : []) {
+    const scenario = d.replace(/^server-/, "").replace(/-\d{4}-\d{2}-\d{2}T[\d-]+Z$/, "");
+    if (expected.includes(scenario)) continue;
+    const file = join(out, d, "checks.json");
+    if (!existsSync(file)) { bad.push(`${scenario}: no checks.json`); continue; }
+    for (const c of JSON.parse(readFileSync(file, "utf8"))) {
+      if (c.status === "FAILURE" || c.status === "WARNING") bad.push(`${scenario}: ${c.id} (${c.status}${c.errorMessage ? `: ${c.errorMessage}` : ""})`);
+    }
+  }
+  return bad;
+}

@@ -232,7 +232,8 @@ test("TypeScript SDK (2025-11-25 session) + OAuth: get_vibe asks for a location 
   await step(`${who}: a declined elicitation is not an answer`, async () => {
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "decline" }));
     const r = await client.callTool({ name: "get_vibe", arguments: {} });
-    assert.doesNotMatch(text(r), /Reykjavik/);
+    assert.notEqual(r.isError, true, text(r));
+    assert.equal(text(r), "Curious vibes for Alice, wherever you are.", "answered without a place");
   });
 });
 

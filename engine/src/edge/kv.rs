@@ -1,4 +1,4 @@
-//! Workers KV through small JS functions: one crossing per operation, and the `KV` binding read
+//! Workers KV through small JS functions (kv.js): one crossing per operation, and the `KV` binding read
 //! from `env` only when storage is used (requests that never touch storage skip it). Reads go
 //! through [`KvReader`]; every write is collected by `store::deferred` and applied by
 //! `kv_apply`, the one JS function that writes KV.
@@ -10,36 +10,7 @@ use worker::js_sys::{Array, Promise};
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 
-#[wasm_bindgen(inline_js = "
-export function has_kv(env) {
-  return env.KV != null && typeof env.KV.get === 'function';
-}
-export function kv_get(env, key) {
-  return env.KV.get(key);
-}
-export function kv_list(env, prefix, limit, cursor) {
-  const options = { prefix, limit };
-  if (cursor) options.cursor = cursor;
-  return env.KV.list(options).then((page) =>
-    JSON.stringify({ keys: page.keys.map((k) => k.name), cursor: page.list_complete ? null : page.cursor }));
-}
-// The one place KV is written: `ops` in order, each [key, value, ttl] (a put; ttl 0: none) or
-// [key] (a delete). Resolves to null, or to what failed: a failed required write stops the
-// list; a failed best-effort write is logged and skipped (store::deferred::commit natively).
-export async function kv_apply(env, ops, bestEffort) {
-  for (const [key, value, ttl] of ops) {
-    try {
-      if (value === undefined) await env.KV.delete(key);
-      else await env.KV.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
-    } catch (e) {
-      const detail = `KV ${value === undefined ? 'delete' : 'put'} ${key}: ${e?.message ?? e}`;
-      if (!bestEffort) return detail;
-      console.warn(`mcp-edge: best-effort write failed (${detail})`);
-    }
-  }
-  return null;
-}
-")]
+#[wasm_bindgen(module = "/src/edge/kv.js")]
 extern "C" {
     /// Whether `env` has a KV namespace bound as `KV`.
     pub fn has_kv(env: &JsValue) -> bool;
@@ -47,7 +18,7 @@ extern "C" {
     fn kv_get(env: &JsValue, key: &str) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch)]
     fn kv_list(env: &JsValue, prefix: &str, limit: u32, cursor: &str) -> Result<Promise, JsValue>;
-    /// See the JS above; entry.mjs reaches it through [`super::apply_writes`].
+    /// See kv.js; entry.mjs reaches it through [`super::apply_writes`].
     pub fn kv_apply(env: &JsValue, ops: &Array, best_effort: bool) -> Promise;
 }
 

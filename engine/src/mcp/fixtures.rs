@@ -25,6 +25,7 @@ macro_rules! fixture_tool {
                 ))
             },
             scopes: &[],
+            vars: &[],
             task: TaskSupport::Forbidden,
             call: $body,
         }

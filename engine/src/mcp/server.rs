@@ -28,6 +28,11 @@ pub struct Server {
 pub struct CallContext<'a> {
     pub identity: Option<&'a Identity>,
     pub store: Option<&'a dyn Store>,
+    /// Outbound HTTP for tools ([`ToolContext::fetch`]), and whether loopback URLs may be
+    /// fetched (development only).
+    pub fetch: Option<(&'a dyn crate::env::Fetch, bool)>,
+    /// The vars the catalogue's tools declared ([`ToolContext::var`]).
+    pub vars: Option<&'a std::collections::BTreeMap<String, String>>,
     pub now: u64,
     /// `Some` for a request of the stateless revision (2026-07-28).
     pub modern: Option<Modern<'a>>,
@@ -609,6 +614,8 @@ impl Server {
                 tool: tool.name,
                 identity: identity.as_ref(),
                 store: ctx.store,
+                outbound: ctx.fetch,
+                vars: ctx.vars,
                 now: ctx.now,
                 notify,
                 progress_token: None,
@@ -732,6 +739,8 @@ impl Server {
                         tool: call.tool.name,
                         identity: ctx.identity,
                         store: ctx.store,
+                        outbound: ctx.fetch,
+                        vars: ctx.vars,
                         now: ctx.now,
                         notify,
                         progress_token: call.progress_token.as_ref(),
@@ -976,8 +985,15 @@ mod tests {
     ) -> (Value, Vec<Value>) {
         let seen = RefCell::new(Vec::new());
         let notify = |m: &str, p: Value| seen.borrow_mut().push(json!({"method": m, "params": p}));
-        let ctx =
-            CallContext { identity, store: None, now: 1_795_000_000, modern: None, asks: None };
+        let ctx = CallContext {
+            identity,
+            store: None,
+            fetch: None,
+            vars: None,
+            now: 1_795_000_000,
+            modern: None,
+            asks: None,
+        };
         let res = match Request::parse(server, method, Some(params)) {
             Ok(request) => server.answer(&json!(1), request, &ctx, &notify).await.unwrap(),
             Err(e) => jsonrpc::error(&json!(1), e),
@@ -1093,8 +1109,15 @@ mod tests {
         let (r, _) = call(&s, "tools/call", json!({"name":"list_clients"}), None).await;
         assert_eq!(r["result"]["isError"], true);
         let bob = Identity { scopes: vec!["mcp".into()], ..alice() };
-        let ctx =
-            CallContext { identity: Some(&bob), store: None, now: 0, modern: None, asks: None };
+        let ctx = CallContext {
+            identity: Some(&bob),
+            store: None,
+            fetch: None,
+            vars: None,
+            now: 0,
+            modern: None,
+            asks: None,
+        };
         let request =
             |name: &str| Request::parse(&s, "tools/call", Some(json!({ "name": name }))).unwrap();
         let answer = s.answer(&json!(1), request("list_clients"), &ctx, &|_, _| {}).await;

@@ -12,6 +12,7 @@ pub const TOOL: Tool = Tool {
     name: "list_clients",
     definition,
     scopes: &[crate::config::SCOPE_ADMIN],
+    vars: &[],
     task: TaskSupport::Optional,
     call,
 };

@@ -3,13 +3,16 @@
 //! themselves belong to the deployment (the worker crate hands its [`Catalog`] to the engine);
 //! the engine brings only [`list_clients`], an operator's tool over its own records.
 
+mod fetch;
 pub mod list_clients;
 mod storage;
 mod typed;
 
+pub use fetch::{TOOL_FETCH_MAX_BYTES, TOOL_FETCH_TIMEOUT_MS};
 pub use storage::ToolStorage;
 pub use typed::{
-    parse_args, schema_of, Annotations, Elicited, Json, NoArgs, ToolError, ToolOutput, TypedTool,
+    parse_args, schema_of, Annotations, Elicited, Json, NoArgs, Root, ToolError, ToolOutput,
+    TypedTool,
 };
 
 use super::envelope::ClientCapabilities;
@@ -31,6 +34,8 @@ pub struct Tool {
     pub definition: fn() -> Value,
     /// Scopes the caller's token must carry beyond the base `mcp` scope (403 step-up otherwise).
     pub scopes: &'static [&'static str],
+    /// Wrangler vars and secrets the tool reads ([`ToolContext::var`]).
+    pub vars: &'static [&'static str],
     /// Whether a call may run as a task (the Tasks extension, `mcp::tasks`).
     pub task: TaskSupport,
     /// The handler: the call's `arguments` and context.
@@ -63,6 +68,17 @@ impl Catalog {
         for s in self.tools.iter().flat_map(|t| t.scopes.iter()) {
             if !out.contains(s) {
                 out.push(s);
+            }
+        }
+        out
+    }
+
+    /// The wrangler vars and secrets the tools read, without repeats.
+    pub fn vars(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for v in self.tools.iter().flat_map(|t| t.vars.iter()) {
+            if !out.contains(v) {
+                out.push(v);
             }
         }
         out
@@ -137,6 +153,10 @@ pub struct ToolContext<'a> {
     /// The whole store, for the engine's own tools. Deployers' tools use
     /// [`ToolContext::storage`], which cannot reach the authorization server's records.
     pub(crate) store: Option<&'a dyn Store>,
+    /// Outbound HTTP ([`ToolContext::fetch`]) and whether loopback URLs may be fetched.
+    pub(crate) outbound: Option<(&'a dyn crate::env::Fetch, bool)>,
+    /// The values of the vars the catalogue's tools declare ([`ToolContext::var`]).
+    pub(crate) vars: Option<&'a std::collections::BTreeMap<String, String>>,
     /// Unix seconds.
     pub now: u64,
     /// Emits a server notification (progress, log message) before the result.
@@ -165,6 +185,8 @@ impl ToolContext<'_> {
             tool: "",
             identity,
             store,
+            outbound: None,
+            vars: None,
             now,
             notify,
             progress_token: None,
@@ -173,6 +195,11 @@ impl ToolContext<'_> {
             state: None,
             in_task: false,
         }
+    }
+
+    /// A wrangler var or secret the tool declared (`TypedTool::VARS`), if it is set.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars?.get(name).map(String::as_str)
     }
 
     /// May this call ask the client for input with `method` (`elicitation/create`, …)?

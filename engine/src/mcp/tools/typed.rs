@@ -59,6 +59,9 @@ pub trait TypedTool: 'static {
     /// Scopes a caller's token must carry besides `mcp` (403 step-up otherwise). Every scope
     /// named here becomes one the authorization server supports and grants.
     const SCOPES: &'static [&'static str] = &[];
+    /// Wrangler vars and secrets the tool reads with [`ToolContext::var`] (API keys, say):
+    /// read once at start-up.
+    const VARS: &'static [&'static str] = &[];
     /// Whether a call may run as a task (the Tasks extension).
     const TASK: TaskSupport = TaskSupport::Forbidden;
     /// Hints for hosts (`readOnlyHint`, …).
@@ -243,6 +246,16 @@ impl From<serde_json::Error> for ToolError {
     }
 }
 
+/// A root the client shares (`roots/list`): a `file://` URI and maybe a name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Root {
+    /// The root's URI.
+    pub uri: String,
+    /// A name for it, if the client gave one.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
 /// The answer to an elicitation ([`ToolContext::elicit`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Elicited<T> {
@@ -290,6 +303,42 @@ impl ToolContext<'_> {
         Err(ToolError::Input(
             InputRequired::new().ask(key, mrtr::elicit(message, schema_of::<T>())),
         ))
+    }
+
+    /// Asks the client's model (`sampling/createMessage`) to answer `prompt`, under `key`: the
+    /// model's text, or `None` when this client cannot be asked (it declared no sampling).
+    /// As with [`ToolContext::elicit`], the first time returns `Err(ToolError::Input)` for `?`.
+    pub fn sample(
+        &self,
+        key: &str,
+        prompt: &str,
+        max_tokens: u32,
+    ) -> Result<Option<String>, ToolError> {
+        if let Some(answer) = self.input.and_then(|i| i.get(key)) {
+            return match answer.pointer("/content/text").and_then(Value::as_str) {
+                Some(text) => Ok(Some(text.to_owned())),
+                None => Err(ToolError::Tool(format!("The model's answer to {key:?} has no text."))),
+            };
+        }
+        if !self.can_ask("sampling/createMessage") {
+            return Ok(None);
+        }
+        Err(ToolError::Input(InputRequired::new().ask(key, mrtr::sample(prompt, max_tokens))))
+    }
+
+    /// The client's roots (`roots/list`), under `key`: `None` when this client cannot be asked.
+    /// The first time returns `Err(ToolError::Input)` for `?`, as [`ToolContext::elicit`] does.
+    pub fn roots(&self, key: &str) -> Result<Option<Vec<Root>>, ToolError> {
+        if let Some(answer) = self.input.and_then(|i| i.get(key)) {
+            let roots = answer.get("roots").cloned().unwrap_or(json!([]));
+            return serde_json::from_value(roots)
+                .map(Some)
+                .map_err(|e| ToolError::Tool(format!("The client's roots cannot be read: {e}")));
+        }
+        if !self.can_ask("roots/list") {
+            return Ok(None);
+        }
+        Err(ToolError::Input(InputRequired::new().ask(key, mrtr::list_roots())))
     }
 
     /// The signed-in person's subject (`sub`), if anyone signed in.
@@ -376,8 +425,87 @@ impl Tool {
             name: T::NAME,
             definition: definition_of::<T>,
             scopes: T::SCOPES,
+            vars: T::VARS,
             task: T::TASK,
             call: call_of::<T>,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::envelope::ClientCapabilities;
+
+    #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+    struct Place {
+        location: String,
+    }
+
+    fn caps(all: bool) -> ClientCapabilities {
+        ClientCapabilities { sampling: all, elicitation: all, roots: all, tasks: false }
+    }
+
+    #[test]
+    fn asking_reads_top_to_bottom_across_rounds() {
+        let notify = |_: &str, _: Value| {};
+        let can = caps(true);
+        let mut ctx = ToolContext::simple(None, None, 0, &notify);
+        // Nobody to ask: values, not errors.
+        assert_eq!(ctx.elicit::<Place>("p", "Where?"), Ok(Elicited::CannotAsk));
+        assert_eq!(ctx.sample("s", "Hi", 10), Ok(None));
+        assert_eq!(ctx.roots("r"), Ok(None));
+        // A client that can answer: the first round asks, with the schema from the type.
+        ctx.client = Some(&can);
+        let Err(ToolError::Input(asked)) = ctx.elicit::<Place>("p", "Where?") else { panic!() };
+        let request = &asked.requests["p"];
+        assert_eq!(request["method"], "elicitation/create");
+        assert_eq!(request["params"]["requestedSchema"]["required"], json!(["location"]));
+        assert!(matches!(ctx.sample("s", "Hi", 10), Err(ToolError::Input(_))));
+        assert!(matches!(ctx.roots("r"), Err(ToolError::Input(_))));
+        // The next round carries the answers.
+        let answers = json!({
+            "p": {"action": "accept", "content": {"location": "Oslo"}},
+            "d": {"action": "decline"},
+            "c": {"action": "cancel"},
+            "bad": {"action": "accept", "content": {"location": 5}},
+            "s": {"role": "assistant", "content": {"type": "text", "text": "Hello!"}, "model": "m"},
+            "r": {"roots": [{"uri": "file:///home/a", "name": "home"}, {"uri": "file:///tmp"}]},
+        });
+        let answers = answers.as_object().unwrap().clone();
+        ctx.input = Some(&answers);
+        assert_eq!(
+            ctx.elicit::<Place>("p", "Where?"),
+            Ok(Elicited::Accepted(Place { location: "Oslo".into() }))
+        );
+        assert_eq!(ctx.elicit::<Place>("d", "Where?"), Ok(Elicited::Declined));
+        assert_eq!(ctx.elicit::<Place>("c", "Where?"), Ok(Elicited::Cancelled));
+        assert!(
+            matches!(ctx.elicit::<Place>("bad", "Where?"), Err(ToolError::Tool(m)) if m.contains("bad"))
+        );
+        assert_eq!(ctx.sample("s", "Hi", 10), Ok(Some("Hello!".into())));
+        let roots = ctx.roots("r").unwrap().unwrap();
+        assert_eq!(roots[0], Root { uri: "file:///home/a".into(), name: Some("home".into()) });
+        assert_eq!(roots[1].name, None);
+    }
+
+    #[test]
+    fn argument_errors_name_the_argument() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Args {
+            text: String,
+            top: Option<u8>,
+        }
+        let args = |v: Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            parse_args::<Args>(&args(json!({}))).unwrap_err(),
+            "Invalid arguments: missing field `text`."
+        );
+        assert_eq!(
+            parse_args::<Args>(&args(json!({"text": "x", "top": -1}))).unwrap_err(),
+            "Invalid argument `top`: invalid value: integer `-1`, expected u8."
+        );
+        assert!(parse_args::<Args>(&args(json!({"text": "x", "top": 3}))).is_ok());
     }
 }

@@ -121,6 +121,8 @@ pub(super) fn start<'a>(
             stream.emit(&note.to_string(), false).await;
         }
         let timeout_ms = state.config.input_timeout * 1000;
+        let loopback = crate::oauth::cimd::loopback_allowed(state);
+        let tool_vars = &state.config.tool_vars;
         let mut ask = first;
         let mut outcome = None;
         for round in 1..=MAX_ROUNDS {
@@ -130,6 +132,8 @@ pub(super) fn start<'a>(
                     let ctx = CallContext {
                         identity: identity.as_ref(),
                         store: Some(services.store),
+                        fetch: Some((services.fetch, loopback)),
+                        vars: Some(tool_vars),
                         now: services.clock.now(),
                         modern: None,
                         asks: Some(Asks { capabilities: &capabilities, state: state.as_ref() }),

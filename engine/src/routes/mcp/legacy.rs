@@ -91,6 +91,8 @@ pub(super) async fn post<'a>(
     let ctx = CallContext {
         identity: identity.as_ref(),
         store: Some(services.store),
+        fetch: Some((services.fetch, crate::oauth::cimd::loopback_allowed(state))),
+        vars: Some(&state.config.tool_vars),
         now: services.clock.now(),
         modern: None,
         asks: None,

@@ -164,6 +164,8 @@ pub(super) async fn post(
     let ctx = CallContext {
         identity: identity.as_ref(),
         store: Some(services.store),
+        fetch: Some((services.fetch, crate::oauth::cimd::loopback_allowed(state))),
+        vars: Some(&state.config.tool_vars),
         now: services.clock.now(),
         modern: Some(Modern {
             envelope: &envelope,

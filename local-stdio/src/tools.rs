@@ -5,31 +5,20 @@
 use crate::city::{self, Place};
 use jiff::{tz, Timestamp};
 use mcp_edge::mcp::tools::{
-    string_arg, Need, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult,
+    parse_args, Annotations, Json, Need, NoArgs, Tool, ToolContext, ToolError, ToolOutput,
+    ToolResult, TypedTool,
 };
 use mcp_edge_worker::tools::{echo::Echo, get_time::GetTime};
-use serde_json::{json, Map, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::cell::RefCell;
 
 /// `get_current_time`: the local time in a city.
-pub const GET_CURRENT_TIME: Tool = Tool {
-    name: "get_current_time",
-    definition: get_current_time_definition,
-    scopes: &[],
-    vars: &[],
-    task: TaskSupport::Forbidden,
-    call: get_current_time_call,
-};
+pub const GET_CURRENT_TIME: Tool = Tool::typed::<GetCurrentTime>();
 
 /// `get_guid`: a new random UUID v4.
-pub const GET_GUID: Tool = Tool {
-    name: "get_guid",
-    definition: get_guid_definition,
-    scopes: &[],
-    vars: &[],
-    task: TaskSupport::Forbidden,
-    call: get_guid_call,
-};
+pub const GET_GUID: Tool = Tool::typed::<GetGuid>();
 
 /// The worker's tools that need neither sign-in nor storage, and the two of the stdio server.
 const TOOLS: &[Tool] =
@@ -81,57 +70,64 @@ pub fn run(
     (result.to_json(), emitted.into_inner())
 }
 
-fn get_current_time_definition() -> Value {
-    json!({
-        "name": "get_current_time",
-        "title": "Get current time in a city",
-        "description": "Returns the current local time in a city or IANA time zone, e.g. \"Tokyo\", \"New York\", \"São Paulo\" or \"Europe/Paris\".",
-        "inputSchema": {
-            "type": "object",
-            "properties": {
-                "city": {
-                    "type": "string",
-                    "description": "A city name (\"Tokyo\", \"San Francisco\") or an IANA time zone (\"Asia/Tokyo\")"
-                }
-            },
-            "required": ["city"]
-        },
-        "outputSchema": {
-            "type": "object",
-            "properties": {
-                "city": { "type": "string", "description": "The city the query resolved to" },
-                "timezone": { "type": "string", "description": "IANA time zone name" },
-                "datetime": { "type": "string", "description": "Local time, ISO 8601 with UTC offset" },
-                "utc_offset": { "type": "string", "description": "e.g. +09:00" },
-                "abbreviation": { "type": "string", "description": "e.g. JST" },
-                "is_dst": { "type": "boolean" },
-                "day_of_week": { "type": "string" }
-            },
-            "required": ["city", "timezone", "datetime", "utc_offset", "abbreviation", "is_dst", "day_of_week"]
-        },
-        "annotations": { "readOnlyHint": true, "idempotentHint": false, "openWorldHint": false }
-    })
+/// The `get_current_time` tool.
+pub struct GetCurrentTime;
+
+/// `get_current_time`'s arguments.
+#[derive(Deserialize, JsonSchema)]
+pub struct CityArgs {
+    /// A city name ("Tokyo", "San Francisco") or an IANA time zone ("Asia/Tokyo")
+    pub city: String,
 }
 
-fn get_current_time_call<'a>(
-    args: &'a Map<String, Value>,
-    ctx: &'a ToolContext<'a>,
-) -> ToolFuture<'a> {
-    Box::pin(std::future::ready(current_time(args, ctx.now)))
+/// The local time at a place, as structured content.
+#[derive(Serialize, JsonSchema)]
+pub struct CurrentTime {
+    /// The city the query resolved to
+    pub city: String,
+    /// IANA time zone name
+    pub timezone: String,
+    /// Local time, ISO 8601 with UTC offset
+    pub datetime: String,
+    /// e.g. +09:00
+    pub utc_offset: String,
+    /// e.g. JST
+    pub abbreviation: String,
+    /// Whether daylight saving time is in effect
+    pub is_dst: bool,
+    /// e.g. Wednesday
+    pub day_of_week: String,
 }
 
-/// The `get_current_time` result for `args` at Unix second `now`.
+impl TypedTool for GetCurrentTime {
+    const NAME: &'static str = "get_current_time";
+    const TITLE: Option<&'static str> = Some("Get current time in a city");
+    const DESCRIPTION: &'static str = "Returns the current local time in a city or IANA time zone, e.g. \"Tokyo\", \"New York\", \"São Paulo\" or \"Europe/Paris\".";
+    const ANNOTATIONS: Annotations =
+        Annotations { idempotent: Some(false), ..Annotations::READ_ONLY };
+    type Args = CityArgs;
+    type Output = Json<CurrentTime>;
+
+    async fn call(args: CityArgs, ctx: &ToolContext<'_>) -> Result<Json<CurrentTime>, ToolError> {
+        local_time(&args.city, ctx.now)
+    }
+}
+
+fn local_time(query: &str, now: u64) -> Result<Json<CurrentTime>, ToolError> {
+    let place = city::resolve(query).map_err(|s| city::unknown_message(query, &s))?;
+    let t = LocalTime::at(&place, now)?;
+    Ok(Json::new(t.structured()).with_text(t.sentence()))
+}
+
+/// The `get_current_time` result for `args` at Unix second `now` (the CLI's `time` command).
 pub fn current_time(args: &Map<String, Value>, now: u64) -> ToolResult {
-    let query = match string_arg(args, "city") {
-        Ok(q) => q,
-        Err(e) => return e,
-    };
-    match city::resolve(query) {
-        Ok(place) => match LocalTime::at(&place, now) {
-            Ok(t) => ToolResult::text(t.sentence()).with_structured(t.to_json()),
-            Err(e) => ToolResult::error(e),
-        },
-        Err(suggestions) => ToolResult::error(city::unknown_message(query, &suggestions)),
+    let result = parse_args::<CityArgs>(args)
+        .map_err(ToolError::Tool)
+        .and_then(|a| local_time(&a.city, now));
+    match result {
+        Ok(out) => out.into_result(),
+        Err(ToolError::Tool(message)) => ToolResult::error(message),
+        Err(other) => ToolResult::error(format!("{other:?}")),
     }
 }
 
@@ -182,47 +178,56 @@ impl LocalTime {
         )
     }
 
-    pub fn to_json(&self) -> Value {
-        json!({
-            "city": self.place.name,
-            "timezone": self.place.zone,
-            "datetime": self.datetime,
-            "utc_offset": self.utc_offset,
-            "abbreviation": self.abbreviation,
-            "is_dst": self.is_dst,
-            "day_of_week": self.day_of_week,
-        })
+    pub fn structured(&self) -> CurrentTime {
+        CurrentTime {
+            city: self.place.name.clone(),
+            timezone: self.place.zone.clone(),
+            datetime: self.datetime.clone(),
+            utc_offset: self.utc_offset.clone(),
+            abbreviation: self.abbreviation.clone(),
+            is_dst: self.is_dst,
+            day_of_week: self.day_of_week.clone(),
+        }
     }
 }
 
-fn get_guid_definition() -> Value {
-    json!({
-        "name": "get_guid",
-        "title": "Get GUID",
-        "description": "Returns a new random GUID (UUID version 4), e.g. 0b4ac3f2-6c1e-4b8f-9d3a-2f5e7c1a9b04.",
-        "inputSchema": { "type": "object", "properties": {} },
-        "outputSchema": {
-            "type": "object",
-            "properties": { "guid": { "type": "string", "format": "uuid" } },
-            "required": ["guid"]
-        },
-        "annotations": { "readOnlyHint": true, "idempotentHint": false, "openWorldHint": false }
-    })
+/// The `get_guid` tool.
+pub struct GetGuid;
+
+/// A fresh GUID, as structured content.
+#[derive(Serialize, JsonSchema)]
+pub struct Guid {
+    /// A random UUID, version 4
+    #[schemars(extend("format" = "uuid"))]
+    pub guid: String,
 }
 
-fn get_guid_call<'a>(_args: &'a Map<String, Value>, _ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
-    Box::pin(std::future::ready(guid()))
+impl TypedTool for GetGuid {
+    const NAME: &'static str = "get_guid";
+    const TITLE: Option<&'static str> = Some("Get GUID");
+    const DESCRIPTION: &'static str =
+        "Returns a new random GUID (UUID version 4), e.g. 0b4ac3f2-6c1e-4b8f-9d3a-2f5e7c1a9b04.";
+    const ANNOTATIONS: Annotations =
+        Annotations { idempotent: Some(false), ..Annotations::READ_ONLY };
+    type Args = NoArgs;
+    type Output = Json<Guid>;
+
+    async fn call(_args: NoArgs, _ctx: &ToolContext<'_>) -> Result<Json<Guid>, ToolError> {
+        let guid = uuid::Uuid::new_v4().to_string();
+        Ok(Json::new(Guid { guid: guid.clone() }).with_text(guid))
+    }
 }
 
 /// The `get_guid` result: a fresh UUID v4 as text and structured content.
 pub fn guid() -> ToolResult {
     let guid = uuid::Uuid::new_v4().to_string();
-    ToolResult::text(guid.clone()).with_structured(json!({ "guid": guid }))
+    Json::new(Guid { guid: guid.clone() }).with_text(guid).into_result()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const NOW: u64 = 1_795_000_000; // 2026-11-18T11:06:40Z
 
@@ -279,7 +284,7 @@ mod tests {
         assert!(r.content[0]["text"].as_str().unwrap_or_default().contains("Tokyo (Asia/Tokyo)"));
         let r = current_time(&args(json!({})), NOW);
         assert!(r.is_error);
-        assert_eq!(r.content[0]["text"], "Missing required argument `city`.");
+        assert_eq!(r.content[0]["text"], "Invalid arguments: missing field `city`.");
         let r = current_time(&args(json!({"city": 3})), NOW);
         assert!(r.is_error);
     }

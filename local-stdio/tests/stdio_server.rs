@@ -153,11 +153,11 @@ async fn missing_or_wrong_arguments_are_tool_errors() {
     let (client, server) = connect().await;
     let r = call_json(&client, "get_current_time", Value::Null).await;
     assert_eq!(r["isError"], true);
-    assert_eq!(text(&r), "Missing required argument `city`.");
+    assert_eq!(text(&r), "Invalid arguments: missing field `city`.");
 
     let r = call_json(&client, "get_current_time", json!({"city": 42})).await;
     assert_eq!(r["isError"], true);
-    assert_eq!(text(&r), "Argument `city` must be a string.");
+    assert_eq!(text(&r), "Invalid argument `city`: invalid type: integer `42`, expected a string.");
 
     // The worker's typed tools: the error names the argument (from the typed arguments).
     let r = call_json(&client, "echo", json!({})).await;

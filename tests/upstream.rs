@@ -423,7 +423,10 @@ async fn failure_paths_show_pages_and_leave_nothing_behind() {
     let res = callback(&t, &s, "code=c&state=forged-state-value").await;
     expect(&res, 400, "already used, has expired");
     let s = start(&t, "oidc").await;
-    answer_token(&t, claims(&s, json!({"email": "ada@example.com", "email_verified": true})));
+    answer_token(
+        &t,
+        claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"})),
+    );
     let stranger = Started { jar: "mcp_edge_upstream=another-browsers-binding-cookie".into(), ..s };
     let res = callback(&t, &stranger, &format!("code=c&state={}", stranger.param("state"))).await;
     expect(&res, 403, "started in another browser");
@@ -896,4 +899,46 @@ async fn account_sign_in_goes_through_the_provider_too() {
             );
         }
     }
+}
+
+/// Issue 23 item 2: the access rules apply again at every refresh, to the identity the
+/// sign-in kept in the grant (on 1664b2e the refresh kept `mcp admin` whatever the rules said).
+#[tokio::test]
+async fn a_refresh_applies_the_access_rules_as_they_are_now() {
+    let mut t = app(&[]).await;
+    let s = start(&t, "oidc").await;
+    answer_token(
+        &t,
+        claims(&s, json!({"email": "ada@example.com", "email_verified": true, "name": "Ada"})),
+    );
+    let q =
+        format!("code=c&state={}&iss={}", s.param("state"), mcp_edge::web::percent_encode(ISSUER));
+    let consent = callback(&t, &s, &q).await;
+    let tokens = approve(&t, &s, &consent).await;
+    assert_eq!(tokens["scope"], "mcp admin");
+    async fn refresh(t: &TestApp, client_id: &str, token: &str) -> Value {
+        let form =
+            [("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", client_id)];
+        json(&t.post_form("/token", &form, "").await)
+    }
+    let vars = |rules: &'static str| {
+        move |k: &str| match k {
+            "MCP_EDGE_ENV" => Some("development".to_owned()),
+            "UPSTREAM_OIDC_ISSUER" => Some(ISSUER.to_owned()),
+            "UPSTREAM_OIDC_CLIENT_ID" => Some("our-client".to_owned()),
+            "UPSTREAM_OIDC_CLIENT_SECRET" => Some("our-secret".to_owned()),
+            "ACCESS_RULES" => Some(rules.to_owned()),
+            _ => None,
+        }
+    };
+    // The rule that gave `admin` is gone; her domain still admits her with `mcp`.
+    t.restart(Config::from_lookup(vars(r#"[{"domain":"example.com","scopes":"mcp"}]"#)).unwrap())
+        .await;
+    let r = refresh(&t, &s.client_id, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r["scope"], "mcp", "{r}");
+    // No rule admits her any more.
+    t.restart(Config::from_lookup(vars(r#"[{"github":"octocat","scopes":"mcp"}]"#)).unwrap()).await;
+    let r = refresh(&t, &s.client_id, r["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r["error"], "invalid_grant", "{r}");
+    assert!(r["error_description"].as_str().unwrap().contains("no access rule"), "{r}");
 }

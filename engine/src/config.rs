@@ -70,6 +70,9 @@ pub struct Config {
     pub refresh_token_ttl: u64,
     pub client_ttl: u64,
     pub session_ttl: u64,
+    /// The longest a grant lives from its code exchange, however often it is refreshed
+    /// (`MAX_GRANT_AGE`, seconds; default 90 days): then its person signs in again.
+    pub max_grant_age: u64,
     /// How long a legacy session's call waits for the client's answer to a server-to-client
     /// request (`INPUT_TIMEOUT`, seconds) before it ends with an error.
     pub input_timeout: u64,
@@ -190,6 +193,7 @@ impl Config {
             refresh_token_ttl: vars.number("REFRESH_TOKEN_TTL", 30 * 86400, 3600),
             client_ttl: vars.number("CLIENT_TTL", 90 * 86400, 86400),
             session_ttl: vars.number("SESSION_TTL", 7 * 86400, 3600),
+            max_grant_age: vars.number("MAX_GRANT_AGE", 90 * 86400, 3600),
             input_timeout: vars.number("INPUT_TIMEOUT", 60, 1),
             request_log: vars.request_log(),
             upstream_oidc: upstreams.oidc,

@@ -74,6 +74,17 @@ impl TestApp {
         }
     }
 
+    /// The same storage and clock with a new configuration: a redeploy with other settings.
+    pub async fn restart(&mut self, config: Config) {
+        let config = if config.catalog.tools.is_empty() {
+            config.with_catalog(mcp_edge_worker::CATALOG).expect("the worker's scopes are valid")
+        } else {
+            config
+        };
+        let app = App::new(config, &self.services()).await.unwrap();
+        self.app = app;
+    }
+
     pub fn services(&self) -> Services<'_> {
         Services {
             store: &self.store,

@@ -1,6 +1,7 @@
 //! The OAuth 2.1 authorization server: one module per endpoint, plus the pieces they share.
 
 pub mod account;
+pub(crate) mod admission;
 pub mod authorize;
 pub mod bearer;
 pub mod callback;

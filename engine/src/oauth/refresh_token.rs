@@ -113,6 +113,7 @@ mod tests {
             generation,
             rotated_at,
             dpop_jkt: None,
+            upstream: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! (races, retries after a lost response, KV's propagation delay); presenting it later, or any
 //! older token, revokes the whole grant (replay detection, RFC 9700 §4.14.2).
 
+use super::admission::{self, Admission};
 use super::client;
 use super::error::{invalid_request, ErrorCode, OAuthError, OAuthResult};
 use super::pkce;
@@ -197,17 +198,31 @@ async fn refresh(
         // Not a token we made: whoever sent it holds nothing, and the grant is untouched.
         return Err(invalid_grant("the refresh token is invalid"));
     }
+    if presented != Presented::Replay {
+        // The person, as the configuration says now: removed people lose the grant, people
+        // who lost a scope keep the rest (issue 23: refresh used to renew whatever consent gave).
+        let max_age = state.config.max_grant_age;
+        if now >= grant.created_at.saturating_add(max_age) {
+            revoke_grant(state, services, &grant, "max_grant_age").await?;
+            return Err(invalid_grant(
+                "the grant reached its maximum age (MAX_GRANT_AGE): sign in again",
+            ));
+        }
+        match admission::check(state, &grant) {
+            Admission::Scopes(scope) => grant.scope = scope,
+            Admission::Removed(why) => {
+                revoke_grant(state, services, &grant, "deprovisioned").await?;
+                return Err(invalid_grant(&format!("{why}: the grant is revoked")));
+            }
+            Admission::Unchecked => {}
+        }
+    }
     if presented == Presented::Replay {
         if grant.is_pending() {
             // No refresh token was issued from it yet: nothing to rotate, nothing to revoke.
             return Err(invalid_grant("the refresh token is invalid"));
         }
-        services.store.delete(&key).await?;
-        state.live_grants.remove(&grant.grant_id);
-        crate::logs::event(
-            "grant_revoked",
-            json!({ "client": grant.client_id, "reason": "refresh_replay" }),
-        );
+        revoke_grant(state, services, &grant, "refresh_replay").await?;
         return Err(invalid_grant("the refresh token was already rotated; the grant is revoked"));
     }
     // A narrower scope may be asked for (RFC 6749 §6); `offline_access` is ignored.
@@ -263,7 +278,10 @@ async fn refresh(
         grant.code = None;
     }
     grant.refreshed_at = Some(now);
-    put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
+    // Not past the grant's maximum age: the record expires with the grant's last day.
+    let left = grant.created_at.saturating_add(state.config.max_grant_age).saturating_sub(now);
+    let ttl = state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
+    put_json(services.store, &key, &grant, Some(ttl)).await?;
     // Keeps the grant listed at /account as long as the grant lives.
     let index = crate::store::records::user_grant_key(&grant.sub, &grant.grant_id);
     if let Err(e) =
@@ -272,6 +290,23 @@ async fn refresh(
         log::warn!("could not renew the account index of a grant: {e}");
     }
     issue(state, services, urls, &grant, &scope, &newest, dpop)
+}
+
+/// Deletes a grant (its refresh tokens stop at once, its access tokens within the live-grant
+/// check's bound) and logs why.
+async fn revoke_grant(
+    state: &State,
+    services: &Services<'_>,
+    grant: &GrantRecord,
+    reason: &str,
+) -> OAuthResult<()> {
+    services.store.delete(&GrantRecord::key(&grant.grant_id)).await?;
+    state.live_grants.remove(&grant.grant_id);
+    crate::logs::event(
+        "grant_revoked",
+        json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": reason }),
+    );
+    Ok(())
 }
 
 /// The key a grant's refresh tokens are bound to: a public client's DPoP key (RFC 9449 §5);

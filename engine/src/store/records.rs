@@ -105,6 +105,12 @@ pub struct GrantRecord {
     /// used at the code exchange; refreshing needs a proof signed by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// Who signed in upstream, as the sign-in kept them (provider, subject, the email and
+    /// groups the access rules read): every refresh applies the access rules to it again.
+    /// Absent for `USERS` accounts (looked up by `sub` instead) and on grants made before it
+    /// was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<serde_json::Value>,
 }
 
 /// How long after a rotation the refresh token it replaced still works (it is answered with

@@ -354,6 +354,7 @@ impl ToolContext<'_> {
 pub fn schema_of<T: JsonSchema>() -> Value {
     let settings = schemars::generate::SchemaSettings::draft2020_12();
     let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
+    drop_integer_formats(&mut schema);
     if let Some(m) = schema.as_object_mut() {
         m.remove("$schema");
         m.remove("title");
@@ -365,6 +366,27 @@ pub fn schema_of<T: JsonSchema>() -> Value {
         }
     }
     schema
+}
+
+/// schemars marks Rust integer widths as `format` (`uint64`, `int32`, …), which are not JSON
+/// Schema formats: validators in clients warn about each (the TypeScript SDK's Ajv does). The
+/// `minimum`/`maximum` schemars adds already say the range, so the format goes.
+fn drop_integer_formats(schema: &mut Value) {
+    match schema {
+        Value::Object(m) => {
+            let integer = match m.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            if integer {
+                m.remove("format");
+            }
+            m.values_mut().for_each(drop_integer_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_integer_formats),
+        _ => {}
+    }
 }
 
 /// The `tools/list` entry of `T`.
@@ -487,6 +509,21 @@ mod tests {
         let roots = ctx.roots("r").unwrap().unwrap();
         assert_eq!(roots[0], Root { uri: "file:///home/a".into(), name: Some("home".into()) });
         assert_eq!(roots[1].name, None);
+    }
+
+    #[test]
+    fn integer_widths_are_ranges_not_formats() {
+        #[derive(JsonSchema)]
+        #[allow(dead_code)]
+        struct T {
+            a: u64,
+            b: Option<u8>,
+            c: Vec<i32>,
+        }
+        let s = schema_of::<T>();
+        assert!(!s.to_string().contains("format"), "{s}");
+        assert_eq!(s["properties"]["a"]["minimum"], 0);
+        assert_eq!(s["properties"]["b"]["maximum"], 255);
     }
 
     #[test]

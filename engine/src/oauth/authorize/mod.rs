@@ -82,7 +82,9 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
                     Some("Your sign-in expired. Please sign in again."),
                 );
             };
-            approve(state, services, urls, &request, &user).await
+            let kept = upstream::session_identity(state, req, now)
+                .and_then(|who| serde_json::to_value(who).ok());
+            approve(state, services, urls, &request, &user, kept).await
         }
         Some("deny") => fail(
             Failure::Redirect(
@@ -158,6 +160,7 @@ async fn approve(
     urls: &Urls,
     request: &AuthzRequest,
     user: &User,
+    upstream: Option<serde_json::Value>,
 ) -> Response {
     let (granted, _) = split_scopes(&request.scope, user);
     if !granted.contains(&SCOPE_MCP) {
@@ -189,6 +192,7 @@ async fn approve(
         generation: None,
         rotated_at: None,
         dpop_jkt: None,
+        upstream,
     };
     let index = user_grant_key(&grant.sub, &grant.grant_id);
     let written = match put_json(

@@ -17,7 +17,7 @@ mod signin;
 
 use outcome::refusal;
 pub(crate) use outcome::to_account;
-pub(crate) use signin::signed_in;
+pub(crate) use signin::{admitted_now, session_identity, signed_in};
 use signin::{new_session, user_of};
 
 use super::authorize::request::AuthzRequest;

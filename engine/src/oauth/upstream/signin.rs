@@ -51,6 +51,29 @@ pub(super) fn new_session(state: &State, services: &Services<'_>, who: &Identity
     seal(&state.secret, SESSION_PURPOSE, &b64(&json))
 }
 
+/// The provider's identity of a person signed in upstream (what a grant keeps, so every
+/// refresh applies the access rules to it again), if that is who this browser signed in as.
+pub(crate) fn session_identity(state: &State, req: &Request, now: u64) -> Option<Identity> {
+    if signed_in_user(state, req, now).is_some() {
+        return None;
+    }
+    let value = cookie(req, "mcp_edge_session")?;
+    let data = unseal(&state.secret, SESSION_PURPOSE, &value)?;
+    let data: SessionData = serde_json::from_slice(&unb64(data)?).ok()?;
+    (data.exp >= now).then_some(data.who)
+}
+
+/// The scopes the access rules (as configured now) give the person a grant kept the identity
+/// of (`GrantRecord::upstream`): `None` when their provider is no longer offered or no rule
+/// admits them any more.
+pub(crate) fn admitted_now(state: &State, kept: &serde_json::Value) -> Option<Vec<String>> {
+    let who: Identity = serde_json::from_value(kept.clone()).ok()?;
+    if !offered(&state.config).contains(&who.provider) {
+        return None;
+    }
+    rules::admit(&state.config.access_rules, &who).ok()
+}
+
 /// The signed-in person: a `USERS` account, or someone who signed in upstream and whom the
 /// access rules (as configured now) still admit, with the scopes they grant now.
 pub(crate) fn signed_in<'a>(state: &'a State, req: &Request, now: u64) -> Option<Cow<'a, User>> {

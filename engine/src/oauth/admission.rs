@@ -1,0 +1,47 @@
+//! Who may still hold a grant: at every refresh the person behind it is checked against the
+//! configuration as it is now (`USERS`, or `ACCESS_RULES` applied to the identity the upstream
+//! sign-in kept), so removing someone, or a scope from them, ends their access at their next
+//! refresh at the latest (docs/security.md states the bound).
+
+use super::upstream;
+use crate::config::SCOPE_MCP;
+use crate::state::State;
+use crate::store::records::GrantRecord;
+
+/// What the configuration says now about the person behind a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// They may still have these scopes of the grant's (the grant's, narrowed; never more).
+    Scopes(String),
+    /// They may not use the server any more: the grant is revoked.
+    Removed(&'static str),
+    /// A grant from an upstream sign-in made before the identity was kept: nothing to check
+    /// it against. It lives until it expires or reaches `MAX_GRANT_AGE`.
+    Unchecked,
+}
+
+/// The grant's scopes that the person behind it may still have.
+pub(crate) fn check(state: &State, grant: &GrantRecord) -> Admission {
+    let allowed: Vec<String> = match &grant.upstream {
+        Some(kept) => match upstream::admitted_now(state, kept) {
+            Some(scopes) => scopes,
+            None => return Admission::Removed("no access rule admits this account any more"),
+        },
+        None => match state.config.users.iter().find(|u| u.sub == grant.sub) {
+            Some(user) => user.scopes.clone(),
+            None if is_upstream_subject(&grant.sub) => return Admission::Unchecked,
+            None => return Admission::Removed("this account was removed"),
+        },
+    };
+    let kept: Vec<&str> =
+        grant.scope.split(' ').filter(|s| allowed.iter().any(|a| a == s)).collect();
+    if !kept.contains(&SCOPE_MCP) {
+        return Admission::Removed("this account may no longer use this server");
+    }
+    Admission::Scopes(kept.join(" "))
+}
+
+/// Subjects of people who signed in upstream (`oidc:<issuer>#<sub>`, `github:<id>`).
+fn is_upstream_subject(sub: &str) -> bool {
+    sub.starts_with("oidc:") || sub.starts_with("github:")
+}

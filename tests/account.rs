@@ -172,3 +172,44 @@ async fn nobody_revokes_someone_elses_grant_but_an_admin_sees_and_can() {
     assert_eq!(res.status(), 200);
     assert!(!t.store.keys().contains(&format!("grant:{bob_grant}")));
 }
+
+/// Issue 23 item 2: an admin ends everything one person connected in one action.
+#[tokio::test]
+async fn an_admin_revokes_every_grant_of_one_person_at_once() {
+    let t = TestApp::new().await;
+    let gid = |tokens: &serde_json::Value| {
+        tokens["refresh_token"].as_str().unwrap().split('.').next().unwrap().to_owned()
+    };
+    let bob_grants = [gid(&tokens_for(&t, "bob").await.1), gid(&tokens_for(&t, "bob").await.1)];
+    let alice_grant = gid(&tokens_for(&t, "alice").await.1);
+
+    // Not for bob: the action is the admin's.
+    let (_, bob) = account_session(&t, "bob", "bob").await;
+    let html = account_page(&t, &bob).await;
+    assert!(!html.contains("revoke_person"));
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("action", "revoke_person".into()),
+        ("id", "user-alice".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(t.post_form("/account", &form, &bob).await.status(), 400);
+    assert!(t.store.keys().contains(&format!("grant:{alice_grant}")));
+
+    let (_, alice) = account_session(&t, "alice", "alice").await;
+    let html = account_page(&t, &alice).await;
+    assert!(html.contains("People (admin)") && html.contains("(user-bob)"), "{html}");
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("action", "revoke_person".into()),
+        ("id", "user-bob".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = t.post_form("/account", &form, &alice).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert!(text(&res).contains("Every app this person connected was revoked"));
+    for g in &bob_grants {
+        assert!(!t.store.keys().contains(&format!("grant:{g}")), "{g}");
+    }
+    assert!(t.store.keys().contains(&format!("grant:{alice_grant}")), "alice's grant stays");
+}

@@ -85,6 +85,7 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>) -> Resp
     let admin = user.scopes.iter().any(|s| s == SCOPE_ADMIN);
     let result = match (form.get("action"), form.get("id")) {
         (Some("revoke"), Some(id)) => revoke(state, services, &user, admin, id).await,
+        (Some("revoke_person"), Some(sub)) if admin => revoke_person(state, services, sub).await,
         (Some("delete_client"), Some(id)) if admin => {
             delete_client(services, id).await.map(|()| "The client was deleted.")
         }
@@ -138,6 +139,29 @@ async fn revoke(
         serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": "account" }),
     );
     Ok("Access revoked: the app's refresh token no longer works, and its access tokens stop within a minute.")
+}
+
+/// Deletes every grant one person gave (an admin's action: someone leaves, a device is lost).
+/// Their grants are found through the account index (`user-grant:`), so grants the index lost
+/// (a best-effort renewal that failed) are left to `MAX_GRANT_AGE` and the refresh-time check.
+async fn revoke_person(
+    state: &State,
+    services: &Services<'_>,
+    sub: &str,
+) -> Result<&'static str, Refused> {
+    let mut revoked = 0;
+    for key in keys(services.store, &user_grant_prefix(sub)).await? {
+        let Some(id) = key.rsplit(':').next() else { continue };
+        services.store.delete(&GrantRecord::key(id)).await?;
+        services.store.delete(&key).await?;
+        state.live_grants.remove(id);
+        revoked += 1;
+    }
+    crate::logs::event(
+        "person_revoked",
+        serde_json::json!({ "sub": crate::logs::subject_tag(sub), "grants": revoked }),
+    );
+    Ok("Every app this person connected was revoked: their refresh tokens no longer work, and their access tokens stop within a minute.")
 }
 
 async fn delete_client(services: &Services<'_>, id: &str) -> Result<(), Refused> {
@@ -249,12 +273,30 @@ async fn page(
 /// Every grant and every registered client, for an admin.
 async fn admin_sections(state: &State, services: &Services<'_>, csrf: &str) -> String {
     let mut out = String::from("<h2>All grants (admin)</h2><ul class=\"plain\">");
+    let mut people: Vec<(String, String)> = Vec::new();
     for key in keys(services.store, "grant:").await.unwrap_or_default() {
         if let Ok(Some(grant)) = get_json::<GrantRecord>(services.store, &key).await {
             if !grant.is_pending() {
                 out.push_str(&grant_row(state, services, &grant, csrf).await);
+                if !people.iter().any(|(sub, _)| *sub == grant.sub) {
+                    let name = grant.name.clone().unwrap_or_else(|| grant.sub.clone());
+                    people.push((grant.sub.clone(), name));
+                }
             }
         }
+    }
+    out.push_str("</ul><h2>People (admin)</h2><ul class=\"plain\">");
+    for (sub, name) in &people {
+        out.push_str(&format!(
+            "<li class=\"person\"><b>{}</b> <span class=\"muted\">({})</span>\
+             <form method=\"post\" action=\"/account\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <input type=\"hidden\" name=\"action\" value=\"revoke_person\"><input type=\"hidden\" name=\"id\" value=\"{}\">\
+             <button class=\"small secondary\" type=\"submit\">Revoke all their apps</button></form></li>",
+            e(name),
+            e(sub),
+            e(csrf),
+            e(sub),
+        ));
     }
     out.push_str("</ul><h2>Registered clients (admin)</h2><ul class=\"plain\">");
     for key in keys(services.store, CLIENT_PREFIX).await.unwrap_or_default() {

@@ -362,3 +362,45 @@ async fn a_rotated_key_is_found_by_fetching_the_jwks_again() {
     let res = refresh(&t, &rt, &sign(&Key::Ec(&old, "ec-6"), claims(&client_id, "r3"))).await;
     assert_invalid_client(&res, "unreachable keys");
 }
+
+/// Issue 23 item 7: the `jti` check read KV and wrote it after the handler, so concurrent
+/// replays of one captured assertion all passed. The ledger's claim is atomic: one wins.
+#[tokio::test]
+async fn concurrent_replays_of_one_assertion_use_it_once() {
+    let t = TestApp::new().await;
+    let (sk, jwk) = ec_key(4);
+    let client_id = register_pkjwt(&t, json!({"jwks": {"keys": [jwk]}})).await;
+    let code = code_for(&t, &client_id, REDIRECT).await;
+    let first = exchange(
+        &t,
+        &code,
+        &sign(&Key::Ec(&sk, "ec-4"), claims(&client_id, "e0")),
+        Some(&client_id),
+    )
+    .await;
+    let rt = json(&first)["refresh_token"].as_str().unwrap().to_owned();
+    let captured = sign(&Key::Ec(&sk, "ec-4"), claims(&client_id, "captured"));
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", captured.as_str()),
+    ];
+    let all = t
+        .send_together(
+            (0..8)
+                .map(|_| {
+                    request("POST", "/token")
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(encode_form(&form).into_bytes())
+                        .unwrap()
+                })
+                .collect(),
+        )
+        .await;
+    let ok = all.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(ok, 1, "{:?}", all.iter().map(text).collect::<Vec<_>>());
+    for r in all.iter().filter(|r| r.status() != 200) {
+        assert!(text(r).contains("jti replay"), "{}", text(r));
+    }
+}

@@ -191,3 +191,60 @@ async fn the_device_cookie_is_host_only_and_secure_on_https() {
     assert!(device.contains("; Secure") && device.contains("Path=/"), "{device}");
     assert!(!device.contains("Domain="), "{device}");
 }
+
+/// Issue 23 item 3: 60 parallel wrong passwords for one user got 60× 401 and 0× 429 on
+/// 1664b2e (the KV counter was read first and written after the handler). Counted in the
+/// ledger before the check, the 11th and later are refused unchecked.
+#[tokio::test]
+async fn parallel_guesses_are_all_counted() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    let jar = cookies(&page, "");
+    let html = text(&page);
+    let (sealed, csrf) = (hidden(&html, "request"), hidden(&html, "csrf"));
+    let guesses = (0..60)
+        .map(|i| {
+            let form = [
+                ("request", sealed.as_str()),
+                ("csrf", csrf.as_str()),
+                ("action", "signin"),
+                ("username", "alice"),
+                ("password", &format!("guess-{i}")),
+            ];
+            request("POST", "/authorize")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", &jar)
+                .body(encode_form(&form).into_bytes())
+                .unwrap()
+        })
+        .collect();
+    let statuses: Vec<_> = t.send_together(guesses).await.iter().map(|r| r.status()).collect();
+    let wrong = statuses.iter().filter(|s| s.as_u16() == 401).count();
+    let throttled = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    assert_eq!((wrong, throttled), (10, 50), "{statuses:?}");
+    // The owner's right password from a strange browser is throttled too, for the window.
+    let res = post_sign_in(&t, &sealed, &csrf, "alice", "alice", &jar).await;
+    assert_eq!(res.status(), 429);
+}
+
+/// The ledger unreachable: sign-in answers 503 and checks nothing.
+#[tokio::test]
+async fn the_ledger_unreachable_is_a_503_not_an_unthrottled_guess() {
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let page = t.get(&authorize_path(&client_id, "")).await;
+    let html = text(&page);
+    t.ledger.fail.set(true);
+    let res = post_sign_in(
+        &t,
+        &hidden(&html, "request"),
+        &hidden(&html, "csrf"),
+        "alice",
+        "alice",
+        &cookies(&page, ""),
+    )
+    .await;
+    assert_eq!(res.status(), 503);
+    assert!(!header(&res, "set-cookie").contains("mcp_edge_session="), "nobody signed in");
+}

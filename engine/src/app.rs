@@ -64,6 +64,7 @@ impl App {
                 fetch: services.fetch,
                 rendezvous: services.rendezvous,
                 tasks: services.tasks,
+                ledger: services.ledger,
                 hasher: services.hasher,
                 verifier: services.verifier,
             };

@@ -332,6 +332,8 @@ pub struct Services<'a> {
     pub rendezvous: &'a dyn Rendezvous,
     /// Where tasks live (Durable Objects in production).
     pub tasks: &'a dyn TaskStore,
+    /// What must happen once or be counted exactly (Durable Objects in production).
+    pub ledger: &'a dyn crate::store::ledger::Ledger,
     /// PBKDF2 for password checks (WebCrypto in production).
     pub hasher: &'a dyn PasswordHasher,
     /// RS256 and ES256 signatures of others (WebCrypto in production).

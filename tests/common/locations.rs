@@ -141,6 +141,8 @@ pub struct World {
     pub clock: Rc<ManualClock>,
     pub random: SeqRandom,
     pub limiter: CountingLimiter,
+    /// The ledger: one strongly consistent place every location reaches.
+    pub ledger: Rc<mcp_edge::store::memory::MemoryLedger>,
     locations: Vec<(Location, App)>,
 }
 
@@ -162,6 +164,7 @@ impl World {
                 fetch: &mcp_edge::env::NoFetch,
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
                 tasks: &mcp_edge::store::tasks::NoTasks,
+                ledger: &mcp_edge::store::ledger::NoLedger,
                 hasher: &mcp_edge::env::RustPbkdf2,
                 verifier: &mcp_edge::env::RustVerifier,
             };
@@ -174,7 +177,8 @@ impl World {
             locations.push((store, app));
         }
         kv.delay.set(delay);
-        World { kv, clock, random, limiter: CountingLimiter::new(10_000), locations }
+        let ledger = Rc::new(mcp_edge::store::memory::MemoryLedger::new(clock.clone()));
+        World { kv, clock, random, limiter: CountingLimiter::new(10_000), ledger, locations }
     }
 
     /// Sends `req` to the app at `location`.
@@ -188,6 +192,7 @@ impl World {
             fetch: &mcp_edge::env::NoFetch,
             rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
             tasks: &mcp_edge::store::tasks::NoTasks,
+            ledger: &*self.ledger,
             hasher: &mcp_edge::env::RustPbkdf2,
             verifier: &mcp_edge::env::RustVerifier,
         };

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub rendezvous: Rc<mcp_edge::store::memory::MemoryRendezvous>,
     /// The task Durable Objects' twin.
     pub tasks: Rc<mcp_edge::store::memory::MemoryTasks>,
+    /// The ledger Durable Objects' twin (single use, exact counters).
+    pub ledger: Rc<mcp_edge::store::memory::MemoryLedger>,
 }
 
 impl TestApp {
@@ -55,6 +57,7 @@ impl TestApp {
                 fetch: &mcp_edge::env::NoFetch,
                 rendezvous: &mcp_edge::store::rendezvous::NoRendezvous,
                 tasks: &mcp_edge::store::tasks::NoTasks,
+                ledger: &mcp_edge::store::ledger::NoLedger,
                 hasher: &mcp_edge::env::RustPbkdf2,
                 verifier: &mcp_edge::env::RustVerifier,
             };
@@ -62,6 +65,7 @@ impl TestApp {
         };
         let rendezvous = Rc::new(mcp_edge::store::memory::MemoryRendezvous::new(clock.clone()));
         let tasks = Rc::new(mcp_edge::store::memory::MemoryTasks::new(clock.clone()));
+        let ledger = Rc::new(mcp_edge::store::memory::MemoryLedger::new(clock.clone()));
         TestApp {
             app,
             store,
@@ -71,6 +75,7 @@ impl TestApp {
             fetch: Default::default(),
             rendezvous,
             tasks,
+            ledger,
         }
     }
 
@@ -85,6 +90,15 @@ impl TestApp {
         self.app = app;
     }
 
+    /// Sends `reqs` together over a store that yields after every read: every request reads
+    /// before any of them commits, the worst interleaving KV allows (the ledger's twin, like a
+    /// Durable Object, does each operation in one step).
+    pub async fn send_together(&self, reqs: Vec<Request>) -> Vec<Response> {
+        let store = Yielding(&self.store);
+        let services = Services { store: &store, ..self.services() };
+        futures::future::join_all(reqs.into_iter().map(|r| self.app.handle(r, &services))).await
+    }
+
     pub fn services(&self) -> Services<'_> {
         Services {
             store: &self.store,
@@ -94,6 +108,7 @@ impl TestApp {
             fetch: &self.fetch,
             rendezvous: &*self.rendezvous,
             tasks: &*self.tasks,
+            ledger: &*self.ledger,
             hasher: &mcp_edge::env::RustPbkdf2,
             verifier: &mcp_edge::env::RustVerifier,
         }
@@ -322,4 +337,52 @@ pub async fn initialize(t: &TestApp, token: Option<&str>) -> String {
         .await;
     assert_eq!(res.status(), 200, "{}", text(&res));
     header(&res, "mcp-session-id").to_owned()
+}
+
+/// A store that yields to the executor after every read: requests joined together all read
+/// before any of them commits, the worst interleaving KV (no compare-and-swap) allows.
+pub struct Yielding<'a>(pub &'a dyn mcp_edge::store::Store);
+
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+#[async_trait::async_trait(?Send)]
+impl mcp_edge::store::Store for Yielding<'_> {
+    async fn get(&self, key: &str) -> Result<Option<String>, mcp_edge::store::StoreError> {
+        let value = self.0.get(key).await;
+        yield_now().await;
+        value
+    }
+    async fn put(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<(), mcp_edge::store::StoreError> {
+        self.0.put(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), mcp_edge::store::StoreError> {
+        self.0.delete(key).await
+    }
+    async fn list(
+        &self,
+        p: &str,
+        l: usize,
+        c: Option<&str>,
+    ) -> Result<mcp_edge::store::ListPage, mcp_edge::store::StoreError> {
+        let page = self.0.list(p, l, c).await;
+        yield_now().await;
+        page
+    }
 }

@@ -92,3 +92,34 @@ test("a closed stream is resumed with GET and Last-Event-ID", { timeout: 30_000 
   assert.equal(final.id, 9);
   assert.match(final.result.content[0].text, /after resuming/);
 });
+
+test("an elicitation whose stream broke is resumed with Last-Event-ID: the answer, then the result", { timeout: 30_000 }, async () => {
+  // A real tool that asks (not the reconnection fixture, whose stream closes by design): the
+  // client's connection drops after elicitation/create; it answers by POST, then resumes.
+  const session = await openSession({ elicitation: {} });
+  const abort = new AbortController();
+  const res = await fetch(MCP, { method: "POST", signal: abort.signal, headers: { ...HEADERS, "mcp-session-id": session },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "test_elicitation", arguments: { message: "Who?" } } }) });
+  assert.equal(res.status, 200);
+  const it = events(res);
+  const priming = (await it.next()).value;
+  assert.ok(priming.id, "a priming event with an id");
+  const askedEvent = (await it.next()).value;
+  const asked = JSON.parse(askedEvent.data);
+  assert.equal(asked.method, "elicitation/create");
+  assert.ok(askedEvent.id, "the request event has an id to resume after");
+  abort.abort(); // the connection breaks
+  await new Promise((r) => setTimeout(r, 200));
+  const answer = await post({ jsonrpc: "2.0", id: asked.id, result: { action: "accept", content: { username: "ada", email: "a@example.com" } } }, session);
+  assert.equal(answer.status, 202, "the call still waits for its answer after its stream broke");
+  const resumed = await fetch(MCP, { headers: { accept: "text/event-stream", "mcp-protocol-version": "2025-11-25", "mcp-session-id": session, "last-event-id": askedEvent.id } });
+  assert.equal(resumed.status, 200);
+  const replay = [];
+  for await (const e of events(resumed)) {
+    replay.push(e);
+    if (e.data && JSON.parse(e.data).id === 11) break;
+  }
+  const final = JSON.parse(replay.find((e) => e.data && JSON.parse(e.data).id === 11).data);
+  assert.equal(final.result?.isError, false, JSON.stringify(final));
+  assert.match(final.result.content[0].text, /ada/, JSON.stringify(final));
+});

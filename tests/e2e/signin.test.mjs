@@ -107,3 +107,19 @@ test(`a hash over WebCrypto's limit (${DEEP_ITERATIONS} iterations) still verifi
   assert.equal(right.status, 200, right.text.slice(0, 300));
   assert.match(right.text, /value="approve"/);
 });
+
+test("parallel wrong passwords are all counted in the ledger (Durable Object): ten checked, the rest 429", { timeout: 60_000 }, async () => {
+  // A user of its own, so the throttle above does not interfere.
+  const page = await fetch(authorizeUrl);
+  const cookie = page.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const html = await page.text();
+  const body = (i) => new URLSearchParams({ request: hidden(html, "request"), csrf: hidden(html, "csrf"), action: "signin", username: "deep", password: `guess-${i}` }).toString();
+  const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => fetch(`${base}/authorize`, {
+    method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", cookie }, body: body(i),
+  }).then(async (r) => { await r.arrayBuffer(); return r.status; })));
+  const count = (s) => statuses.filter((x) => x === s).length;
+  // At most ten are checked (the user's limit; the address's limit, which the tests above have
+  // used up partly, may refuse some of them too); every other one is refused unchecked.
+  assert.equal(count(401) + count(429), 30, `statuses: ${statuses}`);
+  assert.ok(count(401) >= 1 && count(401) <= 10, `checked ${count(401)}: ${statuses}`);
+});

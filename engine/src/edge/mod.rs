@@ -303,6 +303,7 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
         let limiter = RateLimiter(env.as_ref());
         let rendezvous = objects::DurableRendezvous(env.as_ref());
         let tasks = objects::DurableTasks(env.as_ref());
+        let ledger = objects::DurableLedger(env.as_ref());
         let services = Services {
             store: &store,
             clock: &WorkersClock,
@@ -311,6 +312,7 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             fetch: &fetch::WorkersFetch,
             rendezvous: &rendezvous,
             tasks: &tasks,
+            ledger: &ledger,
             hasher: &WebCryptoPbkdf2,
             verifier: &WebCryptoVerifier,
         };
@@ -502,6 +504,7 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         fetch: &crate::env::NoFetch,
         rendezvous: &crate::store::rendezvous::NoRendezvous,
         tasks: &crate::store::tasks::NoTasks,
+        ledger: &crate::store::ledger::NoLedger,
         hasher: &WebCryptoPbkdf2,
         verifier: &WebCryptoVerifier,
     };

@@ -139,6 +139,42 @@ export class McpSessions extends DurableObject {
     return current + 1;
   }
 
+  // ---- Ledger (engine/src/store/ledger.rs): one object per key, named `ledger:<key>` ----
+  // A Durable Object runs one event at a time around its storage calls (input gates), so each
+  // read-then-write below is atomic: the first claim wins, every count is counted.
+
+  /** True for the first claim of this key while it lives, false after. */
+  async ledgerClaim(expiresMs) {
+    const e = await this.ctx.storage.get("ledger");
+    if (e && e.expires > Date.now()) return false;
+    await this.ctx.storage.put("ledger", { n: 1, expires: expiresMs });
+    await this.expireAt(expiresMs);
+    return true;
+  }
+
+  /** One more on this counter (a window ending at `expiresMs` when it starts): the new count. */
+  async ledgerAdd(expiresMs) {
+    const e = await this.ctx.storage.get("ledger");
+    const live = e && e.expires > Date.now();
+    const rec = live ? { n: e.n + 1, expires: e.expires } : { n: 1, expires: expiresMs };
+    await this.ctx.storage.put("ledger", rec);
+    if (!live) await this.expireAt(rec.expires);
+    return rec.n;
+  }
+
+  /** The count under this key (1 for a claim), 0 when absent or expired. */
+  async ledgerPeek() {
+    const e = await this.ctx.storage.get("ledger");
+    return e && e.expires > Date.now() ? e.n : 0;
+  }
+
+  /** One less on this counter (an attempt that turned out fine). */
+  async ledgerTakeBack() {
+    const e = await this.ctx.storage.get("ledger");
+    if (e && e.expires > Date.now() && e.n > 0) await this.ctx.storage.put("ledger", { n: e.n - 1, expires: e.expires });
+    return true;
+  }
+
   /** Clears what expired; schedules the next clearing, or leaves nothing behind. */
   async alarm() {
     const now = Date.now();
@@ -151,10 +187,11 @@ export class McpSessions extends DurableObject {
       if (log.expires <= now) await this.dropLog(key.slice(4));
       else next = Math.min(next, log.expires);
     }
-    const task = await this.ctx.storage.get("task");
-    if (task) {
-      if (task.expires <= now) await this.ctx.storage.delete("task");
-      else next = Math.min(next, task.expires);
+    for (const name of ["task", "ledger"]) {
+      const rec = await this.ctx.storage.get(name);
+      if (!rec) continue;
+      if (rec.expires <= now) await this.ctx.storage.delete(name);
+      else next = Math.min(next, rec.expires);
     }
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
     else await this.ctx.storage.deleteAll();

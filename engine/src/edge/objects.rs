@@ -155,3 +155,34 @@ impl crate::store::tasks::TaskStore for DurableTasks<'_> {
         Ok((version > 0).then_some(version))
     }
 }
+
+/// The ledger on Workers: each key in the `McpSessions` object named `ledger:<key>`.
+pub(crate) struct DurableLedger<'a>(pub(crate) &'a JsValue);
+
+impl DurableLedger<'_> {
+    async fn call(&self, key: &str, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
+        DurableRendezvous(self.0).call(&format!("ledger:{key}"), method, args).await
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::store::ledger::Ledger for DurableLedger<'_> {
+    async fn claim(&self, key: &str, expires: u64) -> Result<bool, StoreError> {
+        let out = self.call(key, "ledgerClaim", &[number(expires * 1000)]).await?;
+        out.as_bool().ok_or_else(|| StoreError("ledgerClaim: not a boolean".into()))
+    }
+
+    async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError> {
+        let out = self.call(key, "ledgerAdd", &[number(expires * 1000)]).await?;
+        out.as_f64().map(|n| n as u64).ok_or_else(|| StoreError("ledgerAdd: not a number".into()))
+    }
+
+    async fn take_back(&self, key: &str) -> Result<(), StoreError> {
+        self.call(key, "ledgerTakeBack", &[]).await.map(|_| ())
+    }
+
+    async fn peek(&self, key: &str) -> Result<u64, StoreError> {
+        let out = self.call(key, "ledgerPeek", &[]).await?;
+        out.as_f64().map(|n| n as u64).ok_or_else(|| StoreError("ledgerPeek: not a number".into()))
+    }
+}

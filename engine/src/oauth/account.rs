@@ -131,6 +131,7 @@ async fn revoke(
     if grant.sub != user.sub && !admin {
         return Err(Refused::NotYours);
     }
+    super::admission::mark_revoked(state, services, id).await?;
     services.store.delete(&key).await?;
     services.store.delete(&user_grant_key(&grant.sub, id)).await?;
     state.live_grants.remove(id);
@@ -152,6 +153,7 @@ async fn revoke_person(
     let mut revoked = 0;
     for key in keys(services.store, &user_grant_prefix(sub)).await? {
         let Some(id) = key.rsplit(':').next() else { continue };
+        super::admission::mark_revoked(state, services, id).await?;
         services.store.delete(&GrantRecord::key(id)).await?;
         services.store.delete(&key).await?;
         state.live_grants.remove(id);

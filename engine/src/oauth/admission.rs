@@ -5,8 +5,35 @@
 
 use super::upstream;
 use crate::config::SCOPE_MCP;
+use crate::env::Services;
 use crate::state::State;
 use crate::store::records::GrantRecord;
+use crate::store::StoreError;
+
+/// The ledger key that marks a grant revoked: every location's token endpoint sees it at once
+/// (a deleted KV record reaches other locations up to 60 s later, and a refresh there could
+/// write the grant back).
+fn revoked_key(grant_id: &str) -> String {
+    format!("revoked:{grant_id}")
+}
+
+/// Marks `grant_id` revoked in the ledger, for as long as any grant could live.
+pub(crate) async fn mark_revoked(
+    state: &State,
+    services: &Services<'_>,
+    grant_id: &str,
+) -> Result<(), StoreError> {
+    let until = services.clock.now().saturating_add(state.config.max_grant_age);
+    services.ledger.claim(&revoked_key(grant_id), until).await.map(|_| ())
+}
+
+/// Whether `grant_id` was revoked anywhere (one ledger read).
+pub(crate) async fn is_revoked(
+    services: &Services<'_>,
+    grant_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(services.ledger.peek(&revoked_key(grant_id)).await? > 0)
+}
 
 /// What the configuration says now about the person behind a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2 and §3, RFC 7521 §4.2, OpenID Connect
 //! Core §9): the client proves itself with a short-lived JWT signed by a key it published
 //! (`jwks_uri`, fetched under the same rules and cache as metadata documents, or inline `jwks`).
-//! Each assertion is single-use: its `jti` is remembered in KV for its lifetime.
+//! Each assertion is single-use: its `jti` is claimed in the ledger (a Durable Object) for its
+//! lifetime.
 
 use super::cimd;
 use super::error::{ErrorCode, OAuthError, OAuthResult};
@@ -117,12 +118,13 @@ pub async fn verify(
     if c.jti.is_empty() || c.jti.len() > 256 {
         return Err(invalid("client_assertion needs a jti (at most 256 characters)"));
     }
+    // Single use, exactly: the claim is one atomic step in the ledger (a KV read-then-write
+    // let concurrent replays of a captured assertion through, even at one location).
     let key = replay_key(&client.client_id, &c.jti);
-    if services.store.get(&key).await?.is_some() {
+    let expires = (exp + LEEWAY_SECS).max(now + crate::store::MIN_TTL_SECS);
+    if !services.ledger.claim(&key, expires).await? {
         return Err(invalid("client_assertion was already used (jti replay)"));
     }
-    let ttl = (exp + LEEWAY_SECS).saturating_sub(now).max(crate::store::MIN_TTL_SECS);
-    services.store.put(&key, "1", Some(ttl)).await?;
     Ok(())
 }
 

@@ -12,7 +12,6 @@ pub mod dpop;
 pub mod error;
 pub mod pages;
 pub mod pkce;
-pub mod ratelimit;
 pub mod redirect_uri;
 pub mod refresh_token;
 pub mod register;

@@ -189,7 +189,7 @@ impl SignInRefusal {
     }
 }
 
-/// Checks a username and password, throttled (failures counted in KV) as OWASP's device
+/// Checks a username and password, throttled (attempts counted in the ledger) as OWASP's device
 /// cookies describe: a browser holding a device cookie for this user (it signed in as them
 /// before) counts its failures against that cookie only; every other browser counts against
 /// the user and its client address. So strangers' guesses lock out strangers, not the owner,
@@ -204,44 +204,40 @@ pub(crate) async fn check_password<'a>(
     password: &str,
     client: &str,
 ) -> Result<&'a User, SignInRefusal> {
-    use super::ratelimit::Limit;
     use crate::crypto::password::PasswordHash;
     use crate::crypto::sha256_b64;
     let now = services.clock.now();
     let device = known_device(state, req, username, now);
-    let limits = match &device {
-        Some(device) => vec![Limit {
-            bucket: format!("signin-device:{device}"),
-            max: SIGNIN_FAILURES,
-            window: SIGNIN_WINDOW,
-        }],
+    let buckets: Vec<(String, u64)> = match &device {
+        Some(device) => vec![(format!("signin-device:{device}"), SIGNIN_FAILURES)],
         None => vec![
-            Limit {
-                bucket: format!("signin-user:{}", sha256_b64(&username.to_lowercase())),
-                max: SIGNIN_FAILURES,
-                window: SIGNIN_WINDOW,
-            },
-            Limit {
-                bucket: format!("signin-ip:{}", sha256_b64(&crate::web::client_address(req))),
-                max: SIGNIN_FAILURES * 3,
-                window: SIGNIN_WINDOW,
-            },
+            (format!("signin-user:{}", sha256_b64(&username.to_lowercase())), SIGNIN_FAILURES),
+            (
+                format!("signin-ip:{}", sha256_b64(&crate::web::client_address(req))),
+                SIGNIN_FAILURES * 3,
+            ),
         ],
     };
-    for limit in &limits {
-        match limit.exceeded(services.store, now).await {
-            Ok(false) => {}
-            Ok(true) => {
-                crate::logs::event(
-                    "signin_throttled",
-                    serde_json::json!({ "client": client, "bucket": limit.bucket.split(':').next() }),
-                );
-                return Err(SignInRefusal::Throttled { device: device.is_some() });
-            }
-            Err(e) => {
-                return Err(SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string())))
-            }
+    // Every attempt is counted before the password is checked, atomically in the ledger, so
+    // parallel guesses are all counted (a KV counter written after the handler counted 60 at
+    // once as about 4); an attempt that succeeds takes its count back.
+    let expires = now + SIGNIN_WINDOW;
+    let unavailable = |e: crate::store::StoreError| {
+        SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string()))
+    };
+    let mut over = None;
+    for (bucket, max) in &buckets {
+        let n = services.ledger.add(bucket, expires).await.map_err(unavailable)?;
+        if n > *max && over.is_none() {
+            over = Some(bucket.split(':').next().unwrap_or_default().to_owned());
         }
+    }
+    if let Some(bucket) = over {
+        crate::logs::event(
+            "signin_throttled",
+            serde_json::json!({ "client": client, "bucket": bucket }),
+        );
+        return Err(SignInRefusal::Throttled { device: device.is_some() });
     }
     let user = state.config.users.iter().find(|u| u.username.eq_ignore_ascii_case(username));
     let verified = match user {
@@ -256,19 +252,17 @@ pub(crate) async fn check_password<'a>(
         }
     };
     match user.filter(|_| verified) {
-        Some(user) => Ok(user),
+        Some(user) => {
+            for (bucket, _) in &buckets {
+                services.ledger.take_back(bucket).await.map_err(unavailable)?;
+            }
+            Ok(user)
+        }
         None => {
             crate::logs::event(
                 "signin_failed",
                 serde_json::json!({ "client": client, "user": crate::logs::subject_tag(&username.to_lowercase()) }),
             );
-            for limit in &limits {
-                if let Err(e) = limit.hit(services.store, now).await {
-                    return Err(SignInRefusal::Unavailable(crate::web::unavailable(
-                        &e.to_string(),
-                    )));
-                }
-            }
             Err(SignInRefusal::Wrong)
         }
     }

@@ -140,12 +140,7 @@ async fn authorization_code(
     if code_state.used {
         // Replay by its own client: the code was redeemed before; revoke what it produced
         // (RFC 6749 §4.1.2).
-        services.store.delete(&key).await?;
-        state.live_grants.remove(&grant.grant_id);
-        crate::logs::event(
-            "grant_revoked",
-            json!({ "client": grant.client_id, "reason": "code_replay" }),
-        );
+        revoke_grant(state, services, &grant, "code_replay").await?;
         return Err(invalid_grant(
             "the authorization code was already used; the grant it produced is revoked",
         ));
@@ -185,6 +180,10 @@ async fn refresh(
         .ok_or_else(|| invalid_grant("the refresh token is invalid, expired or revoked"))?;
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    // Revoked anywhere is revoked here, at once (this location's KV may not know yet).
+    if admission::is_revoked(services, &grant.grant_id).await? {
+        return Err(invalid_grant("the refresh token is invalid, expired or revoked"));
     }
     if grant.dpop_jkt.as_deref().is_some_and(|bound| dpop != Some(bound)) {
         // Checked before anything rotates or revokes: a stolen token without the key does nothing.
@@ -300,6 +299,7 @@ async fn revoke_grant(
     grant: &GrantRecord,
     reason: &str,
 ) -> OAuthResult<()> {
+    admission::mark_revoked(state, services, &grant.grant_id).await?;
     services.store.delete(&GrantRecord::key(&grant.grant_id)).await?;
     state.live_grants.remove(&grant.grant_id);
     crate::logs::event(

@@ -469,3 +469,59 @@ impl super::tasks::TaskStore for MemoryTasks {
         Ok(Some(current + 1))
     }
 }
+
+/// The ledger's twin: one map, exact, expiring by the injected clock; `fail` makes every
+/// operation fail (the object unreachable).
+pub struct MemoryLedger {
+    clock: Rc<dyn Clock>,
+    entries: RefCell<HashMap<String, (u64, u64)>>,
+    /// Every operation fails while set.
+    pub fail: std::cell::Cell<bool>,
+}
+
+impl MemoryLedger {
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
+        Self { clock, entries: RefCell::default(), fail: Default::default() }
+    }
+
+    fn live(&self, key: &str) -> Option<(u64, u64)> {
+        let now = self.clock.now();
+        self.entries.borrow().get(key).copied().filter(|(_, expires)| *expires > now)
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.fail.get() {
+            return Err(StoreError("the ledger is unreachable (test)".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait(?Send)]
+impl super::ledger::Ledger for MemoryLedger {
+    async fn claim(&self, key: &str, expires: u64) -> Result<bool, StoreError> {
+        self.check()?;
+        if self.live(key).is_some() {
+            return Ok(false);
+        }
+        self.entries.borrow_mut().insert(key.to_owned(), (1, expires));
+        Ok(true)
+    }
+    async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError> {
+        self.check()?;
+        let (n, expires) = self.live(key).map_or((1, expires), |(n, e)| (n + 1, e));
+        self.entries.borrow_mut().insert(key.to_owned(), (n, expires));
+        Ok(n)
+    }
+    async fn take_back(&self, key: &str) -> Result<(), StoreError> {
+        self.check()?;
+        if let Some((n, e)) = self.live(key) {
+            self.entries.borrow_mut().insert(key.to_owned(), (n.saturating_sub(1), e));
+        }
+        Ok(())
+    }
+    async fn peek(&self, key: &str) -> Result<u64, StoreError> {
+        self.check()?;
+        Ok(self.live(key).map_or(0, |(n, _)| n))
+    }
+}

@@ -4,6 +4,7 @@
 //! KV's real limits so a test cannot pass on something KV would reject.
 
 pub mod deferred;
+pub mod ledger;
 pub mod memory;
 pub mod records;
 pub mod rendezvous;

@@ -162,11 +162,6 @@ pub fn dead_session_key(session_hash: &str) -> String {
     format!("session-dead:{session_hash}")
 }
 
-/// `ratelimit:{bucket}:{window}`: a counter for throttling (sign-in attempts, registrations).
-pub fn rate_limit_key(bucket: &str, window: u64) -> String {
-    format!("ratelimit:{bucket}:{window}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::GrantRecord;

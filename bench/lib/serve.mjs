@@ -83,6 +83,14 @@ export async function captureConfig(target, work, persistDir) {
     `[[kv_namespaces]]`,
     `binding = ${toml(target.kvBinding)}`,
     `id = ${toml(`bench-${target.name}-kv`)}`,
+    // The Durable Object classes the bundle exports and binds (ours: McpSessions, which holds
+    // the ledger that sign-in counts attempts in).
+    ...(target.durableObjects ?? []).flatMap((d) => [
+      `[[durable_objects.bindings]]`, `name = ${toml(d.name)}`, `class_name = ${toml(d.className)}`,
+    ]),
+    ...((target.durableObjects ?? []).length ? [
+      `[[migrations]]`, `tag = "v1"`, `new_sqlite_classes = ${toml(target.durableObjects.map((d) => d.className))}`,
+    ] : []),
   ];
   writeFileSync(join(work, "wrangler.toml"), lines.join("\n") + "\n");
   const port = await freePort();

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { auth, UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { launch, signIn } from "./lib/browser.mjs";
@@ -384,6 +384,29 @@ test("TypeScript SDK without auth against the conformance environment", { timeou
       const r = await client.callTool({ name: "get_time", arguments: {} });
       assert.match(r.structuredContent?.utc ?? "", ISO_UTC);
       assert.equal(typeof r.structuredContent.unix, "number");
+    });
+  } finally {
+    await client.close();
+  }
+});
+
+test("TypeScript SDK (legacy session) with a sampling handler: the server's sampling request reaches it and its answer the tool", { timeout: 30_000 }, async () => {
+  const who = "sdk/sampling";
+  const client = new Client(CLIENT_INFO, { capabilities: { sampling: {} } });
+  const asked = [];
+  client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+    asked.push(req.params);
+    return { role: "assistant", content: { type: "text", text: "forty-two" }, model: "e2e-model", stopReason: "endTurn" };
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(`${CONF}/mcp`));
+  await step(`${who}: initialize with sampling`, () => client.connect(transport));
+  try {
+    await step(`${who}: tools/call test_sampling asks the client's model and returns its answer`, async () => {
+      const r = await client.callTool({ name: "test_sampling", arguments: { prompt: "What is six times seven?" } });
+      assert.equal(asked.length, 1, "the server sent one sampling/createMessage on the call's stream");
+      assert.equal(asked[0].messages?.[0]?.content?.text, "What is six times seven?");
+      assert.notEqual(r.isError, true, text(r));
+      assert.equal(text(r), "LLM response: forty-two");
     });
   } finally {
     await client.close();

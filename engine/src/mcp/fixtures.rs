@@ -3,7 +3,9 @@
 //! environment.
 
 use super::mrtr::{self, accepted, elicit, list_roots, sample, InputRequired};
-use super::tools::{parse_static, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
+use super::tools::{
+    parse_static, Delivery, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult,
+};
 use serde_json::{json, Map, Value};
 
 pub const TEST_IMAGE_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
@@ -27,6 +29,7 @@ macro_rules! fixture_tool {
             scopes: &[],
             vars: &[],
             task: TaskSupport::Forbidden,
+            delivery: Delivery::Stream,
             call: $body,
         }
     };
@@ -143,24 +146,19 @@ pub const TOOLS: &[Tool] = &[
         r#"{"type":"object","properties":{}}"#,
         |_, ctx| elicit_then_echo(ctx, "Please pick your options", sep1330_schema())
     ),
-    fixture_tool!(
-        "test_reconnection",
-        "Answers only on a resumed stream: the POST stream closes before the result (SEP-1699)",
-        r#"{"type":"object","properties":{}}"#,
-        |_, _| done(ToolResult::text(
-            "Reconnection test completed: the result arrived after resuming"
-        ))
-    ),
+    // `server-sse-polling`: the POST stream closes before the result.
+    Tool {
+        delivery: Delivery::Resume,
+        ..fixture_tool!(
+            "test_reconnection",
+            "Answers only on a resumed stream: the POST stream closes before the result (SEP-1699)",
+            r#"{"type":"object","properties":{}}"#,
+            |_, _| done(ToolResult::text(
+                "Reconnection test completed: the result arrived after resuming"
+            ))
+        )
+    },
 ];
-
-/// The fixture whose POST stream closes before its result (`server-sse-polling`).
-const RECONNECTION_TOOL: &str = "test_reconnection";
-
-/// Whether a call's POST stream closes before its result, for the client to fetch it by
-/// resuming (the `test_reconnection` fixture).
-pub fn detaches(tool: &str) -> bool {
-    tool == RECONNECTION_TOOL
-}
 
 fn legacy_sampling<'a>(args: &'a Map<String, Value>, ctx: &'a ToolContext<'a>) -> ToolFuture<'a> {
     let answer = ctx.input.and_then(|i| i.get("sample")).and_then(|r| r.get("content"));

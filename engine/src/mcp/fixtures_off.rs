@@ -11,11 +11,6 @@ pub const TOOLS: &[Tool] = &[];
 /// No fixture tools of the 2026-07-28 set.
 pub const MODERN_TOOLS: &[Tool] = &[];
 
-/// Whether a call's POST stream closes before its result (never, without the fixtures).
-pub fn detaches(_tool: &str) -> bool {
-    false
-}
-
 /// No multi-round-trip prompt fixture.
 pub fn is_mrtr_prompt(_name: &str) -> bool {
     false

@@ -220,7 +220,8 @@ pub(crate) async fn check_password<'a>(
     };
     // Every attempt is counted before the password is checked, atomically in the ledger, so
     // parallel guesses are all counted (a KV counter written after the handler counted 60 at
-    // once as about 4); an attempt that succeeds takes its count back.
+    // once as about 4); an attempt that succeeds, or is refused unchecked, takes its count back,
+    // so what stays counted is the failures (and the checks in flight).
     let expires = now + SIGNIN_WINDOW;
     let unavailable = |e: crate::store::StoreError| {
         SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string()))
@@ -233,6 +234,9 @@ pub(crate) async fn check_password<'a>(
         }
     }
     if let Some(bucket) = over {
+        for (bucket, _) in &buckets {
+            services.ledger.take_back(bucket).await.map_err(unavailable)?;
+        }
         crate::logs::event(
             "signin_throttled",
             serde_json::json!({ "client": client, "bucket": bucket }),

@@ -38,6 +38,8 @@ pub struct Tool {
     pub vars: &'static [&'static str],
     /// Whether a call may run as a task (the Tasks extension, `mcp::tasks`).
     pub task: TaskSupport,
+    /// How a session call's result travels ([`Delivery`]).
+    pub delivery: Delivery,
     /// The handler: the call's `arguments` and context.
     pub call: for<'a> fn(&'a Map<String, Value>, &'a ToolContext<'a>) -> ToolFuture<'a>,
 }
@@ -108,6 +110,17 @@ impl Catalog {
         }
         format!("Tools: {}.", described.join("; "))
     }
+}
+
+/// How the result of a call on a legacy session's stream travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// On the call's own SSE stream (or as its JSON response): the default.
+    Stream,
+    /// After the call's stream closes with only its priming event: the client fetches the
+    /// result by resuming with `Last-Event-ID` (SEP-1699 polling). For long calls whose
+    /// clients should not hold a connection open.
+    Resume,
 }
 
 /// A tool's `execution.taskSupport` (SEP-2663).

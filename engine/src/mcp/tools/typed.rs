@@ -38,7 +38,7 @@
 //! pub const WORD_COUNT: Tool = Tool::typed::<WordCount>();
 //! ```
 
-use super::{TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
+use super::{Delivery, TaskSupport, Tool, ToolContext, ToolFuture, ToolResult};
 use crate::mcp::mrtr::{self, InputRequired};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -64,6 +64,8 @@ pub trait TypedTool: 'static {
     const VARS: &'static [&'static str] = &[];
     /// Whether a call may run as a task (the Tasks extension).
     const TASK: TaskSupport = TaskSupport::Forbidden;
+    /// How a session call's result travels (on its stream, or by resuming).
+    const DELIVERY: Delivery = Delivery::Stream;
     /// Hints for hosts (`readOnlyHint`, …).
     const ANNOTATIONS: Annotations = Annotations::NONE;
     /// The arguments: deserialized from `tools/call` `arguments`; its schema is the
@@ -449,6 +451,7 @@ impl Tool {
             scopes: T::SCOPES,
             vars: T::VARS,
             task: T::TASK,
+            delivery: T::DELIVERY,
             call: call_of::<T>,
         }
     }

@@ -283,9 +283,9 @@ pub(super) async fn resume(
     Ok(Some(body))
 }
 
-/// Logs a complete result for a client that will fetch it by resuming (the conformance
-/// fixture `test_reconnection`: the POST stream closes before the result): the POST gets the
-/// priming event only.
+/// Logs a complete result for a client that will fetch it by resuming (a tool with
+/// `Delivery::Resume`: the POST stream closes before the result): the POST gets the priming
+/// event only.
 pub(super) async fn detach(
     services: &Services<'_>,
     session: &str,

@@ -11,7 +11,8 @@ use crate::mcp::envelope::ClientCapabilities;
 use crate::mcp::jsonrpc::{self, ErrorObject, Message, INVALID_REQUEST, SERVER_ERROR};
 use crate::mcp::server::{Asks, CallContext, Refusal, Request as McpRequest, Server};
 use crate::mcp::session::Session;
-use crate::mcp::{fixtures, session, version, Identity};
+use crate::mcp::tools::Delivery;
+use crate::mcp::{session, version, Identity};
 use crate::oauth::bearer;
 use crate::state::{State, SESSION_RECHECK_SECS};
 use crate::store::records::dead_session_key;
@@ -174,7 +175,9 @@ pub(super) async fn post<'a>(
     };
     let notes = RefCell::new(Vec::new());
     let notify = |m: &str, p: Value| notes.borrow_mut().push(jsonrpc::notification(m, p));
-    let detach = matches!(&request, McpRequest::ToolsCall(c) if fixtures::detaches(c.tool.name));
+    // A tool that delivers by resumption: the POST stream closes after its priming event.
+    let detach =
+        matches!(&request, McpRequest::ToolsCall(c) if c.tool.delivery == Delivery::Resume);
     let response = match server.answer(&id, request, &ctx, &notify).await {
         Ok(response) => response,
         Err(Refusal::Scope(scopes)) => {

@@ -665,7 +665,9 @@ async fn github_sign_in_uses_the_numeric_id_and_the_verified_primary_email() {
 }
 
 const GH_MEMBERSHIPS: &str =
-    "https://api.github.com/user/memberships/orgs?state=active&per_page=100";
+    "https://api.github.com/user/memberships/orgs?state=active&per_page=100&page=1";
+const GH_MEMBERSHIPS_2: &str =
+    "https://api.github.com/user/memberships/orgs?state=active&per_page=100&page=2";
 
 /// A membership in GitHub's documented shape (`GET /user/memberships/orgs`).
 fn membership(org: &str, state: &str) -> Value {
@@ -723,6 +725,25 @@ async fn github_org_rules_ask_for_read_org_and_admit_active_members() {
     let res = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
     assert_eq!(res.status(), 503, "{}", text(&res));
 
+    // A member of more than 100 organizations: the one the rule names is on the second page.
+    let s = start(&t, "github").await;
+    github_answers(
+        &t,
+        "octocat",
+        json!([{"email": "o@github.com", "verified": true, "primary": true}]),
+    );
+    let first: Vec<Value> = (0..100).map(|i| membership(&format!("org-{i}"), "active")).collect();
+    t.fetch.answer(GH_MEMBERSHIPS, 200, &[], Value::Array(first).to_string());
+    t.fetch.answer(
+        GH_MEMBERSHIPS_2,
+        200,
+        &[],
+        json!([membership("acme-corp", "active")]).to_string(),
+    );
+    let consent = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
+    assert_eq!(consent.status(), 200, "{}", text(&consent));
+    assert_eq!(approve(&t, &s, &consent).await["scope"], "mcp admin", "found on page 2");
+
     // Without an organization rule, GitHub is neither asked for read:org nor for memberships.
     let t = app(&[]).await;
     let s = start(&t, "github").await;
@@ -734,7 +755,7 @@ async fn github_org_rules_ask_for_read_org_and_admit_active_members() {
     );
     let consent = callback(&t, &s, &format!("code=gh-code&state={}", s.param("state"))).await;
     assert_eq!(consent.status(), 200, "{}", text(&consent));
-    assert!(t.fetch.seen.borrow().iter().all(|(_, u, _)| u != GH_MEMBERSHIPS));
+    assert!(t.fetch.seen.borrow().iter().all(|(_, u, _)| !u.contains("/memberships/")));
 }
 
 #[tokio::test]

@@ -14,9 +14,12 @@ pub(crate) const AUTHORIZE_URL: &str = "https://github.com/login/oauth/authorize
 pub(crate) const TOKEN_URL: &str = "https://github.com/login/oauth/access_token";
 pub(crate) const USER_URL: &str = "https://api.github.com/user";
 pub(crate) const EMAILS_URL: &str = "https://api.github.com/user/emails";
-/// The first 100 active organization memberships (rules name a handful at most).
+/// Active organization memberships, 100 a page (`&page=N` is added).
 pub(crate) const MEMBERSHIPS_URL: &str =
     "https://api.github.com/user/memberships/orgs?state=active&per_page=100";
+/// Pages of memberships read at most (1,000 organizations): each is a subrequest, and a
+/// sign-in must stay within the Workers plan's subrequest limit.
+const MAX_MEMBERSHIP_PAGES: u32 = 10;
 /// Enough to read the profile and the email addresses, nothing else.
 const SCOPES: &str = "read:user user:email";
 /// ... and organization memberships, only when a rule names an organization.
@@ -107,19 +110,29 @@ pub(crate) async fn exchange(
     let emails: Vec<GithubEmail> =
         json_answer("emails API", &fetch(services, api(EMAILS_URL, &token)?).await?)?;
     let primary = emails.into_iter().find(|e| e.primary && e.verified);
-    let groups = if orgs {
+    let mut groups = Vec::new();
+    // Page after page until a short one: a member of more than 100 organizations is still
+    // found in the one a rule names (issue 23 item 7).
+    for page in 1..=MAX_MEMBERSHIP_PAGES {
+        if !orgs {
+            break;
+        }
+        let url = format!("{MEMBERSHIPS_URL}&page={page}");
         let memberships: Vec<Membership> = json_answer(
             "organization memberships API",
-            &fetch(services, api(MEMBERSHIPS_URL, &token)?).await?,
+            &fetch(services, api(&url, &token)?).await?,
         )?;
-        memberships
-            .into_iter()
-            .filter(|m| m.state == "active")
-            .map(|m| m.organization.login.to_ascii_lowercase())
-            .collect()
-    } else {
-        Vec::new()
-    };
+        let full = memberships.len() >= 100;
+        groups.extend(
+            memberships
+                .into_iter()
+                .filter(|m| m.state == "active")
+                .map(|m| m.organization.login.to_ascii_lowercase()),
+        );
+        if !full {
+            break;
+        }
+    }
     Ok(Identity {
         provider: Provider::Github,
         subject: format!("github:{}", user.id),

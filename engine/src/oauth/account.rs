@@ -13,9 +13,7 @@ use super::upstream::signed_in;
 use crate::config::{User, SCOPE_ADMIN};
 use crate::env::Services;
 use crate::state::State;
-use crate::store::records::{
-    user_grant_key, user_grant_prefix, ClientRecord, GrantRecord, CLIENT_PREFIX,
-};
+use crate::store::records::{user_grant_prefix, ClientRecord, GrantRecord, CLIENT_PREFIX};
 use crate::store::{get_json, Store, StoreError};
 use crate::web::{self, html_escape as e, Params, Request, Response};
 use http::{HeaderValue, StatusCode};
@@ -131,14 +129,7 @@ async fn revoke(
     if grant.sub != user.sub && !admin {
         return Err(Refused::NotYours);
     }
-    super::admission::mark_revoked(state, services, id).await?;
-    services.store.delete(&key).await?;
-    services.store.delete(&user_grant_key(&grant.sub, id)).await?;
-    state.live_grants.remove(id);
-    crate::logs::event(
-        "grant_revoked",
-        serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": "account" }),
-    );
+    super::admission::revoke(state, services, &grant, "account").await?;
     Ok("Access revoked: the app's refresh token no longer works, and its access tokens stop within a minute.")
 }
 
@@ -153,10 +144,7 @@ async fn revoke_person(
     let mut revoked = 0;
     for key in keys(services.store, &user_grant_prefix(sub)).await? {
         let Some(id) = key.rsplit(':').next() else { continue };
-        super::admission::mark_revoked(state, services, id).await?;
-        services.store.delete(&GrantRecord::key(id)).await?;
-        services.store.delete(&key).await?;
-        state.live_grants.remove(id);
+        super::admission::revoke_id(state, services, id, sub).await?;
         revoked += 1;
     }
     crate::logs::event(

@@ -18,13 +18,44 @@ fn revoked_key(grant_id: &str) -> String {
 }
 
 /// Marks `grant_id` revoked in the ledger, for as long as any grant could live.
-pub(crate) async fn mark_revoked(
+async fn mark_revoked(
     state: &State,
     services: &Services<'_>,
     grant_id: &str,
 ) -> Result<(), StoreError> {
     let until = services.clock.now().saturating_add(state.config.max_grant_age);
     services.ledger.claim(&revoked_key(grant_id), until).await.map(|_| ())
+}
+
+/// Revokes a grant: marked in the ledger (refused at every location at once), deleted from KV
+/// with its account index, and forgotten by this isolate (its access tokens stop here now,
+/// elsewhere within `GRANT_RECHECK_SECS`). The one way every revocation goes.
+pub(crate) async fn revoke_id(
+    state: &State,
+    services: &Services<'_>,
+    grant_id: &str,
+    sub: &str,
+) -> Result<(), StoreError> {
+    mark_revoked(state, services, grant_id).await?;
+    services.store.delete(&GrantRecord::key(grant_id)).await?;
+    services.store.delete(&crate::store::records::user_grant_key(sub, grant_id)).await?;
+    state.live_grants.remove(grant_id);
+    Ok(())
+}
+
+/// [`revoke_id`] for a grant at hand, with the `grant_revoked` event saying why.
+pub(crate) async fn revoke(
+    state: &State,
+    services: &Services<'_>,
+    grant: &GrantRecord,
+    reason: &str,
+) -> Result<(), StoreError> {
+    revoke_id(state, services, &grant.grant_id, &grant.sub).await?;
+    crate::logs::event(
+        "grant_revoked",
+        serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": reason }),
+    );
+    Ok(())
 }
 
 /// Whether `grant_id` was revoked anywhere (one ledger read).

@@ -41,13 +41,7 @@ async fn revoke(state: &State, req: &Request, services: &Services<'_>) -> OAuthR
                 Presented::Replay | Presented::Invalid
             );
         if grant.client_id == client.client_id && matches {
-            super::admission::mark_revoked(state, services, grant_id).await?;
-            services.store.delete(&key).await?;
-            state.live_grants.remove(grant_id);
-            crate::logs::event(
-                "grant_revoked",
-                serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": "revocation" }),
-            );
+            super::admission::revoke(state, services, &grant, "revocation").await?;
         }
     }
     Ok(())

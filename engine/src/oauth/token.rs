@@ -140,7 +140,7 @@ async fn authorization_code(
     if code_state.used {
         // Replay by its own client: the code was redeemed before; revoke what it produced
         // (RFC 6749 §4.1.2).
-        revoke_grant(state, services, &grant, "code_replay").await?;
+        admission::revoke(state, services, &grant, "code_replay").await?;
         return Err(invalid_grant(
             "the authorization code was already used; the grant it produced is revoked",
         ));
@@ -202,7 +202,7 @@ async fn refresh(
         // who lost a scope keep the rest (issue 23: refresh used to renew whatever consent gave).
         let max_age = state.config.max_grant_age;
         if now >= grant.created_at.saturating_add(max_age) {
-            revoke_grant(state, services, &grant, "max_grant_age").await?;
+            admission::revoke(state, services, &grant, "max_grant_age").await?;
             return Err(invalid_grant(
                 "the grant reached its maximum age (MAX_GRANT_AGE): sign in again",
             ));
@@ -210,7 +210,7 @@ async fn refresh(
         match admission::check(state, &grant) {
             Admission::Scopes(scope) => grant.scope = scope,
             Admission::Removed(why) => {
-                revoke_grant(state, services, &grant, "deprovisioned").await?;
+                admission::revoke(state, services, &grant, "deprovisioned").await?;
                 return Err(invalid_grant(&format!("{why}: the grant is revoked")));
             }
             Admission::Unchecked => {}
@@ -221,7 +221,7 @@ async fn refresh(
             // No refresh token was issued from it yet: nothing to rotate, nothing to revoke.
             return Err(invalid_grant("the refresh token is invalid"));
         }
-        revoke_grant(state, services, &grant, "refresh_replay").await?;
+        admission::revoke(state, services, &grant, "refresh_replay").await?;
         return Err(invalid_grant("the refresh token was already rotated; the grant is revoked"));
     }
     // A narrower scope may be asked for (RFC 6749 §6); `offline_access` is ignored.
@@ -289,24 +289,6 @@ async fn refresh(
         log::warn!("could not renew the account index of a grant: {e}");
     }
     issue(state, services, urls, &grant, &scope, &newest, dpop)
-}
-
-/// Deletes a grant (its refresh tokens stop at once, its access tokens within the live-grant
-/// check's bound) and logs why.
-async fn revoke_grant(
-    state: &State,
-    services: &Services<'_>,
-    grant: &GrantRecord,
-    reason: &str,
-) -> OAuthResult<()> {
-    admission::mark_revoked(state, services, &grant.grant_id).await?;
-    services.store.delete(&GrantRecord::key(&grant.grant_id)).await?;
-    state.live_grants.remove(&grant.grant_id);
-    crate::logs::event(
-        "grant_revoked",
-        json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": reason }),
-    );
-    Ok(())
 }
 
 /// The key a grant's refresh tokens are bound to: a public client's DPoP key (RFC 9449 §5);

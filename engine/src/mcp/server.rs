@@ -18,6 +18,9 @@ pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The catalogue a deployment serves.
 pub struct Server {
     tools: Vec<&'static Tool>,
+    /// Each tool's `tools/list` entry, made on first use (a typed tool's schemas are generated
+    /// from its types: once per isolate, not per `tools/list` or 2026-07-28 call).
+    definitions: Vec<std::cell::OnceCell<Value>>,
     fixtures: bool,
     /// From the catalogue ([`super::tools::Catalog::instructions`]), made once.
     instructions: String,
@@ -370,6 +373,7 @@ impl Server {
             tools.extend(fixtures::MODERN_TOOLS.iter());
         }
         Server {
+            definitions: tools.iter().map(|_| std::cell::OnceCell::new()).collect(),
             tools,
             fixtures,
             instructions: catalog.instructions(),
@@ -379,6 +383,15 @@ impl Server {
 
     pub fn tool(&self, name: &str) -> Option<&'static Tool> {
         self.tools.iter().copied().find(|t| t.name == name)
+    }
+
+    /// The `tools/list` entry of `tool` (one of this server's), made once.
+    pub fn definition(&self, tool: &Tool) -> std::borrow::Cow<'_, Value> {
+        use std::borrow::Cow;
+        match self.tools.iter().position(|t| std::ptr::eq(*t, tool)) {
+            Some(i) => Cow::Borrowed(self.definitions[i].get_or_init(|| (tool.definition)())),
+            None => Cow::Owned((tool.definition)()),
+        }
     }
 
     /// The `server/discover` result (2026-07-28): no subscriptions or list changes are
@@ -872,7 +885,7 @@ impl Server {
                 !self.hide_unauthorized
                     || ctx.identity.is_none_or(|who| t.scopes.iter().all(|s| who.has_scope(s)))
             }).map(|t| {
-                let mut definition = (t.definition)();
+                let mut definition = self.definition(t).into_owned();
                 if t.task != TaskSupport::Forbidden && ctx.modern.is_some() {
                     definition["execution"] = json!({ "taskSupport": t.task.as_str() });
                 }

@@ -151,7 +151,7 @@ pub(super) async fn post(
         Err(e) => return web::json(StatusCode::OK, &jsonrpc::error(&id, e)),
     };
     if let McpRequest::ToolsCall(call) = &request {
-        if let Err(why) = check_param_headers(req, &(call.tool.definition)(), &call.arguments) {
+        if let Err(why) = check_param_headers(req, &server.definition(call.tool), &call.arguments) {
             return mismatch(&id, why);
         }
     }

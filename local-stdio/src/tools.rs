@@ -213,15 +213,18 @@ impl TypedTool for GetGuid {
     type Output = Json<Guid>;
 
     async fn call(_args: NoArgs, _ctx: &ToolContext<'_>) -> Result<Json<Guid>, ToolError> {
-        let guid = uuid::Uuid::new_v4().to_string();
-        Ok(Json::new(Guid { guid: guid.clone() }).with_text(guid))
+        Ok(new_guid())
     }
 }
 
 /// The `get_guid` result: a fresh UUID v4 as text and structured content.
 pub fn guid() -> ToolResult {
+    new_guid().into_result()
+}
+
+fn new_guid() -> Json<Guid> {
     let guid = uuid::Uuid::new_v4().to_string();
-    Json::new(Guid { guid: guid.clone() }).with_text(guid).into_result()
+    Json::new(Guid { guid: guid.clone() }).with_text(guid)
 }
 
 #[cfg(test)]

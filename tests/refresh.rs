@@ -65,10 +65,11 @@ async fn eight_concurrent_refreshes_get_one_new_token_and_the_grant_lives_on() {
     let (client_id, tokens) = tokens_for(&t, "alice").await;
     let r0 = tokens["refresh_token"].as_str().unwrap().to_owned();
 
-    // Worst case: all eight read generation 0 before any writes (each one rotates).
+    // Worst case: all eight read generation 0 before any writes. The ledger gives generation
+    // 0 one successor: one rotates (on 1664b2e all eight did, 16 writes), seven reuse it.
     let writes = t.store.writes();
     let racing = refresh_together(&t, &Yielding(&t.store), &client_id, &r0, 8).await;
-    assert_eq!(t.store.writes() - writes, 16, "eight rotations (grant and account index each)");
+    assert_eq!(t.store.writes() - writes, 2, "one rotation (the grant and its account index)");
     let r1: Vec<String> = racing.iter().map(refresh_token_of).collect();
     assert!(r1.iter().all(|r| *r == r1[0]), "one new token for all: {r1:?}");
     assert_ne!(r1[0], r0);
@@ -316,31 +317,122 @@ async fn replay_code_at_a_second_location(delay: u64, after: u64) -> Replayed {
 }
 
 #[tokio::test]
-async fn a_code_replayed_at_a_second_location_inside_the_delay_gets_the_same_grant() {
-    for (delay, after) in [(60, 0), (60, 59), (10, 9), (1, 0)] {
+async fn a_code_replayed_at_a_second_location_is_refused_and_revokes_at_any_delay() {
+    // Issue 23: on 1664b2e a replay inside KV's delay was redeemed again (a second access
+    // token, the grant untouched). The ledger's claim makes the redemption single.
+    for (delay, after) in [(60, 0), (60, 59), (10, 9), (1, 0), (60, 60), (1, 1)] {
         let Replayed { w, client_id, first, replay } =
             replay_code_at_a_second_location(delay, after).await;
-        // Inside the delay the second location still sees the code unused: it is redeemed
-        // again (PKCE verifier required), giving a second access token and the SAME refresh
-        // token, and the grant is not revoked (the replay is not noticed).
-        assert_eq!(replay.status(), 200, "delay {delay}, after {after}: {}", text(&replay));
-        assert_eq!(json(&replay)["refresh_token"], json(&first)["refresh_token"]);
-        assert_ne!(json(&replay)["access_token"], json(&first)["access_token"]);
-        w.settle();
-        assert!(mcp_works_at(&w, 0, &json(&replay)).await);
-        // The client's own refresh token keeps working: the replay took nothing from it.
+        assert_eq!(replay.status(), 400, "delay {delay}, after {after}: {}", text(&replay));
+        assert_eq!(json(&replay)["error"], "invalid_grant");
+        assert!(json(&replay).get("access_token").is_none());
+        // What the first redemption issued is revoked (RFC 6749 §4.1.2), at both locations.
         let rt = json(&first)["refresh_token"].as_str().unwrap().to_owned();
-        refresh_token_of(&refresh_at(&w, 0, &client_id, &rt).await);
+        for at in [0, 1] {
+            let res = refresh_at(&w, at, &client_id, &rt).await;
+            assert_eq!(json(&res)["error"], "invalid_grant", "delay {delay}, after {after}");
+        }
     }
-    // From the delay on, the second location sees the code spent: replay, grant revoked.
-    for (delay, after) in [(60, 60), (10, 10), (1, 1)] {
-        let Replayed { w, client_id, first, replay } =
-            replay_code_at_a_second_location(delay, after).await;
-        assert_eq!(json(&replay)["error"], "invalid_grant", "delay {delay}, after {after}");
-        w.settle();
-        let rt = json(&first)["refresh_token"].as_str().unwrap().to_owned();
-        assert_eq!(json(&refresh_at(&w, 0, &client_id, &rt).await)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_code_redeemed_at_three_locations_at_once_is_redeemed_once() {
+    let w = World::new(3, 60).await;
+    let (client_id, code) = code_at(&w, 0).await;
+    w.settle();
+    let mut answers = Vec::new();
+    for at in 0..3 {
+        answers.push(exchange_at(&w, at, &client_id, &code).await);
     }
+    let issued: Vec<_> = answers.iter().filter(|r| r.status() == 200).collect();
+    assert_eq!(issued.len(), 1, "one redemption across three locations");
+    assert!(answers.iter().skip(1).all(|r| json(r)["error"] == "invalid_grant"));
+    let rt = json(issued[0])["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(json(&refresh_at(&w, 2, &client_id, &rt).await)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn the_ledger_unreachable_issues_nothing_and_a_retry_works() {
+    let w = World::new(2, 60).await;
+    let (client_id, code) = code_at(&w, 0).await;
+    w.settle();
+    w.ledger.fail.set(true);
+    let res = exchange_at(&w, 1, &client_id, &code).await;
+    assert_eq!(res.status(), 503, "{}", text(&res));
+    assert!(json(&res).get("access_token").is_none());
+    w.ledger.fail.set(false);
+    let first = exchange_at(&w, 1, &client_id, &code).await;
+    let r0 = refresh_token_of(&first);
+    w.ledger.fail.set(true);
+    let res = refresh_at(&w, 1, &client_id, &r0).await;
+    assert_eq!(res.status(), 503, "nothing rotates without the ledger: {}", text(&res));
+    w.ledger.fail.set(false);
+    refresh_token_of(&refresh_at(&w, 1, &client_id, &r0).await);
+}
+
+#[tokio::test]
+async fn each_refresh_generation_has_one_successor_across_three_locations() {
+    let w = World::new(3, 60).await;
+    let (client_id, code) = code_at(&w, 0).await;
+    let r0 = refresh_token_of(&exchange_at(&w, 0, &client_id, &code).await);
+    w.settle();
+    // Three locations rotate r0 at the same moment: one successor, handed to all three.
+    let r1: Vec<String> = {
+        let mut out = Vec::new();
+        for at in 0..3 {
+            out.push(refresh_token_of(&refresh_at(&w, at, &client_id, &r0).await));
+        }
+        out
+    };
+    assert!(r1.iter().all(|r| *r == r1[0]), "{r1:?}");
+    // r1 rotates at location 0; 5 s later r0, now two generations old, is presented at
+    // location 2, which has seen neither rotation (KV there still says generation 0). On
+    // 1664b2e that location rotated r0 again and handed out r1; the ledger knows r1 was rotated.
+    w.clock.advance(2);
+    let r2 = refresh_token_of(&refresh_at(&w, 0, &client_id, &r1[0]).await);
+    w.clock.advance(3);
+    let replay = refresh_at(&w, 2, &client_id, &r0).await;
+    assert_eq!(json(&replay)["error"], "invalid_grant", "{}", text(&replay));
+    for at in 0..3 {
+        assert_eq!(json(&refresh_at(&w, at, &client_id, &r2).await)["error"], "invalid_grant");
+    }
+}
+
+#[tokio::test]
+async fn grants_made_before_the_ledger_keep_working_and_replays_still_revoke() {
+    let w = World::new(2, 60).await;
+    let (client_id, code) = code_at(&w, 0).await;
+    let r0 = refresh_token_of(&exchange_at(&w, 0, &client_id, &code).await);
+    w.clock.advance(10);
+    let r1 = refresh_token_of(&refresh_at(&w, 0, &client_id, &r0).await);
+    // The deploy that brings the ledger: it knows nothing of these grants.
+    w.ledger.clear();
+    // A retry of the last rotation inside its reuse window gets the same token.
+    assert_eq!(refresh_token_of(&refresh_at(&w, 0, &client_id, &r0).await), r1);
+    w.settle();
+    let r2 = refresh_token_of(&refresh_at(&w, 1, &client_id, &r1).await);
+    assert_ne!(r2, r1);
+    w.settle();
+    // The code, redeemed before the deploy, presented again: KV says spent, the grant is revoked.
+    assert_eq!(json(&exchange_at(&w, 0, &client_id, &code).await)["error"], "invalid_grant");
+    w.settle();
+    assert_eq!(json(&refresh_at(&w, 0, &client_id, &r2).await)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_superseded_token_after_the_reuse_window_is_a_replay_where_kv_lags() {
+    // KV documents up to 60 s; a location slower than the reuse window still sees generation 0.
+    let w = World::new(2, 300).await;
+    let (client_id, code) = code_at(&w, 0).await;
+    w.clock.advance(300);
+    let r0 = refresh_token_of(&exchange_at(&w, 0, &client_id, &code).await);
+    w.clock.advance(300);
+    let r1 = refresh_token_of(&refresh_at(&w, 0, &client_id, &r0).await);
+    w.clock.advance(61);
+    // On 1664b2e location 1 rotated r0 again, giving whoever held it the newest token r1.
+    let res = refresh_at(&w, 1, &client_id, &r0).await;
+    assert_eq!(json(&res)["error"], "invalid_grant", "{}", text(&res));
+    assert_eq!(json(&refresh_at(&w, 0, &client_id, &r1).await)["error"], "invalid_grant");
 }
 
 #[tokio::test]

@@ -139,39 +139,45 @@ export class McpSessions extends DurableObject {
     return current + 1;
   }
 
-  // ---- Ledger (engine/src/store/ledger.rs): one object per key, named `ledger:<key>` ----
-  // A Durable Object runs one event at a time around its storage calls (input gates), so each
-  // read-then-write below is atomic: the first claim wins, every count is counted.
+  // ---- Ledger (engine/src/store/ledger.rs): one object per shard, named `ledger:<shard>`,
+  // each item under `l:<item>` as { n, expires, at } (ms). A Durable Object runs one event at a
+  // time around its storage calls (input gates), so each read-then-write below is atomic: the
+  // first claim wins, every count is counted.
 
-  /** True for the first claim of this key while it lives, false after. */
-  async ledgerClaim(expiresMs) {
-    const e = await this.ctx.storage.get("ledger");
-    if (e && e.expires > Date.now()) return false;
-    await this.ctx.storage.put("ledger", { n: 1, expires: expiresMs });
+  async ledgerLive(item) {
+    const e = await this.ctx.storage.get("l:" + item);
+    return e && e.expires > Date.now() ? e : null;
+  }
+
+  /** 0 for the first claim of this item while it lives; when it was first claimed (ms) after;
+   * -1 (nothing claimed) when the item `unless` exists. A released claim (n 0) is free. */
+  async ledgerClaim(item, expiresMs, unless) {
+    if (unless != null && (await this.ledgerLive(unless))?.n > 0) return -1;
+    const e = await this.ledgerLive(item);
+    if (e && e.n > 0) return e.at;
+    await this.ctx.storage.put("l:" + item, { n: 1, expires: expiresMs, at: Date.now() });
     await this.expireAt(expiresMs);
-    return true;
+    return 0;
   }
 
   /** One more on this counter (a window ending at `expiresMs` when it starts): the new count. */
-  async ledgerAdd(expiresMs) {
-    const e = await this.ctx.storage.get("ledger");
-    const live = e && e.expires > Date.now();
-    const rec = live ? { n: e.n + 1, expires: e.expires } : { n: 1, expires: expiresMs };
-    await this.ctx.storage.put("ledger", rec);
-    if (!live) await this.expireAt(rec.expires);
+  async ledgerAdd(item, expiresMs) {
+    const e = await this.ledgerLive(item);
+    const rec = e ? { n: e.n + 1, expires: e.expires, at: e.at } : { n: 1, expires: expiresMs, at: Date.now() };
+    await this.ctx.storage.put("l:" + item, rec);
+    if (!e) await this.expireAt(rec.expires);
     return rec.n;
   }
 
-  /** The count under this key (1 for a claim), 0 when absent or expired. */
-  async ledgerPeek() {
-    const e = await this.ctx.storage.get("ledger");
-    return e && e.expires > Date.now() ? e.n : 0;
+  /** The count under this item (1 for a claim), 0 when absent or expired. */
+  async ledgerPeek(item) {
+    return (await this.ledgerLive(item))?.n ?? 0;
   }
 
-  /** One less on this counter (an attempt that turned out fine). */
-  async ledgerTakeBack() {
-    const e = await this.ctx.storage.get("ledger");
-    if (e && e.expires > Date.now() && e.n > 0) await this.ctx.storage.put("ledger", { n: e.n - 1, expires: e.expires });
+  /** One less on this counter (an attempt that turned out fine); releases a claim. */
+  async ledgerTakeBack(item) {
+    const e = await this.ledgerLive(item);
+    if (e && e.n > 0) await this.ctx.storage.put("l:" + item, { ...e, n: e.n - 1 });
     return true;
   }
 
@@ -180,6 +186,10 @@ export class McpSessions extends DurableObject {
     const now = Date.now();
     let next = Infinity;
     for (const [key, rec] of await this.ctx.storage.list({ prefix: "call:" })) {
+      if (rec.expires <= now) await this.ctx.storage.delete(key);
+      else next = Math.min(next, rec.expires);
+    }
+    for (const [key, rec] of await this.ctx.storage.list({ prefix: "l:" })) {
       if (rec.expires <= now) await this.ctx.storage.delete(key);
       else next = Math.min(next, rec.expires);
     }

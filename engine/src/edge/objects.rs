@@ -156,20 +156,37 @@ impl crate::store::tasks::TaskStore for DurableTasks<'_> {
     }
 }
 
-/// The ledger on Workers: each key in the `McpSessions` object named `ledger:<key>`.
+/// The ledger on Workers: each shard in the `McpSessions` object named `ledger:<shard>`, each
+/// item under its own storage key there.
 pub(crate) struct DurableLedger<'a>(pub(crate) &'a JsValue);
 
 impl DurableLedger<'_> {
     async fn call(&self, key: &str, method: &str, args: &[JsValue]) -> Result<JsValue, StoreError> {
-        DurableRendezvous(self.0).call(&format!("ledger:{key}"), method, args).await
+        let (shard, item) = crate::store::ledger::split(key);
+        let mut all = vec![JsValue::from_str(item)];
+        all.extend_from_slice(args);
+        DurableRendezvous(self.0).call(&format!("ledger:{shard}"), method, &all).await
     }
 }
 
 #[async_trait::async_trait(?Send)]
 impl crate::store::ledger::Ledger for DurableLedger<'_> {
-    async fn claim(&self, key: &str, expires: u64) -> Result<bool, StoreError> {
-        let out = self.call(key, "ledgerClaim", &[number(expires * 1000)]).await?;
-        out.as_bool().ok_or_else(|| StoreError("ledgerClaim: not a boolean".into()))
+    async fn claim(
+        &self,
+        key: &str,
+        expires: u64,
+        unless: Option<&str>,
+    ) -> Result<crate::store::ledger::Claim, StoreError> {
+        use crate::store::ledger::Claim;
+        let unless = unless.map_or(JsValue::NULL, |u| crate::store::ledger::split(u).1.into());
+        let out = self.call(key, "ledgerClaim", &[number(expires * 1000), unless]).await?;
+        // 0: first; -1: blocked; otherwise when it was first claimed (ms).
+        match out.as_f64() {
+            Some(0.0) => Ok(Claim::First),
+            Some(-1.0) => Ok(Claim::Blocked),
+            Some(at) if at > 0.0 => Ok(Claim::Taken { at: (at / 1000.0) as u64 }),
+            _ => Err(StoreError("ledgerClaim: not a number".into())),
+        }
     }
 
     async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError> {

@@ -10,11 +10,17 @@ use crate::state::State;
 use crate::store::records::GrantRecord;
 use crate::store::StoreError;
 
+/// The ledger shard of one grant: its code's redemption, its refresh generations and its
+/// revocation mark, so each check meets the mark in the same atomic step.
+pub(crate) fn ledger_key(grant_id: &str, item: &str) -> String {
+    format!("grant:{grant_id}/{item}")
+}
+
 /// The ledger key that marks a grant revoked: every location's token endpoint sees it at once
 /// (a deleted KV record reaches other locations up to 60 s later, and a refresh there could
 /// write the grant back).
-fn revoked_key(grant_id: &str) -> String {
-    format!("revoked:{grant_id}")
+pub(crate) fn revoked_key(grant_id: &str) -> String {
+    ledger_key(grant_id, "revoked")
 }
 
 /// Marks `grant_id` revoked in the ledger, for as long as any grant could live.
@@ -24,7 +30,7 @@ async fn mark_revoked(
     grant_id: &str,
 ) -> Result<(), StoreError> {
     let until = services.clock.now().saturating_add(state.config.max_grant_age);
-    services.ledger.claim(&revoked_key(grant_id), until).await.map(|_| ())
+    services.ledger.claim(&revoked_key(grant_id), until, None).await.map(|_| ())
 }
 
 /// Revokes a grant: marked in the ledger (refused at every location at once), deleted from KV
@@ -56,14 +62,6 @@ pub(crate) async fn revoke(
         serde_json::json!({ "client": grant.client_id, "sub": crate::logs::subject_tag(&grant.sub), "reason": reason }),
     );
     Ok(())
-}
-
-/// Whether `grant_id` was revoked anywhere (one ledger read).
-pub(crate) async fn is_revoked(
-    services: &Services<'_>,
-    grant_id: &str,
-) -> Result<bool, StoreError> {
-    Ok(services.ledger.peek(&revoked_key(grant_id)).await? > 0)
 }
 
 /// What the configuration says now about the person behind a grant.

@@ -122,7 +122,7 @@ pub async fn verify(
     // let concurrent replays of a captured assertion through, even at one location).
     let key = replay_key(&client.client_id, &c.jti);
     let expires = (exp + LEEWAY_SECS).max(now + crate::store::MIN_TTL_SECS);
-    if !services.ledger.claim(&key, expires).await? {
+    if services.ledger.claim(&key, expires, None).await? != crate::store::ledger::Claim::First {
         return Err(invalid("client_assertion was already used (jti replay)"));
     }
     Ok(())

@@ -15,7 +15,8 @@ use super::refresh_token::{self, Presented};
 use crate::crypto::jwt::AccessClaims;
 use crate::env::{random_token, Services};
 use crate::state::State;
-use crate::store::records::{ClientRecord, GrantRecord};
+use crate::store::ledger::Claim;
+use crate::store::records::{ClientRecord, GrantRecord, REFRESH_REUSE_SECS};
 use crate::store::{get_json, put_json, put_json_best_effort};
 use crate::urls::audience_covers;
 use crate::urls::Urls;
@@ -101,9 +102,10 @@ async fn token(
     }
 }
 
-/// Redeems a code: one read and one write of `grant:{id}` (the client record comes from the
-/// per-isolate cache when recently seen). The write both spends the code and activates the
-/// grant, so there is no half-done state to retry from.
+/// Redeems a code: one read of `grant:{id}`, one claim in the ledger (the grant's shard), one
+/// write of the grant (the client record comes from the per-isolate cache when recently seen).
+/// The claim makes the redemption single, wherever the code is presented; the write both spends
+/// the code in KV and activates the grant. A failed write releases the claim, so a retry is safe.
 async fn authorization_code(
     state: &State,
     services: &Services<'_>,
@@ -137,16 +139,30 @@ async fn authorization_code(
     if !pkce::verifies(verifier, &code_state.code_challenge) {
         return Err(invalid_grant("code_verifier does not match the code_challenge"));
     }
+    let replayed = || {
+        invalid_grant("the authorization code was already used; the grant it produced is revoked")
+    };
     if code_state.used {
         // Replay by its own client: the code was redeemed before; revoke what it produced
         // (RFC 6749 §4.1.2).
         admission::revoke(state, services, &grant, "code_replay").await?;
-        return Err(invalid_grant(
-            "the authorization code was already used; the grant it produced is revoked",
-        ));
+        return Err(replayed());
     }
     if code_state.expires_at < now {
         return Err(invalid_grant("the authorization code expired"));
+    }
+    // This location's KV may not have seen a redemption made elsewhere: the ledger has. The
+    // claim lives past the code's life (no location accepts the code after it).
+    let claim = admission::ledger_key(&grant.grant_id, "code");
+    let until = code_state.expires_at.saturating_add(crate::store::MIN_TTL_SECS);
+    let revoked = admission::revoked_key(&grant.grant_id);
+    match services.ledger.claim(&claim, until, Some(&revoked)).await? {
+        Claim::First => {}
+        Claim::Taken { .. } => {
+            admission::revoke(state, services, &grant, "code_replay").await?;
+            return Err(replayed());
+        }
+        Claim::Blocked => return Err(invalid_code()),
     }
     code_state.used = true;
     grant.dpop_jkt = dpop_binding(client, dpop);
@@ -155,11 +171,24 @@ async fn authorization_code(
     grant.generation = Some(0);
     grant.rotated_at = Some(now);
     grant.created_at = now;
-    put_json(services.store, &key, &grant, Some(state.config.refresh_token_ttl)).await?;
+    // Written now, not after the answer: if it fails, the claim is released before answering.
+    let record = crate::store::to_json(&grant)?;
+    let ttl = Some(state.config.refresh_token_ttl);
+    if let Err(e) = services.store.put_now(&key, &record, ttl).await {
+        // Nothing was issued: the code stays redeemable (a retry of this request works).
+        if let Err(e) = services.ledger.take_back(&claim).await {
+            log::warn!("could not release the claim of a code whose grant was not written: {e}");
+        }
+        return Err(e.into());
+    }
     renew_client(state, services, client, now).await;
     issue(state, services, urls, &grant, &grant.scope, &refresh, dpop)
 }
 
+/// Rotates a refresh token: one read of `grant:{id}`, one claim in the ledger (generation `n`
+/// of the grant, unless it is revoked), one write of the grant. The claim gives each
+/// generation exactly one successor at every location; KV's view only refuses what it already
+/// knows is superseded.
 async fn refresh(
     state: &State,
     services: &Services<'_>,
@@ -175,15 +204,10 @@ async fn refresh(
         return Err(invalid_grant("the refresh token is invalid"));
     }
     let key = GrantRecord::key(grant_id);
-    let mut grant: GrantRecord = get_json(services.store, &key)
-        .await?
-        .ok_or_else(|| invalid_grant("the refresh token is invalid, expired or revoked"))?;
+    let gone = || invalid_grant("the refresh token is invalid, expired or revoked");
+    let mut grant: GrantRecord = get_json(services.store, &key).await?.ok_or_else(gone)?;
     if grant.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));
-    }
-    // Revoked anywhere is revoked here, at once (this location's KV may not know yet).
-    if admission::is_revoked(services, &grant.grant_id).await? {
-        return Err(invalid_grant("the refresh token is invalid, expired or revoked"));
     }
     if grant.dpop_jkt.as_deref().is_some_and(|bound| dpop != Some(bound)) {
         // Checked before anything rotates or revokes: a stolen token without the key does nothing.
@@ -192,11 +216,17 @@ async fn refresh(
         ));
     }
     let now = services.clock.now();
-    let presented = refresh_token::classify(&state.secret, &grant, secret, now);
+    let mut presented = refresh_token::classify(&state.secret, &grant, secret, now);
     if presented == Presented::Invalid {
         // Not a token we made: whoever sent it holds nothing, and the grant is untouched.
         return Err(invalid_grant("the refresh token is invalid"));
     }
+    // The generation the token is of (a random token of an earlier version counts as 0).
+    let generation = match presented {
+        Presented::Rotate { generation } => generation,
+        Presented::Reuse => grant.generation.unwrap_or(1).saturating_sub(1),
+        _ => 0,
+    };
     if presented != Presented::Replay {
         // The person, as the configuration says now: removed people lose the grant, people
         // who lost a scope keep the rest (issue 23: refresh used to renew whatever consent gave).
@@ -215,6 +245,31 @@ async fn refresh(
             }
             Admission::Unchecked => {}
         }
+        // What this location's KV cannot know: whether the generation was rotated elsewhere,
+        // and whether the grant was revoked elsewhere. The ledger knows, in one atomic step.
+        let left = grant.created_at.saturating_add(max_age).saturating_sub(now);
+        let until = now + state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
+        let claim = admission::ledger_key(&grant.grant_id, &format!("refresh:{generation}"));
+        let revoked = admission::revoked_key(&grant.grant_id);
+        presented = match services.ledger.claim(&claim, until, Some(&revoked)).await? {
+            Claim::Blocked => return Err(gone()),
+            // A generation rotated before the ledger guarded rotations, answered again.
+            Claim::First if presented == Presented::Reuse => Presented::Reuse,
+            Claim::First => presented,
+            // Rotated before: within the reuse window, and if its successor was not rotated
+            // too, the same answer again; otherwise a replay.
+            Claim::Taken { at } if now < at.saturating_add(REFRESH_REUSE_SECS) => {
+                let next =
+                    admission::ledger_key(&grant.grant_id, &format!("refresh:{}", generation + 1));
+                if services.ledger.peek(&next).await? > 0 {
+                    Presented::Replay
+                } else {
+                    grant.generation = Some(generation + 1);
+                    Presented::Reuse
+                }
+            }
+            Claim::Taken { .. } => Presented::Replay,
+        };
     }
     if presented == Presented::Replay {
         if grant.is_pending() {
@@ -280,6 +335,8 @@ async fn refresh(
     // Not past the grant's maximum age: the record expires with the grant's last day.
     let left = grant.created_at.saturating_add(state.config.max_grant_age).saturating_sub(now);
     let ttl = state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
+    // A failed write leaves the claim: a retry within the reuse window gets this same token,
+    // and the next rotation (from it) brings KV up to date.
     put_json(services.store, &key, &grant, Some(ttl)).await?;
     // Keeps the grant listed at /account as long as the grant lives.
     let index = crate::store::records::user_grant_key(&grant.sub, &grant.grant_id);

@@ -125,6 +125,15 @@ impl Store for Deferred<'_> {
         Ok(())
     }
 
+    /// Straight to the store; an earlier held-back write to `key` would be stale after it,
+    /// so it is dropped.
+    async fn put_now(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        check_put(key, value, ttl)?;
+        self.reads.put(key, value, ttl).await?;
+        self.writes.borrow_mut().retain(|w| w.key() != key);
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         check_key(key)?;
         self.writes.borrow_mut().push(Write::Delete { key: key.to_owned() });

@@ -474,7 +474,8 @@ impl super::tasks::TaskStore for MemoryTasks {
 /// operation fail (the object unreachable).
 pub struct MemoryLedger {
     clock: Rc<dyn Clock>,
-    entries: RefCell<HashMap<String, (u64, u64)>>,
+    /// key -> (count, expires, first claimed or counted at)
+    entries: RefCell<HashMap<String, (u64, u64, u64)>>,
     /// Every operation fails while set.
     pub fail: std::cell::Cell<bool>,
 }
@@ -484,9 +485,14 @@ impl MemoryLedger {
         Self { clock, entries: RefCell::default(), fail: Default::default() }
     }
 
-    fn live(&self, key: &str) -> Option<(u64, u64)> {
+    /// Forgets everything: the ledger as a deploy that introduces it finds it.
+    pub fn clear(&self) {
+        self.entries.borrow_mut().clear();
+    }
+
+    fn live(&self, key: &str) -> Option<(u64, u64, u64)> {
         let now = self.clock.now();
-        self.entries.borrow().get(key).copied().filter(|(_, expires)| *expires > now)
+        self.entries.borrow().get(key).copied().filter(|(_, expires, _)| *expires > now)
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -499,29 +505,45 @@ impl MemoryLedger {
 
 #[async_trait(?Send)]
 impl super::ledger::Ledger for MemoryLedger {
-    async fn claim(&self, key: &str, expires: u64) -> Result<bool, StoreError> {
+    async fn claim(
+        &self,
+        key: &str,
+        expires: u64,
+        unless: Option<&str>,
+    ) -> Result<super::ledger::Claim, StoreError> {
+        use super::ledger::Claim;
         self.check()?;
-        if self.live(key).is_some() {
-            return Ok(false);
+        debug_assert!(
+            unless.is_none_or(|u| super::ledger::split(u).0 == super::ledger::split(key).0)
+        );
+        if unless.is_some_and(|u| self.live(u).is_some_and(|(n, _, _)| n > 0)) {
+            return Ok(Claim::Blocked);
         }
-        self.entries.borrow_mut().insert(key.to_owned(), (1, expires));
-        Ok(true)
+        if let Some((n, _, at)) = self.live(key) {
+            if n > 0 {
+                return Ok(Claim::Taken { at });
+            }
+        }
+        self.entries.borrow_mut().insert(key.to_owned(), (1, expires, self.clock.now()));
+        Ok(Claim::First)
     }
     async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError> {
         self.check()?;
-        let (n, expires) = self.live(key).map_or((1, expires), |(n, e)| (n + 1, e));
-        self.entries.borrow_mut().insert(key.to_owned(), (n, expires));
+        let now = self.clock.now();
+        let (n, expires, at) =
+            self.live(key).map_or((1, expires, now), |(n, e, at)| (n + 1, e, at));
+        self.entries.borrow_mut().insert(key.to_owned(), (n, expires, at));
         Ok(n)
     }
     async fn take_back(&self, key: &str) -> Result<(), StoreError> {
         self.check()?;
-        if let Some((n, e)) = self.live(key) {
-            self.entries.borrow_mut().insert(key.to_owned(), (n.saturating_sub(1), e));
+        if let Some((n, e, at)) = self.live(key) {
+            self.entries.borrow_mut().insert(key.to_owned(), (n.saturating_sub(1), e, at));
         }
         Ok(())
     }
     async fn peek(&self, key: &str) -> Result<u64, StoreError> {
         self.check()?;
-        Ok(self.live(key).map_or(0, |(n, _)| n))
+        Ok(self.live(key).map_or(0, |(n, _, _)| n))
     }
 }

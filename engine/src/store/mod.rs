@@ -57,6 +57,12 @@ pub trait Store {
     ) -> Result<(), StoreError> {
         self.put(key, value, ttl).await
     }
+    /// A write that must be done before the request answers, because what the request does
+    /// next depends on whether it was (a redeemed code's grant: when it fails, the ledger's
+    /// claim is released). A store that applies writes after the handler writes this one now.
+    async fn put_now(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        self.put(key, value, ttl).await
+    }
     /// Keys starting with `prefix`, in lexicographic order, at most `limit` per page.
     async fn list(
         &self,
@@ -119,6 +125,6 @@ pub async fn put_json_best_effort<T: serde::Serialize>(
     store.put_best_effort(key, &to_json(value)?, ttl).await
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError(e.to_string()))
 }

@@ -22,7 +22,7 @@ export function freePort() {
   });
 }
 
-export async function startWorker({ env, persistDir, port, vars = {} } = {}) {
+export async function startWorker({ env, persistDir, port, vars = {}, config } = {}) {
   port ??= await freePort();
   const inspector = await freePort();
   persistDir ??= mkdtempSync(join(tmpdir(), "mcp-edge-kv-"));
@@ -31,6 +31,7 @@ export async function startWorker({ env, persistDir, port, vars = {} } = {}) {
     "--inspector-port", String(inspector), "--persist-to", persistDir, "--show-interactive-dev-session=false",
   ];
   if (env) args.push("--env", env);
+  if (config) args.push("--config", config);
   // A developer's .dev.vars (or .env) must never reach the tests: name an empty env file
   // instead, so wrangler loads neither (it reads .dev.vars only when no --env-file is given).
   const noEnvFile = join(persistDir, "empty.env");

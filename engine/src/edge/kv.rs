@@ -1,7 +1,8 @@
 //! Workers KV through small JS functions (kv.js): one crossing per operation, and the `KV` binding read
 //! from `env` only when storage is used (requests that never touch storage skip it). Reads go
 //! through [`KvReader`]; every write is collected by `store::deferred` and applied by
-//! `kv_apply`, the one JS function that writes KV.
+//! `kv_apply`, the one JS function that writes KV (after the handler, or at once for
+//! [`Store::put_now`]).
 
 use crate::store::deferred::Write;
 use crate::store::{check_key, ListPage, Store, StoreError, MAX_LIST_LIMIT};
@@ -77,6 +78,19 @@ impl Store for KvReader<'_> {
 
     async fn put(&self, _: &str, _: &str, _: Option<u64>) -> Result<(), StoreError> {
         Err(read_only())
+    }
+
+    /// The one write made before the answer ([`Store::put_now`]), through the same `kv_apply`.
+    async fn put_now(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        crate::store::check_put(key, value, ttl)?;
+        let op =
+            Array::of3(&key.into(), &value.into(), &JsValue::from_f64(ttl.unwrap_or(0) as f64));
+        let failed =
+            JsFuture::from(kv_apply(self.env, &Array::of1(&op), false)).await.map_err(err)?;
+        match failed.as_string() {
+            Some(detail) => Err(StoreError(detail)),
+            None => Ok(()),
+        }
     }
 
     async fn delete(&self, _: &str) -> Result<(), StoreError> {

@@ -129,7 +129,7 @@ impl Store for Deferred<'_> {
     /// so it is dropped.
     async fn put_now(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         check_put(key, value, ttl)?;
-        self.reads.put(key, value, ttl).await?;
+        self.reads.put_now(key, value, ttl).await?;
         self.writes.borrow_mut().retain(|w| w.key() != key);
         Ok(())
     }

@@ -282,3 +282,39 @@ async fn another_users_task_is_unknown_and_list_clients_pages_as_a_task() {
     let listed = done["result"]["structuredContent"]["clients"].as_array().unwrap().len();
     assert!(listed >= 90, "{listed}");
 }
+
+#[tokio::test]
+async fn a_task_steps_with_no_more_than_the_polling_token_holds() {
+    // Issue 23: a task kept its creator's scopes for its whole hour. alice starts list_clients
+    // (admin) as a task; her admin scope is then gone (here: a token of the same client with
+    // `mcp` only, as a refresh narrowed by deprovisioning gives): the next step fails.
+    let t = TestApp::new().await;
+    let client_id = register(&t).await;
+    let token_for = |scope: &'static str| {
+        let (t, client_id) = (&t, client_id.clone());
+        async move {
+            let location = sign_in_and_approve(t, &client_id, "alice", scope).await;
+            let res = exchange_code(t, &client_id, &location).await;
+            json(&res)["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let admin = token_for("&scope=mcp%20admin").await;
+    let narrowed = token_for("&scope=mcp").await;
+    for i in 0..90 {
+        let rec = json!({"client_id": format!("c{i:03}"), "client_name": format!("Client {i}"),
+            "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"], "response_types": ["code"], "created_at": NOW});
+        t.store.put(&ClientRecord::key(&format!("c{i:03}")), &rec.to_string(), None).await.unwrap();
+    }
+    let (_, c) =
+        rpc(&t, "tools/call", json!({"name": "list_clients", "arguments": {}}), true, Some(&admin))
+            .await;
+    let id = c["result"]["taskId"].as_str().expect("list_clients runs as a task").to_owned();
+    t.clock.advance(1);
+    let (_, r) = rpc(&t, "tasks/get", json!({"taskId": id}), true, Some(&narrowed)).await;
+    assert_eq!(r["result"]["status"], "failed", "{r}");
+    assert!(r["result"]["error"]["message"].as_str().unwrap().contains("admin"), "{r}");
+    // Failed stays failed, whoever polls.
+    let (_, r) = rpc(&t, "tasks/get", json!({"taskId": id}), true, Some(&admin)).await;
+    assert_eq!(r["result"]["status"], "failed", "{r}");
+}

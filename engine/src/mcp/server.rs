@@ -614,7 +614,30 @@ impl Server {
         let Some(tool) = self.tool(&held.task.tool) else {
             return Err(ErrorObject::new(jsonrpc::INTERNAL_ERROR, "the task's tool is gone"));
         };
-        let identity = held.task.actor.as_ref().map(Actor::identity);
+        // Steps act for the creator with no more than the polling token holds now: someone
+        // whose scopes were narrowed since (deprovisioning at refresh) cannot keep a task
+        // running on what they had when it started, and a revoked grant's tokens cannot poll
+        // at all (refused within GRANT_RECHECK_SECS), so its tasks stop within that bound.
+        let identity = held.task.actor.as_ref().map(|actor| {
+            let mut identity = actor.identity();
+            if let Some(now) = ctx.identity {
+                identity.scopes.retain(|s| now.has_scope(s));
+            }
+            identity
+        });
+        if let Some(missing) =
+            identity.as_ref().and_then(|i| tool.scopes.iter().find(|s| !i.has_scope(s)))
+        {
+            let task = &mut held.task;
+            if task.status == Status::Working && task.due_ms <= modern.now_ms {
+                task.status = Status::Failed;
+                task.error = Some(json!({ "code": jsonrpc::INVALID_REQUEST, "message":
+                    format!("the task's tool needs the scope {missing:?}, which the token polling it no longer holds") }));
+                task.updated_ms = modern.now_ms;
+                return self.store_step(held, modern).await;
+            }
+            return Ok(());
+        }
         let mut stepped = false;
         for _ in 0..tasks::MAX_STEPS_PER_REQUEST {
             let task = &mut held.task;
@@ -676,6 +699,12 @@ impl Server {
         if !stepped {
             return Ok(());
         }
+        self.store_step(held, modern).await
+    }
+
+    /// Stores a task a step changed; if another request stepped it first, what that one stored
+    /// is the truth.
+    async fn store_step(&self, held: &mut Held, modern: &Modern<'_>) -> Result<(), ErrorObject> {
         match tasks::save(modern.tasks, held).await {
             Ok(true) => Ok(()),
             // Another request stepped it first: what it stored is the truth.

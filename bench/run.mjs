@@ -4,7 +4,7 @@
 //   BENCH_WARMUP     seconds of wrk warm-up per server and scenario (default 2)
 //   BENCH_ROUNDS     the measured seconds are run as this many alternating slices (default 5)
 //   BENCH_COLD_RUNS  cold starts per worker, median reported (default 5)
-//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,modern,paced,dcr,token,signin,floor,cold);
+//   BENCH_ONLY       comma-separated scenario ids to run (metadata,unauth,echo,modern,paced,dcr,token,refresh,signin,floor,cold);
 //                    with only mcp-edge's own scenarios (signin) the baseline is not set up at all
 //   BENCH_PACE_RPS   the request rate of the paced tools/call scenario (default 400)
 //   BENCH_SIGNIN_ITERATIONS  PBKDF2 iterations of the bench user's password hash (default 50000,
@@ -187,48 +187,69 @@ async function mintCodes(t, n) {
   return codes;
 }
 
+/** `n` refresh tokens of `t`, each of its own grant (a code minted and exchanged for each). */
+async function mintRefreshTokens(t, n) {
+  const codes = await mintCodes(t, n);
+  const out = [];
+  await F.pool(codes.length, 8, async (i) => out.push((await F.exchange(t.meta, codes[i], t.clientId)).refresh_token));
+  return out;
+}
+
 /**
- * The authorization-code exchange needs a fresh code per request: codes are minted through each
- * server's own /authorize before the load, and wrk's Lua script hands each request the next one.
- * Slices alternate between the servers like the other scenarios; a slice that ran out of codes
- * is minted for and run again.
+ * Scenarios whose requests each spend what they send: the authorization-code exchange (a fresh
+ * code per request) and the refresh (a fresh refresh token per request: each rotates it). What
+ * they spend is minted through each server's own /authorize (and /token) before the load, and
+ * wrk's Lua script hands each request the next one. Slices alternate between the servers like
+ * the other scenarios; a slice that ran out is minted for and run again.
  */
-async function codeExchange(targets) {
+async function oneUse(id, targets, { mint, body, send }) {
   const st = new Map();
   for (const t of targets) {
     const tokenPath = new URL(t.meta.as.token_endpoint).pathname;
-    const [prefix, suffix] = F.tokenBody("CODE", t.clientId).split("CODE");
-    // Pilot: a few hundred exchanges from Node at the same concurrency warm the path and
-    // estimate how many codes a slice consumes.
+    const [prefix, suffix] = body(t).split("ONE_USE");
+    // Pilot: a few hundred requests from Node at the same concurrency warm the path and
+    // estimate how many one-use values a slice consumes.
     const pilotN = 200;
-    const pilotCodes = await mintCodes(t, pilotN);
+    const pilot = await mint(t, pilotN);
     const p0 = performance.now();
-    await F.pool(pilotN, CONNECTIONS, (i) => F.exchange(t.meta, pilotCodes[i], t.clientId));
+    await F.pool(pilotN, CONNECTIONS, (i) => send(t, pilot[i]));
     const pilotRate = pilotN / ((performance.now() - p0) / 1000);
     const perSlice = Math.ceil(pilotRate * SLICE * 2.5) + 100;
     const m0 = performance.now();
-    const codes = await mintCodes(t, perSlice * ROUNDS);
-    log(`${t.key} token: pilot ${pilotRate.toFixed(0)} exchanges/s; minted ${codes.length} codes in ${((performance.now() - m0) / 1000).toFixed(1)} s`);
+    const codes = await mint(t, perSlice * ROUNDS);
+    log(`${t.key} ${id}: pilot ${pilotRate.toFixed(0)}/s; minted ${codes.length} in ${((performance.now() - m0) / 1000).toFixed(1)} s`);
     st.set(t.key, { t, codes, next: 0, perSlice, slices: [], spec: { method: "POST", path: tokenPath, headers: { "content-type": "application/x-www-form-urlencoded" }, expect: 200, bodyMust: "access_token", codeBody: [prefix, suffix] } });
   }
   for (let i = 0; i < ROUNDS; i++) {
     for (const t of i % 2 ? [...targets].reverse() : targets) {
       const s = st.get(t.key);
       for (let attempt = 1; ; attempt++) {
-        if (s.codes.length - s.next < s.perSlice) s.codes.push(...(await mintCodes(t, s.perSlice * 2)));
+        if (s.codes.length - s.next < s.perSlice) s.codes.push(...(await mint(t, s.perSlice * 2)));
         const codesFile = join(t.work, "codes.txt");
         writeFileSync(codesFile, s.codes.slice(s.next).map(encodeURIComponent).join("\n") + "\n");
-        const r = await slice(t, "token", { ...s.spec, codesFile }, SLICE);
+        const r = await slice(t, id, { ...s.spec, codesFile }, SLICE);
         s.next += r.maxidx * THREADS;
         if (!r.exhausted) { s.slices.push(r); break; }
-        if (attempt >= 3) { failures.push(`${t.key} token: ran out of pre-minted codes three times`); s.slices.push(r); break; }
-        log(`${t.key} token: a slice ran out of codes (${r.exhausted} requests without one); minting more and running it again`);
+        if (attempt >= 3) { failures.push(`${t.key} ${id}: ran out of pre-minted values three times`); s.slices.push(r); break; }
+        log(`${t.key} ${id}: a slice ran out (${r.exhausted} requests without one); minting more and running it again`);
         s.perSlice = Math.ceil((r.requests + r.exhausted) * 2);
       }
     }
   }
-  return Object.fromEntries(targets.map((t) => [t.key, { ...aggregate(t, "token", st.get(t.key).slices), codesMinted: st.get(t.key).codes.length }]));
+  return Object.fromEntries(targets.map((t) => [t.key, { ...aggregate(t, id, st.get(t.key).slices), minted: st.get(t.key).codes.length }]));
 }
+
+const codeExchange = (targets) => oneUse("token", targets, {
+  mint: mintCodes,
+  body: (t) => F.tokenBody("ONE_USE", t.clientId),
+  send: (t, code) => F.exchange(t.meta, code, t.clientId),
+});
+
+const refreshRotation = (targets) => oneUse("refresh", targets, {
+  mint: mintRefreshTokens,
+  body: (t) => F.refreshBody("ONE_USE", t.clientId),
+  send: (t, token) => F.refresh(t.meta, token, t.clientId),
+});
 
 async function coldStarts(targets) {
   const out = Object.fromEntries(targets.map((t) => [t.key, []]));
@@ -341,6 +362,7 @@ async function main() {
       scen.floorKv = (await measureRounds("floor+kv", [floor], () => ({ method: "GET", path: "/kv", expect: 200, bodyMust: '"none"' }))).floor;
     }
     if (want("token") && BASELINE_NEEDED) scen.token = await codeExchange(RUN);
+    if (want("refresh") && BASELINE_NEEDED) scen.refresh = await refreshRotation(RUN);
     if (want("signin")) {
       const ours = RUN.find((t) => t.key === "ours");
       const spec = await signinSpec(ours);
@@ -391,8 +413,9 @@ const NAMES = {
   paced: `authenticated tools/call echo, paced (≈${PACE_RPS}/s)`,
   dcr: "DCR POST /register",
   token: "authorization-code exchange",
+  refresh: "refresh-token rotation",
 };
-const TARGET = { echo: 2, modern: 4, metadata: 1, unauth: 1, dcr: 1, token: 1 };
+const TARGET = { echo: 2, modern: 4, metadata: 1, unauth: 1, dcr: 1, token: 1, refresh: 1 };
 // "p99 no worse" for tools/call is judged at the same request rate (the paced scenario).
 const P99_TARGET = { paced: 1 };
 

@@ -134,6 +134,15 @@ export function tokenBody(code, clientId) {
   return form({ grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: VERIFIER, client_id: clientId });
 }
 
+export function refreshBody(token, clientId) {
+  return form({ grant_type: "refresh_token", refresh_token: token, client_id: clientId });
+}
+
+export async function refresh(meta, token, clientId) {
+  const r = await fetch(meta.as.token_endpoint, { method: "POST", headers: FORM, body: refreshBody(token, clientId) });
+  return JSON.parse(await expectStatus("refresh", r, 200));
+}
+
 export async function exchange(meta, code, clientId) {
   const r = await fetch(meta.as.token_endpoint, { method: "POST", headers: FORM, body: tokenBody(code, clientId) });
   return JSON.parse(await expectStatus("token exchange", r, 200));

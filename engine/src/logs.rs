@@ -40,12 +40,36 @@ impl RequestLog {
 pub struct Note {
     pub client_id: Option<String>,
     pub sub: Option<String>,
+    /// The trace id a JSON-RPC request carried in `params._meta.traceparent` (SEP-414).
+    pub trace: Option<String>,
 }
 
 /// Attaches who a response was for.
 pub fn note(mut res: Response, client_id: Option<&str>, sub: Option<&str>) -> Response {
-    res.extensions_mut()
-        .insert(Note { client_id: client_id.map(str::to_owned), sub: sub.map(str::to_owned) });
+    let trace = res.extensions_mut().remove::<Note>().and_then(|n| n.trace);
+    let (client_id, sub) = (client_id.map(str::to_owned), sub.map(str::to_owned));
+    res.extensions_mut().insert(Note { client_id, sub, trace });
+    res
+}
+
+/// Attaches the trace id of a JSON-RPC request's `params._meta.traceparent` (SEP-414), when
+/// `body` has a valid one and the request had no `traceparent` header. Only a body that
+/// mentions `traceparent` is parsed again.
+pub fn note_meta_trace(mut res: Response, body: &[u8]) -> Response {
+    if !body.windows(11).any(|w| w == b"traceparent") {
+        return res;
+    }
+    let Ok(message) = serde_json::from_slice::<Value>(body) else { return res };
+    let trace = message
+        .pointer("/params/_meta/traceparent")
+        .and_then(Value::as_str)
+        .and_then(trace_id)
+        .map(str::to_owned);
+    if trace.is_some() {
+        let mut note = res.extensions_mut().remove::<Note>().unwrap_or_default();
+        note.trace = trace;
+        res.extensions_mut().insert(note);
+    }
     res
 }
 
@@ -60,17 +84,41 @@ pub struct Head {
     method: String,
     path: String,
     ray: Option<String>,
+    /// The W3C trace context's trace id (`traceparent`), when the client sent a valid one.
+    trace: Option<String>,
 }
 
 impl Head {
-    /// The request's head, with Cloudflare's `cf-ray` when there is one.
+    /// The request's head, with Cloudflare's `cf-ray` and the W3C `traceparent` when there
+    /// are.
     pub fn of(req: &Request) -> Head {
         Head {
             method: req.method().as_str().to_owned(),
             path: req.uri().path().chars().take(256).collect(),
             ray: header(req.headers(), "cf-ray").map(|r| r.chars().take(64).collect()),
+            trace: header(req.headers(), "traceparent").and_then(trace_id).map(str::to_owned),
         }
     }
+}
+
+/// The trace id of a W3C `traceparent` (`00-{32 hex}-{16 hex}-{2 hex}`, version 00 or a later
+/// one of the same prefix; all-zero ids are invalid): what links our line to the client's trace.
+pub fn trace_id(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let valid = hex(version, 2)
+        && version != "ff"
+        && (version != "00" || parts.next().is_none())
+        && hex(trace, 32)
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && trace.bytes().any(|b| b != b'0')
+        && parent.bytes().any(|b| b != b'0');
+    valid.then_some(trace)
 }
 
 /// The error code of an error response: OAuth's `error` string, or a JSON-RPC error's code.
@@ -87,34 +135,78 @@ fn error_code(res: &Response) -> Option<Value> {
     }
 }
 
-/// The access line of a request.
+/// Appends `s` as a JSON string.
+fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends `,"key":` and `s` as a JSON string.
+fn push_field(out: &mut String, key: &str, s: &str) {
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
+    push_str(out, s);
+}
+
+/// The access line of a request: one JSON object, written straight into one string (no JSON
+/// tree; this runs on every request, docs/benchmarks.md "The request log").
 pub fn access_line(head: &Head, res: &Response, unix_ms: u64, duration_ms: u64) -> String {
+    use std::fmt::Write;
     let note = res.extensions().get::<Note>();
-    let mut line = json!({
-        "t": unix_ms,
-        "kind": "request",
-        "method": head.method,
-        "path": head.path,
-        "status": res.status().as_u16(),
-        "ms": duration_ms,
-    });
+    let mut line = String::with_capacity(160);
+    let _ = write!(line, "{{\"t\":{unix_ms},\"kind\":\"request\"");
+    push_field(&mut line, "method", &head.method);
+    push_field(&mut line, "path", &head.path);
+    let _ = write!(line, ",\"status\":{},\"ms\":{duration_ms}", res.status().as_u16());
     if let Some(ray) = &head.ray {
-        line["ray"] = json!(ray);
+        push_field(&mut line, "ray", ray);
+    }
+    if let Some(trace) = head.trace.as_ref().or(note.and_then(|n| n.trace.as_ref())) {
+        push_field(&mut line, "trace", trace);
     }
     if let Some(client) = note.and_then(|n| n.client_id.as_deref()) {
-        line["client"] = json!(client);
+        push_field(&mut line, "client", client);
     }
     if let Some(sub) = note.and_then(|n| n.sub.as_deref()) {
-        line["sub"] = json!(subject_tag(sub));
+        push_field(&mut line, "sub", &subject_tag(sub));
     }
     if let Some(code) = error_code(res) {
-        line["error"] = code;
+        let _ = write!(line, ",\"error\":{code}");
     }
-    line.to_string()
+    line.push('}');
+    line
+}
+
+/// A request id for lines without a `cf-ray` (local runs): a random prefix drawn once per
+/// isolate and a counter, so no request pays for randomness.
+fn local_request_id(random: &dyn crate::env::Random) -> String {
+    thread_local! {
+        static NEXT: std::cell::RefCell<(String, u64)> = const { std::cell::RefCell::new((String::new(), 0)) };
+    }
+    NEXT.with(|next| {
+        let mut next = next.borrow_mut();
+        if next.0.is_empty() {
+            next.0 = crate::env::random_token(random, 6);
+        }
+        next.1 += 1;
+        format!("{}-{}", next.0, next.1)
+    })
 }
 
 /// Writes the access line of a request if `level` wants it; without a `cf-ray` (local runs)
-/// the request gets a random id.
+/// the request gets a local id.
 pub fn access(
     level: RequestLog,
     head: &Head,
@@ -126,12 +218,13 @@ pub fn access(
     if !level.wants(res) {
         return;
     }
-    if head.ray.is_none() {
-        let head = Head { ray: Some(crate::env::random_token(random, 8)), ..head.clone() };
-        log::info!(target: "access", "{}", access_line(&head, res, unix_ms, duration_ms));
+    let line = if head.ray.is_none() {
+        let head = Head { ray: Some(local_request_id(random)), ..head.clone() };
+        access_line(&head, res, unix_ms, duration_ms)
     } else {
-        log::info!(target: "access", "{}", access_line(head, res, unix_ms, duration_ms));
-    }
+        access_line(head, res, unix_ms, duration_ms)
+    };
+    log::info!(target: "access", "{line}");
 }
 
 /// Writes an event line: `kind` and its fields (identifiers only).
@@ -176,5 +269,58 @@ mod tests {
         );
         let line: Value = serde_json::from_str(&access_line(&head, &rpc, 0, 0)).unwrap();
         assert_eq!(line["error"], -32602);
+    }
+
+    #[test]
+    fn the_trace_context_is_carried_from_the_header_or_the_request_meta() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(trace_id(tp), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-\"},\"x\":\"-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(trace_id(bad), None, "{bad:?}");
+        }
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("https://x.example/mcp")
+            .header("traceparent", tp)
+            .body(Vec::new())
+            .unwrap();
+        let ok = crate::web::json(StatusCode::OK, &json!({}));
+        let line: Value = serde_json::from_str(&access_line(&Head::of(&req), &ok, 0, 0)).unwrap();
+        assert_eq!(line["trace"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        // In `params._meta` (SEP-414), kept through the handler's note.
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "echo", "_meta": {"traceparent": tp}}});
+        let plain = http::Request::builder().uri("https://x.example/mcp").body(Vec::new()).unwrap();
+        let res = note_meta_trace(ok.clone(), body.to_string().as_bytes());
+        let res = note(res, Some("c"), Some("s"));
+        let line: Value =
+            serde_json::from_str(&access_line(&Head::of(&plain), &res, 0, 0)).unwrap();
+        assert_eq!(line["trace"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(line["client"], "c");
+    }
+
+    #[test]
+    fn lines_are_json_whatever_the_path_holds() {
+        let req = http::Request::builder()
+            .method("GET")
+            .uri("https://x.example/a%22b%5C%0A")
+            .body(Vec::new())
+            .unwrap();
+        let mut head = Head::of(&req);
+        head.path = "/q\"uote\\back\nline\u{1}\u{7f}é".into();
+        let res = note(crate::web::json(StatusCode::OK, &json!({})), Some("cl\"ient"), None);
+        let line: Value = serde_json::from_str(&access_line(&head, &res, 5, 6)).unwrap();
+        assert_eq!(line["path"], "/q\"uote\\back\nline\u{1}\u{7f}é");
+        assert_eq!(line["client"], "cl\"ient");
+        assert_eq!((line["t"].as_u64(), line["ms"].as_u64()), (Some(5), Some(6)));
     }
 }

@@ -119,12 +119,22 @@ pub const REQUEST_HEADERS: &[&str] = &[
     "mcp-protocol-version",
     "mcp-session-id",
     "origin",
+    // W3C trace context, carried into the access line (crate::logs).
+    "traceparent",
 ];
 
 /// The headers [`crate::app::App::respond_now`] may read: it sees a [`head_only`] copy of the
 /// request, and the rest of [`REQUEST_HEADERS`] is copied only for requests it leaves.
-pub const HEAD_HEADERS: &[&str] =
-    &["authorization", "cf-ray", "content-length", "dpop", "host", "last-event-id", "origin"];
+pub const HEAD_HEADERS: &[&str] = &[
+    "authorization",
+    "cf-ray",
+    "content-length",
+    "dpop",
+    "host",
+    "last-event-id",
+    "origin",
+    "traceparent",
+];
 
 /// Marks a request that carries only [`HEAD_HEADERS`] and no body (see [`head_only`]).
 #[derive(Clone, Copy, Debug)]

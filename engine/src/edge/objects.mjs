@@ -160,6 +160,18 @@ export class McpSessions extends DurableObject {
     return 0;
   }
 
+  /** Moves this item's value up to `to` if below: 0 when moved, the time it became `to` (ms)
+   * when it already was, -2 when it is past, -1 (nothing changed) when `unless` exists. */
+  async ledgerAdvance(item, to, expiresMs, unless) {
+    if (unless != null && (await this.ledgerLive(unless))?.n > 0) return -1;
+    const e = await this.ledgerLive(item);
+    if (e && e.n === to) return e.at;
+    if (e && e.n > to) return -2;
+    await this.ctx.storage.put("l:" + item, { n: to, expires: expiresMs, at: Date.now() });
+    await this.expireAt(expiresMs);
+    return 0;
+  }
+
   /** One more on this counter (a window ending at `expiresMs` when it starts): the new count. */
   async ledgerAdd(item, expiresMs) {
     const e = await this.ledgerLive(item);

@@ -189,6 +189,27 @@ impl crate::store::ledger::Ledger for DurableLedger<'_> {
         }
     }
 
+    async fn advance(
+        &self,
+        key: &str,
+        to: u64,
+        expires: u64,
+        unless: Option<&str>,
+    ) -> Result<crate::store::ledger::Advance, StoreError> {
+        use crate::store::ledger::Advance;
+        let unless = unless.map_or(JsValue::NULL, |u| crate::store::ledger::split(u).1.into());
+        let args = [number(to), number(expires * 1000), unless];
+        let out = self.call(key, "ledgerAdvance", &args).await?;
+        // 0: moved; -1: blocked; -2: past; otherwise since when it is the target (ms).
+        match out.as_f64() {
+            Some(0.0) => Ok(Advance::Moved),
+            Some(-1.0) => Ok(Advance::Blocked),
+            Some(-2.0) => Ok(Advance::Past),
+            Some(at) if at > 0.0 => Ok(Advance::Already { at: (at / 1000.0) as u64 }),
+            _ => Err(StoreError("ledgerAdvance: not a number".into())),
+        }
+    }
+
     async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError> {
         let out = self.call(key, "ledgerAdd", &[number(expires * 1000)]).await?;
         out.as_f64().map(|n| n as u64).ok_or_else(|| StoreError("ledgerAdd: not a number".into()))

@@ -10,17 +10,22 @@ use crate::state::State;
 use crate::store::records::GrantRecord;
 use crate::store::StoreError;
 
-/// The ledger shard of one grant: its code's redemption, its refresh generations and its
-/// revocation mark, so each check meets the mark in the same atomic step.
-pub(crate) fn ledger_key(grant_id: &str, item: &str) -> String {
-    format!("grant:{grant_id}/{item}")
+/// The ledger key of `item` of a grant: in the shard of the person it was granted to (one
+/// Durable Object per person, near them, warm while they use it), so a grant's code, refresh
+/// generations and revocation mark are checked together in one atomic step.
+pub(crate) fn ledger_key(grant: &GrantRecord, item: &str) -> String {
+    grant_item(&grant.sub, &grant.grant_id, item)
+}
+
+fn grant_item(sub: &str, grant_id: &str, item: &str) -> String {
+    format!("person:{}/grant:{grant_id}:{item}", crate::crypto::sha256_b64(sub))
 }
 
 /// The ledger key that marks a grant revoked: every location's token endpoint sees it at once
 /// (a deleted KV record reaches other locations up to 60 s later, and a refresh there could
 /// write the grant back).
-pub(crate) fn revoked_key(grant_id: &str) -> String {
-    ledger_key(grant_id, "revoked")
+pub(crate) fn revoked_key(grant: &GrantRecord) -> String {
+    ledger_key(grant, "revoked")
 }
 
 /// Marks `grant_id` revoked in the ledger, for as long as any grant could live.
@@ -28,9 +33,11 @@ async fn mark_revoked(
     state: &State,
     services: &Services<'_>,
     grant_id: &str,
+    sub: &str,
 ) -> Result<(), StoreError> {
     let until = services.clock.now().saturating_add(state.config.max_grant_age);
-    services.ledger.claim(&revoked_key(grant_id), until, None).await.map(|_| ())
+    let key = grant_item(sub, grant_id, "revoked");
+    services.ledger.claim(&key, until, None).await.map(|_| ())
 }
 
 /// Revokes a grant: marked in the ledger (refused at every location at once), deleted from KV
@@ -42,7 +49,7 @@ pub(crate) async fn revoke_id(
     grant_id: &str,
     sub: &str,
 ) -> Result<(), StoreError> {
-    mark_revoked(state, services, grant_id).await?;
+    mark_revoked(state, services, grant_id, sub).await?;
     services.store.delete(&GrantRecord::key(grant_id)).await?;
     services.store.delete(&crate::store::records::user_grant_key(sub, grant_id)).await?;
     state.live_grants.remove(grant_id);

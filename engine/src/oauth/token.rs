@@ -15,7 +15,7 @@ use super::refresh_token::{self, Presented};
 use crate::crypto::jwt::AccessClaims;
 use crate::env::{random_token, Services};
 use crate::state::State;
-use crate::store::ledger::Claim;
+use crate::store::ledger::{Advance, Claim};
 use crate::store::records::{ClientRecord, GrantRecord, REFRESH_REUSE_SECS};
 use crate::store::{get_json, put_json, put_json_best_effort};
 use crate::urls::audience_covers;
@@ -125,7 +125,7 @@ async fn authorization_code(
     }
     let key = GrantRecord::key(&GrantRecord::id_for_code(&state.secret, code));
     let mut grant: GrantRecord = get_json(services.store, &key).await?.ok_or_else(invalid_code)?;
-    let Some(code_state) = grant.code.as_mut() else { return Err(invalid_code()) };
+    let Some(code_state) = grant.code.clone() else { return Err(invalid_code()) };
     // Who presents the code is checked before anything else: a code presented by another
     // client, or without its verifier, is refused and touches nothing. Only the client the
     // code was issued to, proving PKCE, can show a replay (issue 23: anyone who saw a spent
@@ -153,9 +153,9 @@ async fn authorization_code(
     }
     // This location's KV may not have seen a redemption made elsewhere: the ledger has. The
     // claim lives past the code's life (no location accepts the code after it).
-    let claim = admission::ledger_key(&grant.grant_id, "code");
+    let claim = admission::ledger_key(&grant, "code");
     let until = code_state.expires_at.saturating_add(crate::store::MIN_TTL_SECS);
-    let revoked = admission::revoked_key(&grant.grant_id);
+    let revoked = admission::revoked_key(&grant);
     match services.ledger.claim(&claim, until, Some(&revoked)).await? {
         Claim::First => {}
         Claim::Taken { .. } => {
@@ -164,7 +164,7 @@ async fn authorization_code(
         }
         Claim::Blocked => return Err(invalid_code()),
     }
-    code_state.used = true;
+    grant.code = Some(crate::store::records::CodeState { used: true, ..code_state });
     grant.dpop_jkt = dpop_binding(client, dpop);
     let refresh = refresh_token::make(&state.secret, &grant.grant_id, 0);
     grant.refresh_hash = refresh_token::stored_hash(&refresh);
@@ -185,10 +185,10 @@ async fn authorization_code(
     issue(state, services, urls, &grant, &grant.scope, &refresh, dpop)
 }
 
-/// Rotates a refresh token: one read of `grant:{id}`, one claim in the ledger (generation `n`
-/// of the grant, unless it is revoked), one write of the grant. The claim gives each
-/// generation exactly one successor at every location; KV's view only refuses what it already
-/// knows is superseded.
+/// Rotates a refresh token: one read of `grant:{id}`, one step in the ledger (the grant's
+/// generation advanced from `n` to `n + 1`, unless it is revoked), one write of the grant. The
+/// ledger gives each generation exactly one successor at every location; KV's view only
+/// refuses what it already knows is superseded.
 async fn refresh(
     state: &State,
     services: &Services<'_>,
@@ -249,27 +249,24 @@ async fn refresh(
         // and whether the grant was revoked elsewhere. The ledger knows, in one atomic step.
         let left = grant.created_at.saturating_add(max_age).saturating_sub(now);
         let until = now + state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
-        let claim = admission::ledger_key(&grant.grant_id, &format!("refresh:{generation}"));
-        let revoked = admission::revoked_key(&grant.grant_id);
-        presented = match services.ledger.claim(&claim, until, Some(&revoked)).await? {
-            Claim::Blocked => return Err(gone()),
-            // A generation rotated before the ledger guarded rotations, answered again.
-            Claim::First if presented == Presented::Reuse => Presented::Reuse,
-            Claim::First => presented,
-            // Rotated before: within the reuse window, and if its successor was not rotated
-            // too, the same answer again; otherwise a replay.
-            Claim::Taken { at } if now < at.saturating_add(REFRESH_REUSE_SECS) => {
-                let next =
-                    admission::ledger_key(&grant.grant_id, &format!("refresh:{}", generation + 1));
-                if services.ledger.peek(&next).await? > 0 {
-                    Presented::Replay
-                } else {
+        let key = admission::ledger_key(&grant, "generation");
+        let revoked = admission::revoked_key(&grant);
+        presented =
+            match services.ledger.advance(&key, generation + 1, until, Some(&revoked)).await? {
+                Advance::Blocked => return Err(gone()),
+                // A generation rotated before the ledger guarded rotations, answered again.
+                Advance::Moved if presented == Presented::Reuse => Presented::Reuse,
+                Advance::Moved => presented,
+                // Rotated before, to the same successor: within the reuse window the same answer
+                // again, otherwise a replay.
+                Advance::Already { at } if now < at.saturating_add(REFRESH_REUSE_SECS) => {
                     grant.generation = Some(generation + 1);
                     Presented::Reuse
                 }
-            }
-            Claim::Taken { .. } => Presented::Replay,
-        };
+                Advance::Already { .. } => Presented::Replay,
+                // Its successor was rotated too: two generations behind.
+                Advance::Past => Presented::Replay,
+            };
     }
     if presented == Presented::Replay {
         if grant.is_pending() {

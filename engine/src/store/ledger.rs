@@ -4,7 +4,8 @@
 //!
 //! A key is `{shard}/{item}` (or a bare shard): everything of one shard lives in one place, so an
 //! operation may look at another item of its shard in the same atomic step (a grant's refresh
-//! generations and its revocation mark: `grant:{id}/refresh:3`, `grant:{id}/revoked`).
+//! generation and its revocation mark, all in the shard of the person it was granted to:
+//! `person:{hash}/grant:{id}:generation`, `person:{hash}/grant:{id}:revoked`).
 //! Production keeps each shard in its own Durable Object (`McpSessions` named `ledger:<shard>`,
 //! engine/src/edge/objects.mjs, SQLite-backed, cleared by an alarm when its items expire); tests
 //! use [`super::memory::MemoryLedger`], shared between simulated locations. The keys in use:
@@ -24,6 +25,19 @@ pub enum Claim {
     Blocked,
 }
 
+/// What a [`Ledger::advance`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advance {
+    /// The value was below the target: it is the target now, moved by this caller.
+    Moved,
+    /// The value already was the target, since `at` (Unix seconds).
+    Already { at: u64 },
+    /// The value is past the target.
+    Past,
+    /// The `unless` item exists: nothing changed.
+    Blocked,
+}
+
 /// Single use and exact counters, each key until it expires.
 #[async_trait(?Send)]
 pub trait Ledger {
@@ -36,6 +50,16 @@ pub trait Ledger {
         expires: u64,
         unless: Option<&str>,
     ) -> Result<Claim, StoreError>;
+    /// Moves the value under `key` (0 when absent) up to `to` if it is below, in one atomic
+    /// step, unless the key `unless` (of the same shard) exists; a move keeps the key until
+    /// `expires`. A sequence that must have one successor per step (refresh generations).
+    async fn advance(
+        &self,
+        key: &str,
+        to: u64,
+        expires: u64,
+        unless: Option<&str>,
+    ) -> Result<Advance, StoreError>;
     /// Adds one to the counter `key` (a window ending at `expires`, when it starts) and returns
     /// the new count.
     async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError>;
@@ -62,6 +86,15 @@ fn unbound() -> StoreError {
 #[async_trait(?Send)]
 impl Ledger for NoLedger {
     async fn claim(&self, _: &str, _: u64, _: Option<&str>) -> Result<Claim, StoreError> {
+        Err(unbound())
+    }
+    async fn advance(
+        &self,
+        _: &str,
+        _: u64,
+        _: u64,
+        _: Option<&str>,
+    ) -> Result<Advance, StoreError> {
         Err(unbound())
     }
     async fn add(&self, _: &str, _: u64) -> Result<u64, StoreError> {
@@ -114,6 +147,24 @@ mod tests {
         assert_eq!(l.claim("g/refresh:0", 1_060, Some("g/revoked")).await.unwrap(), Claim::Blocked);
         assert_eq!(l.peek("g/refresh:0").await.unwrap(), 0, "a blocked claim leaves nothing");
         assert_eq!(split("g/refresh:0"), ("g", "refresh:0"));
+        clock.advance(7);
+        assert_eq!(l.advance("h/gen", 1, 9_000, Some("h/revoked")).await.unwrap(), Advance::Moved);
+        assert_eq!(
+            l.advance("h/gen", 1, 9_000, None).await.unwrap(),
+            Advance::Already { at: 1_007 }
+        );
+        assert_eq!(
+            l.advance("h/gen", 3, 9_000, None).await.unwrap(),
+            Advance::Moved,
+            "skips ahead"
+        );
+        assert_eq!(l.advance("h/gen", 2, 9_000, None).await.unwrap(), Advance::Past);
+        l.claim("h/revoked", 9_000, None).await.unwrap();
+        assert_eq!(
+            l.advance("h/gen", 4, 9_000, Some("h/revoked")).await.unwrap(),
+            Advance::Blocked
+        );
+        assert_eq!(l.peek("h/gen").await.unwrap(), 3);
         assert_eq!(split("signin:x"), ("signin:x", ""));
     }
 }

@@ -527,6 +527,27 @@ impl super::ledger::Ledger for MemoryLedger {
         self.entries.borrow_mut().insert(key.to_owned(), (1, expires, self.clock.now()));
         Ok(Claim::First)
     }
+    async fn advance(
+        &self,
+        key: &str,
+        to: u64,
+        expires: u64,
+        unless: Option<&str>,
+    ) -> Result<super::ledger::Advance, StoreError> {
+        use super::ledger::Advance;
+        self.check()?;
+        if unless.is_some_and(|u| self.live(u).is_some_and(|(n, _, _)| n > 0)) {
+            return Ok(Advance::Blocked);
+        }
+        match self.live(key) {
+            Some((n, _, at)) if n == to => Ok(Advance::Already { at }),
+            Some((n, _, _)) if n > to => Ok(Advance::Past),
+            _ => {
+                self.entries.borrow_mut().insert(key.to_owned(), (to, expires, self.clock.now()));
+                Ok(Advance::Moved)
+            }
+        }
+    }
     async fn add(&self, key: &str, expires: u64) -> Result<u64, StoreError> {
         self.check()?;
         let now = self.clock.now();

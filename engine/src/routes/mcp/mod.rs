@@ -63,8 +63,12 @@ pub(super) async fn handle<'a>(
         Method::GET => legacy::resume(state, &req, identity, services).await.into(),
         _ => legacy::delete(state, &req, identity, services).await.into(),
     };
+    let traced = req.headers().contains_key("traceparent");
     let finish = |res: Response| {
-        let res = with_cors(res, checked.origin.as_deref(), false);
+        let mut res = with_cors(res, checked.origin.as_deref(), false);
+        if !traced {
+            res = logs::note_meta_trace(res, req.body());
+        }
         match &who {
             Some((client, sub)) => logs::note(res, Some(client), Some(sub)),
             None => res,

@@ -39,7 +39,13 @@ fn lines(target: &str) -> Vec<Value> {
 async fn a_whole_session_is_logged_without_secrets() {
     log::set_logger(&CAPTURE).unwrap();
     log::set_max_level(log::LevelFilter::Info);
-    let t = TestApp::new().await;
+    let all = mcp_edge::config::Config::from_lookup(|k| match k {
+        "MCP_EDGE_ENV" => Some("development".into()),
+        "REQUEST_LOG" => Some("all".into()),
+        _ => None,
+    })
+    .unwrap();
+    let t = TestApp::with_config(all).await;
     let client_id = register(&t).await;
 
     // A wrong password first, then the real sign-in and approval.
@@ -86,11 +92,13 @@ async fn a_whole_session_is_logged_without_secrets() {
         assert!(kinds.contains(&kind), "no {kind} event in {kinds:?}");
     }
 
-    // REQUEST_LOG=errors: only error responses get a line; off: none.
-    for (level, expected) in [("errors", 1), ("off", 0)] {
+    // REQUEST_LOG=errors (the default): failures get a line, successes and the bare 401
+    // challenge do not (a 401 for a bad token does); off: none.
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    for (level, expected) in [(Some("errors"), 2), (None, 2), (Some("off"), 0)] {
         let config = mcp_edge::config::Config::from_lookup(|k| match k {
             "MCP_EDGE_ENV" => Some("development".into()),
-            "REQUEST_LOG" => Some(level.into()),
+            "REQUEST_LOG" => level.map(Into::into),
             _ => None,
         })
         .unwrap();
@@ -98,7 +106,9 @@ async fn a_whole_session_is_logged_without_secrets() {
         let before = lines("access").len();
         assert_eq!(quiet.get("/.well-known/oauth-protected-resource").await.status(), 200);
         assert_eq!(quiet.get("/missing").await.status(), 404);
-        assert_eq!(lines("access").len() - before, expected, "REQUEST_LOG={level}");
+        assert_eq!(quiet.send(mcp_request(&init, None, None)).await.status(), 401);
+        assert_eq!(quiet.send(mcp_request(&init, Some("not-a-token"), None)).await.status(), 401);
+        assert_eq!(lines("access").len() - before, expected, "REQUEST_LOG={level:?}");
     }
 
     let all = LINES.lock().unwrap().iter().map(|(_, l)| l.clone()).collect::<Vec<_>>().join("\n");

@@ -292,14 +292,17 @@ impl Vars<'_> {
     fn request_log(&mut self) -> crate::logs::RequestLog {
         use crate::logs::RequestLog;
         match self.get("REQUEST_LOG").as_deref() {
-            None | Some("all") => RequestLog::All,
-            Some("errors") => RequestLog::Errors,
+            // Errors by default: Cloudflare's invocation log already records every request
+            // (method, URL, status, duration, CPU); ours adds who and why where it matters
+            // (docs/benchmarks.md "The request log").
+            None | Some("errors") => RequestLog::Errors,
+            Some("all") => RequestLog::All,
             Some("off") => RequestLog::Off,
             Some(other) => {
                 self.errors.push(format!(
                     "REQUEST_LOG: unknown value {other:?} (expected all, errors or off)"
                 ));
-                RequestLog::All
+                RequestLog::Errors
             }
         }
     }

@@ -18,9 +18,10 @@ use serde_json::{json, Value};
 /// Which requests get an access line (`REQUEST_LOG`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestLog {
-    /// Every request (the default).
+    /// Every request.
     All,
-    /// Only responses with status 400 and above.
+    /// Failures (the default): responses with status 400 and above, except the bare `401`
+    /// challenge every client meets before it has a token (RFC 6750 §3.1: no error code).
     Errors,
     Off,
 }
@@ -29,10 +30,20 @@ impl RequestLog {
     pub fn wants(self, res: &Response) -> bool {
         match self {
             RequestLog::All => true,
-            RequestLog::Errors => res.status().as_u16() >= 400,
+            RequestLog::Errors => res.status().as_u16() >= 400 && !is_bare_challenge(res),
             RequestLog::Off => false,
         }
     }
+}
+
+/// A `401` that asks for a token without saying anything was wrong with one.
+fn is_bare_challenge(res: &Response) -> bool {
+    res.status() == http::StatusCode::UNAUTHORIZED
+        && res
+            .headers()
+            .get(http::header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer ") && !v.contains("error="))
 }
 
 /// Who a response was for, attached to it by the handler that knows.

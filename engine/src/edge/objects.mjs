@@ -34,8 +34,12 @@ export class McpSessions extends DurableObject {
   }
 
   async expireAt(at) {
+    // The alarm this object set last (kept in memory while the object lives): most calls need
+    // no alarm read at all.
+    if (this.alarmAt !== undefined && this.alarmAt <= at) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    this.alarmAt = current === null ? at : Math.min(current, at);
   }
 
   /** A call will wait for answers to `ids`. */
@@ -149,11 +153,19 @@ export class McpSessions extends DurableObject {
     return e && e.expires > Date.now() ? e : null;
   }
 
+  /** `item` and, when given, the `unless` item, in one storage read: [item, unless] (live). */
+  async ledgerPair(item, unless) {
+    if (unless == null) return [await this.ledgerLive(item), null];
+    const got = await this.ctx.storage.get(["l:" + item, "l:" + unless]);
+    const live = (e) => (e && e.expires > Date.now() ? e : null);
+    return [live(got.get("l:" + item)), live(got.get("l:" + unless))];
+  }
+
   /** 0 for the first claim of this item while it lives; when it was first claimed (ms) after;
    * -1 (nothing claimed) when the item `unless` exists. A released claim (n 0) is free. */
   async ledgerClaim(item, expiresMs, unless) {
-    if (unless != null && (await this.ledgerLive(unless))?.n > 0) return -1;
-    const e = await this.ledgerLive(item);
+    const [e, blocker] = await this.ledgerPair(item, unless);
+    if (blocker?.n > 0) return -1;
     if (e && e.n > 0) return e.at;
     await this.ctx.storage.put("l:" + item, { n: 1, expires: expiresMs, at: Date.now() });
     await this.expireAt(expiresMs);
@@ -163,8 +175,8 @@ export class McpSessions extends DurableObject {
   /** Moves this item's value up to `to` if below: 0 when moved, the time it became `to` (ms)
    * when it already was, -2 when it is past, -1 (nothing changed) when `unless` exists. */
   async ledgerAdvance(item, to, expiresMs, unless) {
-    if (unless != null && (await this.ledgerLive(unless))?.n > 0) return -1;
-    const e = await this.ledgerLive(item);
+    const [e, blocker] = await this.ledgerPair(item, unless);
+    if (blocker?.n > 0) return -1;
     if (e && e.n === to) return e.at;
     if (e && e.n > to) return -2;
     await this.ctx.storage.put("l:" + item, { n: to, expires: expiresMs, at: Date.now() });
@@ -217,5 +229,6 @@ export class McpSessions extends DurableObject {
     }
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
     else await this.ctx.storage.deleteAll();
+    this.alarmAt = next !== Infinity ? next : undefined;
   }
 }

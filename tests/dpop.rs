@@ -324,3 +324,66 @@ async fn a_refresh_where_the_code_exchange_is_not_visible_yet_binds_to_its_own_p
     let res = w.send(0, form_request("/token", &form, Some(&fresh()))).await;
     assert_eq!(res.status(), 200, "{}", text(&res));
 }
+
+/// `DPOP_NONCES=on`: every proof must carry a nonce the server issued (RFC 9449 §8 at /token,
+/// §9 at the resource); without one, or with a stale or foreign one, the answer is
+/// `use_dpop_nonce` with a fresh nonce in `DPoP-Nonce`, and the retry with it works.
+#[tokio::test]
+async fn with_server_nonces_a_proof_needs_a_recent_nonce_of_ours() {
+    let config = mcp_edge::config::Config::from_lookup(|k| match k {
+        "MCP_EDGE_ENV" => Some("development".into()),
+        "DPOP_NONCES" => Some("on".into()),
+        _ => None,
+    })
+    .unwrap();
+    let t = TestApp::with_config(config).await;
+    let key = Holder::new(21);
+    let client_id = register(&t).await;
+    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
+    let code = query_param(&location, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id.as_str()),
+    ];
+    let token_url = format!("{BASE}/token");
+    // No nonce: refused, nothing spent, a nonce offered.
+    let res = t.send(form_request("/token", &form, Some(&key.proof("POST", &token_url, None)))).await;
+    assert_eq!(res.status(), 400, "{}", text(&res));
+    assert_eq!(json(&res)["error"], "use_dpop_nonce");
+    assert_eq!(header(&res, "cache-control"), "no-store");
+    assert!(header(&res, "access-control-expose-headers").contains("dpop-nonce"));
+    let nonce = header(&res, "dpop-nonce").to_owned();
+    // A made-up nonce is no better.
+    let forged = key.proof_with("POST", &token_url, None, json!({"nonce": "1.AAAA"}));
+    let res = t.send(form_request("/token", &form, Some(&forged))).await;
+    assert_eq!(json(&res)["error"], "use_dpop_nonce");
+    // With the nonce: tokens, and the next nonce already.
+    let proof = key.proof_with("POST", &token_url, None, json!({"nonce": nonce}));
+    let res = t.send(form_request("/token", &form, Some(&proof))).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    assert!(!header(&res, "dpop-nonce").is_empty());
+    let access = json(&res)["access_token"].as_str().unwrap().to_owned();
+
+    // At the resource: a proof without the nonce gets a 401 DPoP challenge with one.
+    let mcp = format!("{BASE}/mcp");
+    let auth = format!("DPoP {access}");
+    let bare = key.proof("POST", &mcp, Some(&access));
+    let res = t.send(mcp_with(&init_body(), &auth, Some(&bare), None)).await;
+    assert_dpop_refusal(&res, "use_dpop_nonce", "no nonce at the resource");
+    let fresh = header(&res, "dpop-nonce").to_owned();
+    let proof = key.proof_with("POST", &mcp, Some(&access), json!({"nonce": fresh}));
+    let res = t.send(mcp_with(&init_body(), &auth, Some(&proof), None)).await;
+    assert_eq!(res.status(), 200, "{}", text(&res));
+    // Ten minutes later that nonce is stale (and the token still valid): asked again.
+    t.clock.advance(2 * mcp_edge::oauth::dpop::NONCE_WINDOW_SECS);
+    let late = key.proof_with(
+        "POST",
+        &mcp,
+        Some(&access),
+        json!({"nonce": fresh, "iat": NOW + 2 * mcp_edge::oauth::dpop::NONCE_WINDOW_SECS}),
+    );
+    let res = t.send(mcp_with(&init_body(), &auth, Some(&late), None)).await;
+    assert_dpop_refusal(&res, "use_dpop_nonce", "a stale nonce");
+}

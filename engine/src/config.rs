@@ -78,6 +78,9 @@ pub struct Config {
     pub input_timeout: u64,
     /// Which requests get an access line (`REQUEST_LOG`: all, errors, off).
     pub request_log: crate::logs::RequestLog,
+    /// DPoP server nonces (`DPOP_NONCES`: on, off; RFC 9449 §8 and §9): every DPoP proof must
+    /// carry a nonce this server issued in the last few minutes.
+    pub dpop_nonces: bool,
     /// Sign-in through an OpenID Connect provider (`UPSTREAM_OIDC_*`).
     pub upstream_oidc: Option<UpstreamOidc>,
     /// Sign-in through GitHub (`UPSTREAM_GITHUB_*`).
@@ -196,6 +199,7 @@ impl Config {
             max_grant_age: vars.number("MAX_GRANT_AGE", 90 * 86400, 3600),
             input_timeout: vars.number("INPUT_TIMEOUT", 60, 1),
             request_log: vars.request_log(),
+            dpop_nonces: vars.switch("DPOP_NONCES", false),
             upstream_oidc: upstreams.oidc,
             upstream_github: upstreams.github,
             access_rules: upstreams.rules,
@@ -286,6 +290,19 @@ impl Vars<'_> {
                     default
                 }
             },
+        }
+    }
+
+    /// An `on` / `off` setting (also `true` / `false`, `1` / `0`).
+    fn switch(&mut self, name: &str, default: bool) -> bool {
+        match self.get(name).as_deref() {
+            None => default,
+            Some("on" | "true" | "1") => true,
+            Some("off" | "false" | "0") => false,
+            Some(other) => {
+                self.errors.push(format!("{name}: unknown value {other:?} (expected on or off)"));
+                default
+            }
         }
     }
 

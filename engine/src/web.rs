@@ -77,7 +77,7 @@ pub fn cors(mut res: Response) -> Response {
 }
 
 /// The request headers browsers may send us cross-origin (every preflight answers with these).
-pub const CORS_ALLOW_HEADERS: &str = "authorization, dpop, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, mcp-param-region";
+pub const CORS_ALLOW_HEADERS: &str = "authorization, dpop, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, mcp-param-region, traceparent";
 
 /// The answer to a CORS preflight for `methods`.
 pub fn preflight(methods: &str) -> Response {

@@ -7,8 +7,11 @@
 //! The `jti` replay cache is per isolate ([`State::dpop_proofs`]): a proof replayed to another
 //! isolate or Cloudflare location within its [`MAX_AGE_SECS`] is not detected there. The proof
 //! still only works for the same method and URL, with the same access token, for that short
-//! time; RFC 9449 §11.1 accepts this trade-off and offers server nonces for more, which this
-//! server does not issue.
+//! time; RFC 9449 §11.1 accepts this trade-off. With `DPOP_NONCES=on` every proof must also
+//! carry a server nonce (§8 at /token, §9 at the resource): stateless, an HMAC of the current
+//! [`NONCE_WINDOW_SECS`] window, accepted for that window and the one before, so a proof cannot
+//! be made ahead of time; a proof without a valid one is refused with `use_dpop_nonce` and a
+//! fresh nonce in `DPoP-Nonce`, which every answer to a DPoP request carries.
 
 use super::error::{ErrorCode, OAuthError, OAuthResult};
 use crate::crypto::jws::{self, ALGS};
@@ -26,6 +29,54 @@ use serde_json::Value;
 pub const MAX_AGE_SECS: u64 = 120;
 /// How far in the future a proof's `iat` may be (clock skew).
 const SKEW_SECS: u64 = 30;
+/// A server nonce is issued for a window of this many seconds and accepted in that window and
+/// the next (so between 5 and 10 minutes).
+pub const NONCE_WINDOW_SECS: u64 = 300;
+
+/// The server nonce of the window `now` is in.
+pub fn nonce(secret: &[u8], now: u64) -> String {
+    nonce_of(secret, now / NONCE_WINDOW_SECS)
+}
+
+fn nonce_of(secret: &[u8], window: u64) -> String {
+    let mac = crate::crypto::keyed_mac(secret, "dpop-nonce", &window.to_string());
+    format!("{window}.{}", b64(&mac[..18]))
+}
+
+/// Whether `nonce` is one this server issued for the current window or the one before.
+fn nonce_valid(secret: &[u8], nonce: &str, now: u64) -> bool {
+    let Some((window, _)) = nonce.split_once('.') else { return false };
+    let Ok(window) = window.parse::<u64>() else { return false };
+    let current = now / NONCE_WINDOW_SECS;
+    (window == current || window + 1 == current)
+        && crate::crypto::constant_time_eq(nonce.as_bytes(), nonce_of(secret, window).as_bytes())
+}
+
+/// `res` with a `DPoP-Nonce` header, readable by browsers.
+pub fn with_nonce(mut res: Response, nonce: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(nonce) {
+        res.headers_mut().insert("dpop-nonce", v);
+        let expose = match res.headers().get("access-control-expose-headers") {
+            Some(e) => format!("{}, dpop-nonce", e.to_str().unwrap_or_default()),
+            None => "dpop-nonce".into(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&expose) {
+            res.headers_mut().insert("access-control-expose-headers", v);
+        }
+    }
+    res
+}
+
+/// The nonce check of a proof when `DPOP_NONCES` is on: `Err(fresh nonce)` when it has none or
+/// one that is not (or no longer) ours.
+fn check_nonce(state: &State, proof: &Proof, now: u64) -> Result<(), String> {
+    if !state.config.dpop_nonces
+        || proof.nonce.as_deref().is_some_and(|n| nonce_valid(&state.secret, n, now))
+    {
+        return Ok(());
+    }
+    Err(nonce(&state.secret, now))
+}
 
 #[derive(Debug, Clone, Deserialize)]
 struct ProofHeader {
@@ -39,6 +90,8 @@ struct ProofClaims {
     htu: String,
     #[serde(default)]
     ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// The `DPoP` header's proof: `None` without one; an error when there are several.
@@ -84,6 +137,8 @@ pub struct Proof {
     /// Its replay cache key, and until when it is remembered.
     seen: String,
     until: u64,
+    /// The server nonce it carries (RFC 9449 §8), checked when `DPOP_NONCES` is on.
+    nonce: Option<String>,
 }
 
 /// Checks a proof for `method` and `url` (and `access_token`'s hash, at the resource), all but
@@ -136,7 +191,8 @@ fn precheck(
     if state.dpop_proofs.get(&seen, now).is_some() {
         return Err("the DPoP proof was already used (jti)".into());
     }
-    Ok(Proof { signed, jkt, seen, until: iat + MAX_AGE_SECS + SKEW_SECS })
+    let nonce = c.nonce.clone().filter(|n| n.len() <= 128);
+    Ok(Proof { signed, jkt, seen, until: iat + MAX_AGE_SECS + SKEW_SECS, nonce })
 }
 
 /// The rest of a [`precheck`]ed proof: its signature, then its `jti` against the isolate's
@@ -175,6 +231,14 @@ pub async fn at_token(
     let now = services.clock.now();
     let proof =
         precheck(state, proof, "POST", &request_url(req, urls), None, now).map_err(invalid)?;
+    if let Err(fresh) = check_nonce(state, &proof, now) {
+        let mut e = OAuthError::new(
+            ErrorCode::UseDpopNonce,
+            "the DPoP proof must carry the nonce this server sent in DPoP-Nonce",
+        );
+        e.dpop_nonce = Some(fresh);
+        return Err(e);
+    }
     finish(state, services.verifier, &proof, now).await.map(Some).map_err(invalid)
 }
 
@@ -198,6 +262,10 @@ pub fn at_resource(
         .map_err(refuse)?;
     if proof.jkt != jkt {
         return Err(refuse("the DPoP proof is not signed by the key the token is bound to".into()));
+    }
+    if let Err(fresh) = check_nonce(state, &proof, now) {
+        let why = "the DPoP proof must carry the nonce this server sent in DPoP-Nonce";
+        return Err(Box::new(with_nonce(challenge(urls, "use_dpop_nonce", why), &fresh)));
     }
     Ok(proof)
 }
@@ -233,7 +301,21 @@ pub fn challenge(urls: &Urls, error: &str, description: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::same_url;
+    use super::{nonce, nonce_valid, same_url, NONCE_WINDOW_SECS};
+
+    #[test]
+    fn nonces_are_ours_and_live_two_windows() {
+        let (k, t) = (b"secret".as_slice(), 1_000 * NONCE_WINDOW_SECS + 7);
+        let n = nonce(k, t);
+        assert!(nonce_valid(k, &n, t));
+        assert!(nonce_valid(k, &n, t + NONCE_WINDOW_SECS), "the next window still takes it");
+        assert!(!nonce_valid(k, &n, t + 2 * NONCE_WINDOW_SECS), "then it is stale");
+        assert!(!nonce_valid(k, &nonce(k, t + NONCE_WINDOW_SECS), t), "not from the future");
+        assert!(!nonce_valid(b"other", &n, t), "another server's");
+        for bad in ["", "1000", "1000.", "x.y", "1000.AAAAAAAAAAAAAAAAAAAAAAAA", "99999999999999999999.x"] {
+            assert!(!nonce_valid(k, bad, t), "{bad:?}");
+        }
+    }
 
     #[test]
     fn htu_compares_scheme_host_port_and_path_only() {

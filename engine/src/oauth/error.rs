@@ -31,6 +31,8 @@ pub enum ErrorCode {
     ServerError,
     /// RFC 9449 §5: "The DPoP proof JWT is invalid."
     InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the server's nonce (sent in `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -50,6 +52,7 @@ impl ErrorCode {
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -67,11 +70,13 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: String,
+    /// A DPoP nonce to send in `DPoP-Nonce` (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into() }
+        Self { code, description: description.into(), dpop_nonce: None }
     }
 
     /// The JSON error response, uncacheable and readable cross-origin.
@@ -89,6 +94,9 @@ impl OAuthError {
         }
         if self.code == ErrorCode::TemporarilyUnavailable {
             res.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            res = crate::oauth::dpop::with_nonce(res, nonce);
         }
         res
     }

@@ -33,7 +33,15 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
         Err(e) => return e.response(),
     };
     let res = match token(state, req, &form, services, urls).await {
-        Ok(body) => web::no_store(web::cors(web::json(StatusCode::OK, &body))),
+        Ok(body) => {
+            let res = web::no_store(web::cors(web::json(StatusCode::OK, &body)));
+            // The next proof's nonce, before the client needs it (RFC 9449 §8.2).
+            if state.config.dpop_nonces && req.headers().contains_key("dpop") {
+                super::dpop::with_nonce(res, &super::dpop::nonce(&state.secret, services.clock.now()))
+            } else {
+                res
+            }
+        }
         Err(e) => e.response(),
     };
     // The client id as sent (authenticated or not): for the request log only.
@@ -328,6 +336,9 @@ async fn refresh(
     if grant.code.as_ref().is_some_and(|c| c.expires_at < now) {
         grant.code = None;
     }
+    // The account index is renewed at the first refresh of a day, not at every one (it lives a
+    // day longer than the grant's record to cover that).
+    let renew_index = grant.refreshed_at.is_none_or(|prev| prev / 86_400 != now / 86_400);
     grant.refreshed_at = Some(now);
     // Not past the grant's maximum age: the record expires with the grant's last day.
     let left = grant.created_at.saturating_add(state.config.max_grant_age).saturating_sub(now);
@@ -336,11 +347,12 @@ async fn refresh(
     // and the next rotation (from it) brings KV up to date.
     put_json(services.store, &key, &grant, Some(ttl)).await?;
     // Keeps the grant listed at /account as long as the grant lives.
-    let index = crate::store::records::user_grant_key(&grant.sub, &grant.grant_id);
-    if let Err(e) =
-        services.store.put_best_effort(&index, "", Some(state.config.refresh_token_ttl)).await
-    {
-        log::warn!("could not renew the account index of a grant: {e}");
+    if renew_index {
+        let index = crate::store::records::user_grant_key(&grant.sub, &grant.grant_id);
+        let ttl = Some(crate::store::records::index_ttl(&state.config));
+        if let Err(e) = services.store.put_best_effort(&index, "", ttl).await {
+            log::warn!("could not renew the account index of a grant: {e}");
+        }
     }
     issue(state, services, urls, &grant, &scope, &newest, dpop)
 }

@@ -148,6 +148,12 @@ impl GrantRecord {
 
 /// `user-grant:{subject tag}:{grant_id}` → `""`: the grants a person gave, listed by prefix at
 /// /account. TTL: the grant's (renewed with it, best effort); a key whose grant is gone is skipped.
+/// How long an account index entry lives from its last renewal: a day longer than a grant's
+/// record, since refreshes renew it once a day.
+pub fn index_ttl(config: &crate::config::Config) -> u64 {
+    config.refresh_token_ttl.saturating_add(86_400)
+}
+
 pub fn user_grant_key(sub: &str, grant_id: &str) -> String {
     format!("{}{grant_id}", user_grant_prefix(sub))
 }

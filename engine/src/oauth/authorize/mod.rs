@@ -203,7 +203,10 @@ async fn approve(
     )
     .await
     {
-        Ok(()) => services.store.put(&index, "", Some(state.config.refresh_token_ttl)).await,
+        Ok(()) => {
+            let ttl = Some(crate::store::records::index_ttl(&state.config));
+            services.store.put(&index, "", ttl).await
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = written {

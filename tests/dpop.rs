@@ -349,7 +349,8 @@ async fn with_server_nonces_a_proof_needs_a_recent_nonce_of_ours() {
     ];
     let token_url = format!("{BASE}/token");
     // No nonce: refused, nothing spent, a nonce offered.
-    let res = t.send(form_request("/token", &form, Some(&key.proof("POST", &token_url, None)))).await;
+    let res =
+        t.send(form_request("/token", &form, Some(&key.proof("POST", &token_url, None)))).await;
     assert_eq!(res.status(), 400, "{}", text(&res));
     assert_eq!(json(&res)["error"], "use_dpop_nonce");
     assert_eq!(header(&res, "cache-control"), "no-store");

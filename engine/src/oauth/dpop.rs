@@ -312,7 +312,9 @@ mod tests {
         assert!(!nonce_valid(k, &n, t + 2 * NONCE_WINDOW_SECS), "then it is stale");
         assert!(!nonce_valid(k, &nonce(k, t + NONCE_WINDOW_SECS), t), "not from the future");
         assert!(!nonce_valid(b"other", &n, t), "another server's");
-        for bad in ["", "1000", "1000.", "x.y", "1000.AAAAAAAAAAAAAAAAAAAAAAAA", "99999999999999999999.x"] {
+        for bad in
+            ["", "1000", "1000.", "x.y", "1000.AAAAAAAAAAAAAAAAAAAAAAAA", "99999999999999999999.x"]
+        {
             assert!(!nonce_valid(k, bad, t), "{bad:?}");
         }
     }

@@ -37,7 +37,10 @@ pub async fn post(state: &State, req: &Request, services: &Services<'_>, urls: &
             let res = web::no_store(web::cors(web::json(StatusCode::OK, &body)));
             // The next proof's nonce, before the client needs it (RFC 9449 §8.2).
             if state.config.dpop_nonces && req.headers().contains_key("dpop") {
-                super::dpop::with_nonce(res, &super::dpop::nonce(&state.secret, services.clock.now()))
+                super::dpop::with_nonce(
+                    res,
+                    &super::dpop::nonce(&state.secret, services.clock.now()),
+                )
             } else {
                 res
             }

@@ -184,7 +184,9 @@ fn with_cors(mut res: Response, origin: Option<&str>, preflight: bool) -> Respon
     h.insert("vary", HeaderValue::from_static("Origin"));
     h.insert(
         "access-control-expose-headers",
-        HeaderValue::from_static("mcp-session-id, www-authenticate, mcp-protocol-version, dpop-nonce"),
+        HeaderValue::from_static(
+            "mcp-session-id, www-authenticate, mcp-protocol-version, dpop-nonce",
+        ),
     );
     if preflight {
         h.insert("access-control-allow-methods", HeaderValue::from_static(ALLOW));

@@ -76,6 +76,21 @@ pub fn cors(mut res: Response) -> Response {
     res
 }
 
+/// `res` with the header `name: value`, readable by browsers cross-origin
+/// (`Access-Control-Expose-Headers`).
+pub fn with_exposed_header(mut res: Response, name: &'static str, value: &str) -> Response {
+    let Ok(v) = HeaderValue::from_str(value) else { return res };
+    res.headers_mut().insert(name, v);
+    let expose = match res.headers().get("access-control-expose-headers") {
+        Some(e) => format!("{}, {name}", e.to_str().unwrap_or_default()),
+        None => name.to_owned(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&expose) {
+        res.headers_mut().insert("access-control-expose-headers", v);
+    }
+    res
+}
+
 /// The request headers browsers may send us cross-origin (every preflight answers with these).
 pub const CORS_ALLOW_HEADERS: &str = "authorization, dpop, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id, mcp-method, mcp-name, mcp-param-region, traceparent";
 

@@ -53,18 +53,8 @@ fn nonce_valid(secret: &[u8], nonce: &str, now: u64) -> bool {
 }
 
 /// `res` with a `DPoP-Nonce` header, readable by browsers.
-pub fn with_nonce(mut res: Response, nonce: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(nonce) {
-        res.headers_mut().insert("dpop-nonce", v);
-        let expose = match res.headers().get("access-control-expose-headers") {
-            Some(e) => format!("{}, dpop-nonce", e.to_str().unwrap_or_default()),
-            None => "dpop-nonce".into(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&expose) {
-            res.headers_mut().insert("access-control-expose-headers", v);
-        }
-    }
-    res
+pub fn with_nonce(res: Response, nonce: &str) -> Response {
+    web::with_exposed_header(res, "dpop-nonce", nonce)
 }
 
 /// The nonce check of a proof when `DPOP_NONCES` is on: `Err(fresh nonce)` when it has none or

@@ -96,7 +96,7 @@ impl OAuthError {
             res.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
         }
         if let Some(nonce) = &self.dpop_nonce {
-            res = crate::oauth::dpop::with_nonce(res, nonce);
+            res = web::with_exposed_header(res, "dpop-nonce", nonce);
         }
         res
     }

@@ -261,7 +261,12 @@ async function coldStarts(targets) {
       try {
         for (;;) {
           try {
-            await F.echoCall(w.url, t.headers);
+            if (t.key === "floor") {
+              const r = await fetch(`${w.url}/`);
+              await r.arrayBuffer();
+            } else {
+              await F.echoCall(w.url, t.headers);
+            }
             break;
           } catch (e) {
             if (e?.cause?.code !== "ECONNREFUSED" && e?.cause?.code !== "ECONNRESET") throw e;
@@ -376,7 +381,10 @@ async function main() {
   } finally {
     for (const t of [...RUN, floor]) await t.w.stop();
   }
-  const cold = want("cold") && COLD_RUNS > 0 && BASELINE_NEEDED ? await coldStarts(RUN) : null;
+  // The harness floor's cold start (a static worker answering GET /) beside ours and the
+  // baseline's: what starting workerd itself costs here.
+  const cold = want("cold") && COLD_RUNS > 0 && BASELINE_NEEDED ? await coldStarts([...RUN, floor]) : null;
+  if (cold) results.floorColdStartMs = { median: median(cold.floor), runs: cold.floor };
 
   for (const t of RUN) {
     results.targets[t.key] = {
@@ -459,6 +467,9 @@ function render(results) {
       `Sign-in (mcp-edge only; the baseline's benchmark /authorize approves without a password): POST /authorize with a correct password, PBKDF2-SHA256 × ${SIGNIN_ITERATIONS}: ` +
         `${(r.cpuPerReqUs / 1000).toFixed(1)} ms of workerd CPU per sign-in, ${r.rps.toFixed(0)}/s, p50 ${(r.p50_us / 1000).toFixed(1)} ms, p99 ${(r.p99_us / 1000).toFixed(1)} ms.`,
     );
+  }
+  if (results.floorColdStartMs) {
+    extra.push("", `Cold start of the harness floor (a static worker, first GET /; workerd's own start here): ${results.floorColdStartMs.median.toFixed(0)} ms (median of ${results.floorColdStartMs.runs.length}).`);
   }
   if (results.floor) {
     const f = results.floor, fk = results.floorKv;

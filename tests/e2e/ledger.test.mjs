@@ -5,33 +5,11 @@
 // not running (wrangler's config for an object of another script), over the same local KV.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { codeFor, exchange as exchangeAt, form } from "./lib/signin.mjs";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, startWorker } from "./worker.mjs";
-
-const REDIRECT = "http://127.0.0.1:9/callback";
-const form = (fields, cookie) => ({
-  method: "POST",
-  redirect: "manual",
-  headers: { "content-type": "application/x-www-form-urlencoded", ...(cookie ? { cookie } : {}) },
-  body: new URLSearchParams(fields).toString(),
-});
-const hidden = (html, name) => {
-  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  if (!m) throw new Error(`no ${name} field in page: ${html.slice(0, 300)}`);
-  return m[1].replaceAll("&quot;", '"').replaceAll("&amp;", "&");
-};
-const cookie = (res, jar = new Map()) => {
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(";");
-    const i = pair.indexOf("=");
-    jar.set(pair.slice(0, i), pair.slice(i + 1));
-  }
-  return jar;
-};
-const header = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
 
 /** wrangler.toml with the object binding moved to a script that is not running. */
 function unreachableConfig() {
@@ -58,24 +36,9 @@ test("the ledger unreachable: the code exchange is a 503 with nothing issued, an
   // token endpoint does not care which origin the code was issued at.
   const persistDir = mkdtempSync(join(tmpdir(), "mcp-edge-ledger-"));
   worker = await startWorker({ persistDir });
-  let base = worker.url;
-  const reg = await fetch(`${base}/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ redirect_uris: [REDIRECT], client_name: "Ledger test" }) });
-  assert.equal(reg.status, 201);
-  const { client_id } = await reg.json();
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  const q = new URLSearchParams({ response_type: "code", client_id, redirect_uri: REDIRECT, state: "s", code_challenge: challenge, code_challenge_method: "S256" });
-  const page = await fetch(`${base}/authorize?${q}`);
-  const jar = cookie(page);
-  let html = await page.text();
-  const signed = await fetch(`${base}/authorize`, form({ request: hidden(html, "request"), csrf: hidden(html, "csrf"), action: "signin", username: "alice", password: "alice" }, header(jar)));
-  assert.equal(signed.status, 200);
-  cookie(signed, jar);
-  html = await signed.text();
-  const approved = await fetch(`${base}/authorize`, form({ request: hidden(html, "request"), csrf: hidden(html, "csrf"), action: "approve" }, header(jar)));
-  assert.equal(approved.status, 302);
-  const code = new URL(approved.headers.get("location")).searchParams.get("code");
-  const exchange = () => fetch(`${worker.url}/token`, form({ grant_type: "authorization_code", code, code_verifier: verifier, client_id, redirect_uri: REDIRECT }));
+  const flow = await codeFor(worker.url, "Ledger test");
+  const { client_id } = flow;
+  const exchange = () => exchangeAt(worker.url, flow);
   await worker.stop();
 
   // The same KV, the object unreachable.
@@ -90,7 +53,6 @@ test("the ledger unreachable: the code exchange is a 503 with nothing issued, an
 
   // Back: the code was not spent.
   worker = await startWorker({ persistDir });
-  base = worker.url;
   const up = await exchange();
   const tokens = await up.json();
   assert.equal(up.status, 200, JSON.stringify(tokens));
@@ -99,7 +61,7 @@ test("the ledger unreachable: the code exchange is a 503 with nothing issued, an
   const again = await exchange();
   assert.equal(again.status, 400);
   assert.equal((await again.json()).error, "invalid_grant");
-  const refreshed = await fetch(`${base}/token`, form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id }));
+  const refreshed = await fetch(`${worker.url}/token`, form({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, client_id }));
   assert.equal(refreshed.status, 400);
   assert.equal((await refreshed.json()).error, "invalid_grant");
 });

@@ -4,54 +4,16 @@
 // (RFC 9700 §4.14.2).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { codeFor, exchange, form } from "./lib/signin.mjs";
 
 const BASE = process.env.E2E_URL;
-const REDIRECT = "http://127.0.0.1:9/callback";
-const form = (fields, cookie) => ({
-  method: "POST",
-  redirect: "manual",
-  headers: { "content-type": "application/x-www-form-urlencoded", ...(cookie ? { cookie } : {}) },
-  body: new URLSearchParams(fields).toString(),
-});
-
-function hidden(html, name) {
-  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  if (!m) throw new Error(`no ${name} field in page: ${html.slice(0, 300)}`);
-  return m[1].replaceAll("&quot;", '"').replaceAll("&amp;", "&");
-}
-
-const cookiesOf = (res, jar = new Map()) => {
-  for (const c of res.headers.getSetCookie()) {
-    const [pair] = c.split(";");
-    const i = pair.indexOf("=");
-    jar.set(pair.slice(0, i), pair.slice(i + 1));
-  }
-  return jar;
-};
-const cookieHeader = (jar) => [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
 
 /** Registration, sign-in as alice, consent and code exchange, with plain HTTP. */
 async function signIn() {
-  const reg = await fetch(`${BASE}/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ redirect_uris: [REDIRECT], client_name: "Refresh race" }) });
-  assert.equal(reg.status, 201);
-  const { client_id } = await reg.json();
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
-  const q = new URLSearchParams({ response_type: "code", client_id, redirect_uri: REDIRECT, state: "s", code_challenge: challenge, code_challenge_method: "S256" });
-  const page = await fetch(`${BASE}/authorize?${q}`);
-  const jar = cookiesOf(page);
-  let html = await page.text();
-  const signed = await fetch(`${BASE}/authorize`, form({ request: hidden(html, "request"), csrf: hidden(html, "csrf"), action: "signin", username: "alice", password: "alice" }, cookieHeader(jar)));
-  assert.equal(signed.status, 200);
-  cookiesOf(signed, jar);
-  html = await signed.text();
-  const approved = await fetch(`${BASE}/authorize`, form({ request: hidden(html, "request"), csrf: hidden(html, "csrf"), action: "approve" }, cookieHeader(jar)));
-  assert.equal(approved.status, 302);
-  const code = new URL(approved.headers.get("location")).searchParams.get("code");
-  const tok = await fetch(`${BASE}/token`, form({ grant_type: "authorization_code", code, code_verifier: verifier, client_id, redirect_uri: REDIRECT }));
+  const flow = await codeFor(BASE, "Refresh race");
+  const tok = await exchange(BASE, flow);
   assert.equal(tok.status, 200);
-  return { client_id, tokens: await tok.json() };
+  return { client_id: flow.client_id, tokens: await tok.json() };
 }
 
 const refresh = (client_id, refresh_token) => fetch(`${BASE}/token`, form({ grant_type: "refresh_token", refresh_token, client_id }));

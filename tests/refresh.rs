@@ -69,7 +69,11 @@ async fn eight_concurrent_refreshes_get_one_new_token_and_the_grant_lives_on() {
     // 0 one successor: one rotates (on 1664b2e all eight did, 16 writes), seven reuse it.
     let writes = t.store.writes();
     let racing = refresh_together(&t, &Yielding(&t.store), &client_id, &r0, 8).await;
-    assert_eq!(t.store.writes() - writes, 2, "one rotation (the grant and its account index)");
+    assert_eq!(
+        t.store.writes() - writes,
+        1,
+        "one rotation (the grant; its account index was written at consent today)"
+    );
     let r1: Vec<String> = racing.iter().map(refresh_token_of).collect();
     assert!(r1.iter().all(|r| *r == r1[0]), "one new token for all: {r1:?}");
     assert_ne!(r1[0], r0);
@@ -470,4 +474,33 @@ async fn a_revocation_at_one_location_is_refused_at_another_at_once() {
     assert_eq!(json(&res)["error"], "invalid_grant", "refused at the other location at once");
     w.settle();
     assert_eq!(json(&refresh_at(&w, 1, &client_id, &r0).await)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn the_account_index_is_renewed_once_a_day_and_outlives_the_grant() {
+    let t = TestApp::new().await;
+    let (client_id, tokens) = tokens_for(&t, "alice").await;
+    let ttl = mcp_edge::config::Config::development().refresh_token_ttl;
+    let index =
+        |t: &TestApp| t.store.keys().into_iter().filter(|k| k.starts_with("user-grant:")).count();
+    let mut rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // Refreshed every 20 days past the index's first lifetime (and the grant's): still listed.
+    for _ in 0..3 {
+        t.clock.advance(20 * 86_400);
+        let writes = t.store.writes();
+        rt = refresh_token_of(&refresh(&t, &client_id, &rt).await);
+        assert_eq!(t.store.writes() - writes, 2, "a new day: the grant and its index");
+        assert_eq!(index(&t), 1);
+        // A second refresh the same day writes the grant only.
+        let writes = t.store.writes();
+        t.clock.advance(61);
+        rt = refresh_token_of(&refresh(&t, &client_id, &rt).await);
+        assert_eq!(t.store.writes() - writes, 1);
+    }
+    // Left alone: the grant's record expires first, its index entry at most two days later.
+    t.clock.advance(ttl);
+    assert!(t.store.keys().iter().all(|k| !k.starts_with("grant:")), "{:?}", t.store.keys());
+    assert_eq!(index(&t), 1, "the index outlives the grant");
+    t.clock.advance(2 * 86_400);
+    assert_eq!(index(&t), 0);
 }

@@ -339,9 +339,11 @@ async fn refresh(
     if grant.code.as_ref().is_some_and(|c| c.expires_at < now) {
         grant.code = None;
     }
-    // The account index is renewed at the first refresh of a day, not at every one (it lives a
-    // day longer than the grant's record to cover that).
-    let renew_index = grant.refreshed_at.is_none_or(|prev| prev / 86_400 != now / 86_400);
+    // The account index is renewed at the first refresh of a UTC day, not at every one: it was
+    // written (or renewed) earlier that day otherwise, and outlives the grant's record to
+    // cover that (`records::index_ttl`).
+    let last = grant.refreshed_at.unwrap_or(grant.created_at);
+    let renew_index = last / 86_400 != now / 86_400;
     grant.refreshed_at = Some(now);
     // Not past the grant's maximum age: the record expires with the grant's last day.
     let left = grant.created_at.saturating_add(state.config.max_grant_age).saturating_sub(now);

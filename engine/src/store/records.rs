@@ -148,10 +148,11 @@ impl GrantRecord {
 
 /// `user-grant:{subject tag}:{grant_id}` → `""`: the grants a person gave, listed by prefix at
 /// /account. TTL: the grant's (renewed with it, best effort); a key whose grant is gone is skipped.
-/// How long an account index entry lives from its last renewal: a day longer than a grant's
-/// record, since refreshes renew it once a day.
+/// How long an account index entry lives from its last renewal: two days longer than a grant's
+/// record, since refreshes renew it only at the first refresh of a UTC day (and a consent just
+/// before midnight is renewed at the first refresh of the day after the next).
 pub fn index_ttl(config: &crate::config::Config) -> u64 {
-    config.refresh_token_ttl.saturating_add(86_400)
+    config.refresh_token_ttl.saturating_add(2 * 86_400)
 }
 
 pub fn user_grant_key(sub: &str, grant_id: &str) -> String {

@@ -67,17 +67,27 @@ fn form_request(path: &str, form: &[(&str, &str)], dpop: Option<&str>) -> mcp_ed
     b.body(encode_form(form).into_bytes()).unwrap()
 }
 
-/// Signs in with a registered public client and redeems the code with a DPoP proof.
-async fn dpop_tokens(t: &TestApp, key: &Holder) -> (String, Value) {
+/// A registered public client and a code alice approved for it.
+async fn client_and_code(t: &TestApp) -> (String, String) {
     let client_id = register(t).await;
     let location = sign_in_and_approve(t, &client_id, "alice", "").await;
-    let code = query_param(&location, "code").unwrap();
-    let form = [
+    (client_id, query_param(&location, "code").unwrap())
+}
+
+/// The form that redeems `code` for `client_id` (with the test PKCE verifier).
+fn code_form<'a>(code: &'a str, client_id: &'a str) -> [(&'static str, &'a str); 4] {
+    [
         ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
+        ("code", code),
         ("code_verifier", VERIFIER),
-        ("client_id", client_id.as_str()),
-    ];
+        ("client_id", client_id),
+    ]
+}
+
+/// Signs in with a registered public client and redeems the code with a DPoP proof.
+async fn dpop_tokens(t: &TestApp, key: &Holder) -> (String, Value) {
+    let (client_id, code) = client_and_code(t).await;
+    let form = code_form(&code, &client_id);
     let proof = key.proof("POST", &format!("{BASE}/token"), None);
     let res = t.send(form_request("/token", &form, Some(&proof))).await;
     assert_eq!(res.status(), 200, "{}", text(&res));
@@ -338,15 +348,8 @@ async fn with_server_nonces_a_proof_needs_a_recent_nonce_of_ours() {
     .unwrap();
     let t = TestApp::with_config(config).await;
     let key = Holder::new(21);
-    let client_id = register(&t).await;
-    let location = sign_in_and_approve(&t, &client_id, "alice", "").await;
-    let code = query_param(&location, "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("code_verifier", VERIFIER),
-        ("client_id", client_id.as_str()),
-    ];
+    let (client_id, code) = client_and_code(&t).await;
+    let form = code_form(&code, &client_id);
     let token_url = format!("{BASE}/token");
     // No nonce: refused, nothing spent, a nonce offered.
     let res =

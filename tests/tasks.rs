@@ -75,6 +75,16 @@ async fn admin_token(t: &TestApp) -> String {
     json(&res)["access_token"].as_str().unwrap().to_owned()
 }
 
+/// `n` registered clients, straight into the store.
+async fn seed_clients(t: &TestApp, n: usize) {
+    for i in 0..n {
+        let rec = json!({"client_id": format!("c{i:03}"), "client_name": format!("Client {i}"),
+            "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code"], "response_types": ["code"], "created_at": NOW});
+        t.store.put(&ClientRecord::key(&format!("c{i:03}")), &rec.to_string(), None).await.unwrap();
+    }
+}
+
 async fn call(t: &TestApp, tool: &str, args: Value, tasks: bool) -> (u16, Value) {
     rpc(t, "tools/call", json!({"name": tool, "arguments": args}), tasks, None).await
 }
@@ -253,12 +263,7 @@ async fn another_users_task_is_unknown_and_list_clients_pages_as_a_task() {
     let (_, bob) = tokens_for(&t, "bob").await;
     let bob = bob["access_token"].as_str().unwrap().to_owned();
     // 90 registered clients: more than one page of 40.
-    for i in 0..90 {
-        let rec = json!({"client_id": format!("c{i:03}"), "client_name": format!("Client {i}"),
-            "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code"], "response_types": ["code"], "created_at": NOW});
-        t.store.put(&ClientRecord::key(&format!("c{i:03}")), &rec.to_string(), None).await.unwrap();
-    }
+    seed_clients(&t, 90).await;
     let (status, c) =
         rpc(&t, "tools/call", json!({"name": "list_clients", "arguments": {}}), true, Some(&alice))
             .await;
@@ -300,12 +305,7 @@ async fn a_task_steps_with_no_more_than_the_polling_token_holds() {
     };
     let admin = token_for("&scope=mcp%20admin").await;
     let narrowed = token_for("&scope=mcp").await;
-    for i in 0..90 {
-        let rec = json!({"client_id": format!("c{i:03}"), "client_name": format!("Client {i}"),
-            "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none",
-            "grant_types": ["authorization_code"], "response_types": ["code"], "created_at": NOW});
-        t.store.put(&ClientRecord::key(&format!("c{i:03}")), &rec.to_string(), None).await.unwrap();
-    }
+    seed_clients(&t, 90).await;
     let (_, c) =
         rpc(&t, "tools/call", json!({"name": "list_clients", "arguments": {}}), true, Some(&admin))
             .await;

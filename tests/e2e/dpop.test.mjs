@@ -6,9 +6,10 @@
 // proof, a wrong htu or ath, a stale iat, and a refresh without the key.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Client, DpopSession, StreamableHTTPClientTransport, UnauthorizedError, withDpop } from "@modelcontextprotocol/client";
-import { launch, signIn } from "./lib/browser.mjs";
-import { MemoryOAuthProvider, jwtClaims, startCallbackServer, step, tokenRequest } from "./lib/oauth-client.mjs";
+import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from "@modelcontextprotocol/client";
+import { launch } from "./lib/browser.mjs";
+import { DpopProvider, connectThenSignIn } from "./lib/sdk-auth.mjs";
+import { jwtClaims, startCallbackServer, step, tokenRequest } from "./lib/oauth-client.mjs";
 
 const BASE = process.env.E2E_URL;
 const MCP = `${BASE}/mcp`;
@@ -19,14 +20,6 @@ after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
   await browser?.close();
 });
-
-class DpopProvider extends MemoryOAuthProvider {
-  constructor(opts) {
-    super(opts);
-    this.session = DpopSession.create({ alg: "ES256" });
-  }
-  dpop() { return this.session; }
-}
 
 /** `fetch` that records method, URL, the Authorization scheme and DPoP header, and status. */
 function headerRecorder() {
@@ -64,18 +57,7 @@ test("SDK v2 with DPoP: bound token, DPoP scheme and proofs on every call, the R
   const session = await provider.session;
   const rec = headerRecorder();
   const first = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
-  const probe = new Client({ name: "mcp-edge-e2e-dpop", version: "1.0.0" });
-  await step(`${who}: connect without a token ends in a redirect`, async () => {
-    const err = await probe.connect(first).then(() => assert.fail("connected"), (e) => e);
-    assert.ok(err instanceof UnauthorizedError, `${err?.name}: ${err?.message}`);
-  });
-  await probe.close().catch(() => {});
-  const query = await step(`${who}: sign in in Chromium`, async () => {
-    const arrived = callback.next(30_000);
-    arrived.catch(() => {});
-    await signIn(provider.authorizationUrls[0].href, { follow: true, context: browser });
-    return arrived;
-  });
+  const query = await connectThenSignIn(who, { transport: first, provider, callback, browser });
   await step(`${who}: finishAuth sends a DPoP proof and gets a bound token`, async () => {
     await first.finishAuth(query);
     assert.equal(provider.savedTokens.token_type, "DPoP");

@@ -5,9 +5,10 @@
 // was accepted carried the server's nonce.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Client, DpopSession, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
-import { launch, signIn } from "./lib/browser.mjs";
-import { MemoryOAuthProvider, jwtClaims, startCallbackServer, step } from "./lib/oauth-client.mjs";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { launch } from "./lib/browser.mjs";
+import { jwtClaims, startCallbackServer, step } from "./lib/oauth-client.mjs";
+import { DpopProvider, connectThenSignIn } from "./lib/sdk-auth.mjs";
 import { startWorker } from "./worker.mjs";
 
 let browser, worker;
@@ -21,14 +22,6 @@ after(async () => {
   await browser?.close();
   await worker?.stop();
 });
-
-class DpopProvider extends MemoryOAuthProvider {
-  constructor(opts) {
-    super(opts);
-    this.session = DpopSession.create({ alg: "ES256" });
-  }
-  dpop() { return this.session; }
-}
 
 /** `fetch` that records each request's DPoP proof claims and the answer's status and nonce. */
 function recorder() {
@@ -56,18 +49,7 @@ test("SDK v2 with DPoP against DPOP_NONCES=on: use_dpop_nonce at /token and /mcp
   const session = await provider.session;
   const rec = recorder();
   const first = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
-  const probe = new Client({ name: "mcp-edge-e2e-dpop-nonce", version: "1.0.0" });
-  await step(`${who}: connect without a token ends in a redirect`, async () => {
-    const err = await probe.connect(first).then(() => assert.fail("connected"), (e) => e);
-    assert.ok(err instanceof UnauthorizedError, `${err?.name}: ${err?.message}`);
-  });
-  await probe.close().catch(() => {});
-  const query = await step(`${who}: sign in in Chromium`, async () => {
-    const arrived = callback.next(30_000);
-    arrived.catch(() => {});
-    await signIn(provider.authorizationUrls[0].href, { follow: true, context: browser });
-    return arrived;
-  });
+  const query = await connectThenSignIn(who, { transport: first, provider, callback, browser });
   await step(`${who}: finishAuth meets use_dpop_nonce at /token, retries with it, gets a bound token`, async () => {
     await first.finishAuth(query);
     assert.equal(provider.savedTokens.token_type, "DPoP");

@@ -8,8 +8,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from "node:crypto";
-import { Client, StreamableHTTPClientTransport, UnauthorizedError, createPrivateKeyJwtAuth, PrivateKeyJwtProvider } from "@modelcontextprotocol/client";
-import { launch, signIn } from "./lib/browser.mjs";
+import { Client, StreamableHTTPClientTransport, createPrivateKeyJwtAuth, PrivateKeyJwtProvider } from "@modelcontextprotocol/client";
+import { launch } from "./lib/browser.mjs";
+import { connectThenSignIn } from "./lib/sdk-auth.mjs";
 import { MemoryOAuthProvider, recordingFetch, startCallbackServer, step } from "./lib/oauth-client.mjs";
 import { selfSignedCert, startDocServer } from "./lib/docserver.mjs";
 import { startWorker } from "./worker.mjs";
@@ -98,18 +99,7 @@ class SignedProvider extends MemoryOAuthProvider {
 async function signInAndCall(who, provider, callback) {
   const rec = recordingFetch();
   const first = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
-  const probe = new Client({ name: "mcp-edge-e2e-pkjwt", version: "1.0.0" });
-  await step(`${who}: connect without a token ends in a redirect`, async () => {
-    const err = await probe.connect(first).then(() => assert.fail("connected without a token"), (e) => e);
-    assert.ok(err instanceof UnauthorizedError, `${err?.name}: ${err?.message}`);
-  });
-  await probe.close().catch(() => {});
-  const query = await step(`${who}: sign in and approve in Chromium`, async () => {
-    const arrived = callback.next(30_000);
-    arrived.catch(() => {});
-    await signIn(provider.authorizationUrls[0].href, { follow: true, context: browser });
-    return arrived;
-  });
+  const query = await connectThenSignIn(who, { transport: first, provider, callback, browser });
   assert.equal(query.get("error"), null, `${query.get("error")}: ${query.get("error_description")}`);
   await step(`${who}: finishAuth with a signed assertion`, () => first.finishAuth(query));
   await step(`${who}: the token request carried a client_assertion and no secret`, () => {

@@ -193,11 +193,6 @@ export class McpSessions extends DurableObject {
     return rec.n;
   }
 
-  /** The count under this item (1 for a claim), 0 when absent or expired. */
-  async ledgerPeek(item) {
-    return (await this.ledgerLive(item))?.n ?? 0;
-  }
-
   /** One less on this counter (an attempt that turned out fine); releases a claim. */
   async ledgerTakeBack(item) {
     const e = await this.ledgerLive(item);

@@ -218,9 +218,4 @@ impl crate::store::ledger::Ledger for DurableLedger<'_> {
     async fn take_back(&self, key: &str) -> Result<(), StoreError> {
         self.call(key, "ledgerTakeBack", &[]).await.map(|_| ())
     }
-
-    async fn peek(&self, key: &str) -> Result<u64, StoreError> {
-        let out = self.call(key, "ledgerPeek", &[]).await?;
-        out.as_f64().map(|n| n as u64).ok_or_else(|| StoreError("ledgerPeek: not a number".into()))
-    }
 }

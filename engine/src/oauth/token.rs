@@ -227,6 +227,10 @@ async fn refresh(
         ));
     }
     let now = services.clock.now();
+    // How long the grant lives from this refresh: not past its maximum age (the grant's record,
+    // and the ledger's generation item, expire with its last day).
+    let left = grant.created_at.saturating_add(state.config.max_grant_age).saturating_sub(now);
+    let ttl = state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
     let mut presented = refresh_token::classify(&state.secret, &grant, secret, now);
     if presented == Presented::Invalid {
         // Not a token we made: whoever sent it holds nothing, and the grant is untouched.
@@ -258,8 +262,7 @@ async fn refresh(
         }
         // What this location's KV cannot know: whether the generation was rotated elsewhere,
         // and whether the grant was revoked elsewhere. The ledger knows, in one atomic step.
-        let left = grant.created_at.saturating_add(max_age).saturating_sub(now);
-        let until = now + state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
+        let until = now + ttl;
         let key = admission::ledger_key(&grant, "generation");
         let revoked = admission::revoked_key(&grant);
         presented =
@@ -345,9 +348,6 @@ async fn refresh(
     let last = grant.refreshed_at.unwrap_or(grant.created_at);
     let renew_index = last / 86_400 != now / 86_400;
     grant.refreshed_at = Some(now);
-    // Not past the grant's maximum age: the record expires with the grant's last day.
-    let left = grant.created_at.saturating_add(state.config.max_grant_age).saturating_sub(now);
-    let ttl = state.config.refresh_token_ttl.min(left).max(crate::store::MIN_TTL_SECS);
     // A failed write leaves the claim: a retry within the reuse window gets this same token,
     // and the next rotation (from it) brings KV up to date.
     put_json(services.store, &key, &grant, Some(ttl)).await?;

@@ -66,8 +66,6 @@ pub trait Ledger {
     /// Takes one back from the counter `key` (an attempt that turned out fine); on a claim, it
     /// releases it (the work it guarded could not be done, so it may be claimed again).
     async fn take_back(&self, key: &str) -> Result<(), StoreError>;
-    /// The count (or 1 for a claim) under `key`; 0 when absent or expired.
-    async fn peek(&self, key: &str) -> Result<u64, StoreError>;
 }
 
 /// `key` as (shard, item): the part before the first `/`, and the rest (empty for a bare key).
@@ -101,9 +99,6 @@ impl Ledger for NoLedger {
         Err(unbound())
     }
     async fn take_back(&self, _: &str) -> Result<(), StoreError> {
-        Err(unbound())
-    }
-    async fn peek(&self, _: &str) -> Result<u64, StoreError> {
         Err(unbound())
     }
 }

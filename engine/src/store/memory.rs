@@ -485,6 +485,12 @@ impl MemoryLedger {
         Self { clock, entries: RefCell::default(), fail: Default::default() }
     }
 
+    /// The count (or 1 for a claim) under `key`; 0 when absent or expired (what tests look at).
+    pub async fn peek(&self, key: &str) -> Result<u64, StoreError> {
+        self.check()?;
+        Ok(self.live(key).map_or(0, |(n, _, _)| n))
+    }
+
     /// Forgets everything: the ledger as a deploy that introduces it finds it.
     pub fn clear(&self) {
         self.entries.borrow_mut().clear();
@@ -562,9 +568,5 @@ impl super::ledger::Ledger for MemoryLedger {
             self.entries.borrow_mut().insert(key.to_owned(), (n.saturating_sub(1), e, at));
         }
         Ok(())
-    }
-    async fn peek(&self, key: &str) -> Result<u64, StoreError> {
-        self.check()?;
-        Ok(self.live(key).map_or(0, |(n, _, _)| n))
     }
 }

@@ -226,17 +226,17 @@ pub(crate) async fn check_password<'a>(
     let unavailable = |e: crate::store::StoreError| {
         SignInRefusal::Unavailable(crate::web::unavailable(&e.to_string()))
     };
-    // The buckets are separate objects: counted (and given back) at once, not one after another.
-    let take_back_all =
-        || futures::future::try_join_all(buckets.iter().map(|(b, _)| services.ledger.take_back(b)));
-    let counts =
-        futures::future::try_join_all(buckets.iter().map(|(b, _)| services.ledger.add(b, expires)))
-            .await
-            .map_err(unavailable)?;
-    let over = buckets.iter().zip(&counts).find(|((_, max), n)| **n > *max);
-    if let Some(((bucket, _), _)) = over {
-        let bucket = bucket.split(':').next().unwrap_or_default().to_owned();
-        take_back_all().await.map_err(unavailable)?;
+    let mut over = None;
+    for (bucket, max) in &buckets {
+        let n = services.ledger.add(bucket, expires).await.map_err(unavailable)?;
+        if n > *max && over.is_none() {
+            over = Some(bucket.split(':').next().unwrap_or_default().to_owned());
+        }
+    }
+    if let Some(bucket) = over {
+        for (bucket, _) in &buckets {
+            services.ledger.take_back(bucket).await.map_err(unavailable)?;
+        }
         crate::logs::event(
             "signin_throttled",
             serde_json::json!({ "client": client, "bucket": bucket }),
@@ -257,7 +257,9 @@ pub(crate) async fn check_password<'a>(
     };
     match user.filter(|_| verified) {
         Some(user) => {
-            take_back_all().await.map_err(unavailable)?;
+            for (bucket, _) in &buckets {
+                services.ledger.take_back(bucket).await.map_err(unavailable)?;
+            }
             Ok(user)
         }
         None => {

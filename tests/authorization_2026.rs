@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use mcp_edge::crypto::jwt::AccessClaims;
+use mcp_edge::env::RustCrypto;
 use serde_json::{json, Value};
 
 /// Every `WWW-Authenticate` value in a response, joined.
@@ -69,7 +70,14 @@ async fn offline_access_is_accepted_with_stray_whitespace_and_never_needed() {
             .app
             .state
             .keys
-            .verify(tokens["access_token"].as_str().unwrap(), NOW, BASE, &format!("{BASE}/mcp"))
+            .verify(
+                &RustCrypto,
+                tokens["access_token"].as_str().unwrap(),
+                NOW,
+                BASE,
+                &format!("{BASE}/mcp"),
+            )
+            .await
             .unwrap();
         assert_eq!(claims.scope, granted);
     }
@@ -112,7 +120,7 @@ async fn registration_accepts_offline_access_and_keeps_only_real_scopes() {
     assert_eq!(json(&res)["error"], "invalid_client_metadata");
 }
 
-fn sign(t: &TestApp, scope: &str) -> String {
+async fn sign(t: &TestApp, scope: &str) -> String {
     let claims = AccessClaims {
         iss: BASE.into(),
         sub: "user-alice".into(),
@@ -124,7 +132,7 @@ fn sign(t: &TestApp, scope: &str) -> String {
         gid: None,
         cnf: None,
     };
-    t.app.state.keys.sign(claims, NOW, 3600).unwrap()
+    t.app.state.keys.sign(&RustCrypto, claims, NOW, 3600).await.unwrap()
 }
 
 #[tokio::test]
@@ -154,14 +162,14 @@ async fn no_challenge_mentions_offline_access_and_403s_name_every_scope_needed()
     }
 
     // 403: a token without the base scope needs `mcp`.
-    let res = t.send(mcp_request(&init, Some(&sign(&t, "admin")), None)).await;
+    let res = t.send(mcp_request(&init, Some(&sign(&t, "admin").await), None)).await;
     assert_eq!(res.status(), 403);
     let www = challenges(&res);
     assert!(www.contains("error=\"insufficient_scope\"") && www.contains("scope=\"mcp\""), "{www}");
     seen.push(www);
 
     // 403: bob (mcp only) calling an admin tool needs `mcp admin`, on both protocol eras.
-    let bob = sign(&t, "mcp");
+    let bob = sign(&t, "mcp").await;
     let session = initialize(&t, Some(&bob)).await;
     let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_clients","arguments":{}}});
     let res = t.send(mcp_request(&call, Some(&bob), Some(&session))).await;

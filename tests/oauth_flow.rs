@@ -43,7 +43,13 @@ async fn full_flow_gives_a_bound_jwt_and_refresh_rotation_works() {
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["scope"], "mcp admin");
     let access = tokens["access_token"].as_str().unwrap();
-    let claims = t.app.state.keys.verify(access, NOW, BASE, &format!("{BASE}/mcp")).unwrap();
+    let claims = t
+        .app
+        .state
+        .keys
+        .verify(&mcp_edge::env::RustCrypto, access, NOW, BASE, &format!("{BASE}/mcp"))
+        .await
+        .unwrap();
     assert_eq!(claims.sub, "user-alice");
     assert_eq!(claims.client_id, client_id);
 
@@ -902,4 +908,34 @@ async fn nobody_kills_a_grant_they_do_not_hold() {
     assert!(text(&res).contains("revoked"), "{}", text(&res));
     let res = refresh(refresh_token, client_id.clone()).await;
     assert_eq!(json(&res)["error"], "invalid_grant", "the replay revoked the grant");
+}
+
+/// The MCP endpoint checks a token it has not seen in two phases: its claims before the body is
+/// read, its signature (WebCrypto on Workers) after. A token with our `kid` and perfect claims
+/// but another key's signature is refused every time, before or after the real token was
+/// verified and remembered, and is never remembered itself.
+#[tokio::test]
+async fn a_token_with_our_claims_and_a_foreign_signature_is_refused_at_mcp() {
+    use base64::Engine;
+    let t = TestApp::new().await;
+    let (_, tokens) = tokens_for(&t, "alice").await;
+    let good = tokens["access_token"].as_str().unwrap();
+    let (input, _) = good.rsplit_once('.').unwrap();
+    let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9; 32]));
+    let signature = other.sk.sign(input.as_bytes(), None);
+    let forged = format!(
+        "{input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.as_ref())
+    );
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let refused = |res: &mcp_edge::web::Response| {
+        assert_eq!(res.status(), 401);
+        assert!(header(res, "www-authenticate").contains("error=\"invalid_token\""));
+    };
+    for _ in 0..2 {
+        refused(&t.send(mcp_request(&init, Some(&forged), None)).await);
+    }
+    assert_eq!(t.send(mcp_request(&init, Some(good), None)).await.status(), 200);
+    refused(&t.send(mcp_request(&init, Some(&forged), None)).await);
+    assert_eq!(t.send(mcp_request(&init, Some(good), None)).await.status(), 200);
 }

@@ -46,7 +46,8 @@ async fn refresh_together(
         tasks: &*t.tasks,
         ledger: &*t.ledger,
         hasher: &mcp_edge::env::RustPbkdf2,
-        verifier: &mcp_edge::env::RustVerifier,
+        verifier: &mcp_edge::env::RustCrypto,
+        signer: &mcp_edge::env::RustCrypto,
     };
     let requests = (0..n).map(|_| {
         let body = encode_form(&refresh_form(client_id, token));

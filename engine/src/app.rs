@@ -67,6 +67,7 @@ impl App {
                 ledger: services.ledger,
                 hasher: services.hasher,
                 verifier: services.verifier,
+                signer: services.signer,
             };
             // A streamed reply runs to its end here (native callers want the whole response;
             // tests that talk to a streaming call use [`App::serve`]).

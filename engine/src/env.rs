@@ -234,26 +234,27 @@ impl PasswordHasher for RustPbkdf2 {
     }
 }
 
-/// The JWS signature algorithms verified by [`SignatureVerifier`] (EdDSA stays in the wasm, on
-/// `ed25519-compact`, which the access tokens use anyway).
+/// The JWS signature algorithms verified by [`SignatureVerifier`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigAlg {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     Rs256,
     /// ECDSA over P-256 with SHA-256; the signature is r‖s, 64 bytes (the JWS form).
     Es256,
+    /// EdDSA over Ed25519 (RFC 8037): our access tokens, and upstream ID tokens.
+    EdDsa,
 }
 
-/// Why a signature could not be checked at all (a key the platform refuses to import, or the
-/// platform failing): callers treat it as "not verified".
+/// Why a key could not be used at all (a key the platform refuses to import, or the platform
+/// failing): a verifying caller treats it as "not verified", a signing one as a server error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyError(pub String);
+pub struct CryptoError(pub String);
 
-/// RS256 and ES256 signature verification against a public JWK, injected so Workers can use the
-/// runtime's WebCrypto (`crypto.subtle.verify`: no RSA or P-256 code in the wasm) while native
-/// builds and tests use [`RustVerifier`]. Callers pass a JWK they have already validated
+/// Signature verification against a public JWK, injected so Workers can use the runtime's
+/// WebCrypto (`crypto.subtle.verify`: no RSA, P-256 or Ed25519 code in the wasm) while native
+/// builds and tests use [`RustCrypto`]. Callers pass a JWK they have already validated
 /// (`crate::crypto::sig::import`: the key type fits `alg`, RSA of 2048 bits or more, P-256
-/// only, public members only).
+/// and Ed25519 only, public members only).
 #[async_trait::async_trait(?Send)]
 pub trait SignatureVerifier {
     /// Does `signature` sign `signing_input` under `jwk` with `alg`?
@@ -263,30 +264,41 @@ pub trait SignatureVerifier {
         jwk: &serde_json::Value,
         signing_input: &[u8],
         signature: &[u8],
-    ) -> Result<bool, VerifyError>;
+    ) -> Result<bool, CryptoError>;
 }
 
-/// RS256 and ES256 by the `rsa` and `p256` crates: native builds and tests only (those crates
-/// are not dependencies of the wasm build).
+/// Ed25519 with the server's own keys (the access tokens' signatures), injected for the same
+/// reason as [`SignatureVerifier`]: WebCrypto on Workers, [`RustCrypto`] natively. A key is
+/// its 32-byte seed (RFC 8032 §5.1.5), as `JWT_SIGNING_KEYS` holds it.
+#[async_trait::async_trait(?Send)]
+pub trait Signer {
+    /// The public key of `seed`.
+    async fn ed25519_public_key(&self, seed: &[u8; 32]) -> Result<[u8; 32], CryptoError>;
+    /// The signature of `message` under `seed`.
+    async fn ed25519_sign(&self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; 64], CryptoError>;
+}
+
+/// RS256, ES256 and EdDSA by the `rsa`, `p256` and `ed25519-compact` crates: native builds and
+/// tests only (those crates are not dependencies of the wasm build).
 #[cfg(not(target_arch = "wasm32"))]
-pub struct RustVerifier;
+pub struct RustCrypto;
 
 #[cfg(not(target_arch = "wasm32"))]
 #[async_trait::async_trait(?Send)]
-impl SignatureVerifier for RustVerifier {
+impl SignatureVerifier for RustCrypto {
     async fn verify(
         &self,
         alg: SigAlg,
         jwk: &serde_json::Value,
         signing_input: &[u8],
         signature: &[u8],
-    ) -> Result<bool, VerifyError> {
+    ) -> Result<bool, CryptoError> {
         use base64::Engine;
         let member = |m: &str| {
             jwk.get(m)
                 .and_then(serde_json::Value::as_str)
                 .and_then(|v| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v).ok())
-                .ok_or_else(|| VerifyError(format!("the JWK has no valid {m}")))
+                .ok_or_else(|| CryptoError(format!("the JWK has no valid {m}")))
         };
         match alg {
             SigAlg::Rs256 => {
@@ -295,7 +307,7 @@ impl SignatureVerifier for RustVerifier {
                 use rsa::{BigUint, RsaPublicKey};
                 let (n, e) = (member("n")?, member("e")?);
                 let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-                    .map_err(|e| VerifyError(e.to_string()))?;
+                    .map_err(|e| CryptoError(e.to_string()))?;
                 let Ok(signature) = Signature::try_from(signature) else { return Ok(false) };
                 Ok(VerifyingKey::<sha2::Sha256>::new(key).verify(signing_input, &signature).is_ok())
             }
@@ -304,7 +316,7 @@ impl SignatureVerifier for RustVerifier {
                 use p256::ecdsa::{Signature, VerifyingKey};
                 let (x, y) = (member("x")?, member("y")?);
                 if x.len() != 32 || y.len() != 32 {
-                    return Err(VerifyError("P-256 coordinates are 32 bytes".into()));
+                    return Err(CryptoError("P-256 coordinates are 32 bytes".into()));
                 }
                 let point = p256::EncodedPoint::from_affine_coordinates(
                     x.as_slice().into(),
@@ -312,16 +324,36 @@ impl SignatureVerifier for RustVerifier {
                     false,
                 );
                 let key = VerifyingKey::from_encoded_point(&point)
-                    .map_err(|e| VerifyError(e.to_string()))?;
+                    .map_err(|e| CryptoError(e.to_string()))?;
                 let Ok(signature) = Signature::from_slice(signature) else { return Ok(false) };
+                Ok(key.verify(signing_input, &signature).is_ok())
+            }
+            SigAlg::EdDsa => {
+                let key = ed25519_compact::PublicKey::from_slice(&member("x")?)
+                    .map_err(|e| CryptoError(e.to_string()))?;
+                let Ok(signature) = ed25519_compact::Signature::from_slice(signature) else {
+                    return Ok(false);
+                };
                 Ok(key.verify(signing_input, &signature).is_ok())
             }
         }
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+#[async_trait::async_trait(?Send)]
+impl Signer for RustCrypto {
+    async fn ed25519_public_key(&self, seed: &[u8; 32]) -> Result<[u8; 32], CryptoError> {
+        Ok(*ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*seed)).pk)
+    }
+    async fn ed25519_sign(&self, seed: &[u8; 32], message: &[u8]) -> Result<[u8; 64], CryptoError> {
+        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(*seed));
+        Ok(*pair.sk.sign(message, None))
+    }
+}
+
 /// What a request handler may touch besides the request: storage, time, randomness, the
-/// rate limiter, outbound HTTP, the password hasher and the signature verifier.
+/// rate limiter, outbound HTTP, the password hasher, and the signature verifier and signer.
 pub struct Services<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
@@ -336,8 +368,10 @@ pub struct Services<'a> {
     pub ledger: &'a dyn crate::store::ledger::Ledger,
     /// PBKDF2 for password checks (WebCrypto in production).
     pub hasher: &'a dyn PasswordHasher,
-    /// RS256 and ES256 signatures of others (WebCrypto in production).
+    /// Signatures of others, and of our own tokens (WebCrypto in production).
     pub verifier: &'a dyn SignatureVerifier,
+    /// Our own signatures (WebCrypto in production).
+    pub signer: &'a dyn Signer,
 }
 
 /// The operating system's clock (`SystemTime`). Not on wasm32, where there is none: the

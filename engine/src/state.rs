@@ -17,7 +17,7 @@ pub struct State {
     /// HMAC key for cookies, CSRF tokens, sealed forms and MCP session ids.
     pub secret: Vec<u8>,
     /// Access tokens already verified in this isolate, until their `exp` (+ leeway): repeat
-    /// calls skip the Ed25519 check, the main CPU cost of an authenticated MCP call.
+    /// calls skip the parse and the Ed25519 check.
     pub verified_tokens: Memo<AccessClaims>,
     /// MCP sessions seen alive (no tombstone in KV) in the last [`SESSION_RECHECK_SECS`].
     pub live_sessions: Memo<()>,
@@ -94,8 +94,13 @@ impl State {
                 serde_json::json!({ "kid": kid, "published": seeds.len() }),
             );
         }
+        // Deriving the public keys (WebCrypto on Workers) fails only if the platform refuses
+        // Ed25519; the isolate then answers 503 with the reason, like an unreachable store.
+        let keys = KeySet::new(&seeds, services.signer).await.map_err(|e| {
+            StoreError(format!("the Ed25519 signing keys could not be loaded: {}", e.0))
+        })?;
         Ok(State {
-            keys: KeySet::from_seeds(&seeds),
+            keys,
             secret: secret.unwrap_or_default(),
             verified_tokens: Memo::new(1024),
             live_sessions: Memo::new(4096),

@@ -166,7 +166,8 @@ impl World {
                 tasks: &mcp_edge::store::tasks::NoTasks,
                 ledger: &mcp_edge::store::ledger::NoLedger,
                 hasher: &mcp_edge::env::RustPbkdf2,
-                verifier: &mcp_edge::env::RustVerifier,
+                verifier: &mcp_edge::env::RustCrypto,
+                signer: &mcp_edge::env::RustCrypto,
             };
             let app = App::new(
                 Config::development().with_catalog(mcp_edge_worker::CATALOG).unwrap(),
@@ -194,7 +195,8 @@ impl World {
             tasks: &mcp_edge::store::tasks::NoTasks,
             ledger: &*self.ledger,
             hasher: &mcp_edge::env::RustPbkdf2,
-            verifier: &mcp_edge::env::RustVerifier,
+            verifier: &mcp_edge::env::RustCrypto,
+            signer: &mcp_edge::env::RustCrypto,
         };
         app.handle(req, &services).await
     }

@@ -59,7 +59,8 @@ impl TestApp {
                 tasks: &mcp_edge::store::tasks::NoTasks,
                 ledger: &mcp_edge::store::ledger::NoLedger,
                 hasher: &mcp_edge::env::RustPbkdf2,
-                verifier: &mcp_edge::env::RustVerifier,
+                verifier: &mcp_edge::env::RustCrypto,
+                signer: &mcp_edge::env::RustCrypto,
             };
             App::new(config, &services).await.unwrap()
         };
@@ -110,7 +111,8 @@ impl TestApp {
             tasks: &*self.tasks,
             ledger: &*self.ledger,
             hasher: &mcp_edge::env::RustPbkdf2,
-            verifier: &mcp_edge::env::RustVerifier,
+            verifier: &mcp_edge::env::RustCrypto,
+            signer: &mcp_edge::env::RustCrypto,
         }
     }
 

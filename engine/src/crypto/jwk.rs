@@ -1,10 +1,9 @@
 //! Checking a JWS signature (RFC 7515) against a provider's published key (RFC 7517): RS256
 //! (RSASSA-PKCS1-v1_5 with SHA-256, the algorithm every OpenID provider must support and the
 //! default for ID tokens) and EdDSA over Ed25519 (RFC 8037). Verification only: we never hold
-//! these keys' private halves. RS256 goes through the injected [`SignatureVerifier`]
-//! ([`super::sig`], shared with [`super::jws`]); EdDSA stays on `ed25519-compact`.
+//! these keys' private halves. Both go through the injected [`SignatureVerifier`]
+//! ([`super::sig`], shared with [`super::jws`]).
 
-use super::unb64;
 use crate::env::{SigAlg, SignatureVerifier};
 use serde::{Deserialize, Serialize};
 
@@ -57,25 +56,13 @@ impl Jwk {
         if !self.fits(alg) {
             return false;
         }
-        match alg {
-            "RS256" => {
-                let Ok(jwk) = serde_json::to_value(self) else { return false };
-                super::sig::verify(verifier, SigAlg::Rs256, &jwk, message, signature).await.is_ok()
-            }
-            "EdDSA" => self.ed25519(message, signature),
-            _ => false,
-        }
-    }
-
-    fn ed25519(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Some(x) = self.x.as_deref().and_then(unb64) else { return false };
-        let (Ok(key), Ok(signature)) = (
-            ed25519_compact::PublicKey::from_slice(&x),
-            ed25519_compact::Signature::from_slice(signature),
-        ) else {
-            return false;
+        let alg = match alg {
+            "RS256" => SigAlg::Rs256,
+            "EdDSA" => SigAlg::EdDsa,
+            _ => return false,
         };
-        key.verify(message, &signature).is_ok()
+        let Ok(jwk) = serde_json::to_value(self) else { return false };
+        super::sig::verify(verifier, alg, &jwk, message, signature).await.is_ok()
     }
 }
 
@@ -83,11 +70,11 @@ impl Jwk {
 mod tests {
     use super::*;
     use crate::crypto::b64;
-    use crate::env::RustVerifier;
+    use crate::env::RustCrypto;
     use futures::executor::block_on;
 
     fn verifies(jwk: &Jwk, alg: &str, message: &[u8], signature: &[u8]) -> bool {
-        block_on(jwk.verifies(&RustVerifier, alg, message, signature))
+        block_on(jwk.verifies(&RustCrypto, alg, message, signature))
     }
 
     fn ed_key(seed: u8) -> (ed25519_compact::KeyPair, Jwk) {

@@ -123,7 +123,7 @@ pub async fn verify<T: DeserializeOwned, H>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::env::RustVerifier;
+    use crate::env::RustCrypto;
     use futures::executor::block_on;
     use jwt_compact::alg::Es256;
     use jwt_compact::{AlgorithmExt, Header};
@@ -131,7 +131,7 @@ pub(crate) mod tests {
 
     fn check(token: &str, jwk: &Value) -> Result<Claims<Value>, JwsError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| JwsError::Malformed)?;
-        block_on(verify(&RustVerifier, token, &untrusted, jwk))
+        block_on(verify(&RustCrypto, token, &untrusted, jwk))
     }
 
     /// A fixed P-256 key pair for tests: (private JWK, public JWK).

@@ -4,11 +4,11 @@
 //! being rotated out keep verifying until they expire.
 
 use crate::crypto::{b64, unb64};
+use crate::env::{CryptoError, SigAlg, SignatureVerifier, Signer};
 use chrono::{DateTime, Utc};
-use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
-use jwt_compact::alg::Ed25519;
-use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{Claims, TimeOptions, UntrustedToken};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: i64 = 30;
@@ -42,10 +42,13 @@ pub struct Confirmation {
 
 struct Key {
     kid: String,
-    secret: SecretKey,
-    public: PublicKey,
+    seed: [u8; 32],
+    /// The public key as a JWK (`kty`, `crv`, `x`), as the verifier takes it.
+    public: Value,
 }
 
+/// Our signing keys. The signatures themselves are the injected [`Signer`]'s and
+/// [`SignatureVerifier`]'s (the runtime's WebCrypto on Workers: no Ed25519 code in the wasm).
 pub struct KeySet {
     keys: Vec<Key>,
 }
@@ -62,6 +65,19 @@ pub enum TokenError {
     WrongAudience,
 }
 
+/// A token whose header and claims passed every check ([`KeySet::check_claims`]), its signature
+/// still to verify ([`KeySet::check_signature`]): nothing may act on `claims` before that.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unverified {
+    pub claims: AccessClaims,
+    /// `exp`, Unix seconds (for callers that cache).
+    pub exp: u64,
+    /// The token as presented (what a cache of verified tokens is keyed by).
+    pub token: String,
+    key: usize,
+    signature: Vec<u8>,
+}
+
 pub fn decode_seed(text: &str) -> Option<[u8; 32]> {
     unb64(text).and_then(|v| v.try_into().ok())
 }
@@ -71,79 +87,102 @@ fn at(secs: u64) -> DateTime<Utc> {
 }
 
 impl KeySet {
-    /// Builds the set from `(kid, seed)` pairs; the first signs.
-    pub fn from_seeds(seeds: &[(String, [u8; 32])]) -> KeySet {
-        let keys = seeds
-            .iter()
-            .map(|(kid, seed)| {
-                let pair = KeyPair::from_seed(Seed::new(*seed));
-                Key { kid: kid.clone(), secret: pair.sk, public: pair.pk }
-            })
-            .collect();
-        KeySet { keys }
+    /// Builds the set from `(kid, seed)` pairs; the first signs. Derives each public key once.
+    pub async fn new(
+        seeds: &[(String, [u8; 32])],
+        signer: &dyn Signer,
+    ) -> Result<KeySet, CryptoError> {
+        let mut keys = Vec::with_capacity(seeds.len());
+        for (kid, seed) in seeds {
+            let x = signer.ed25519_public_key(seed).await?;
+            let public = json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&x) });
+            keys.push(Key { kid: kid.clone(), seed: *seed, public });
+        }
+        Ok(KeySet { keys })
     }
 
     /// The public keys as a JWK Set (RFC 7517).
-    pub fn jwks(&self) -> serde_json::Value {
+    pub fn jwks(&self) -> Value {
         let keys: Vec<_> = self
             .keys
             .iter()
             .map(|k| {
-                serde_json::json!({
+                json!({
                     "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-                    "kid": k.kid, "x": b64(k.public.as_ref()),
+                    "kid": k.kid, "x": k.public["x"],
                 })
             })
             .collect();
-        serde_json::json!({ "keys": keys })
+        json!({ "keys": keys })
     }
 
-    /// Signs an access token valid from `now` for `ttl` seconds.
-    pub fn sign(&self, claims: AccessClaims, now: u64, ttl: u64) -> Option<String> {
+    /// Signs an access token valid from `now` for `ttl` seconds (`None` without a key or when
+    /// the signer fails).
+    pub async fn sign(
+        &self,
+        signer: &dyn Signer,
+        claims: AccessClaims,
+        now: u64,
+        ttl: u64,
+    ) -> Option<String> {
         let key = self.keys.first()?;
-        let header = Header::empty().with_key_id(key.kid.clone()).with_token_type("at+jwt");
+        let header = json!({ "alg": "EdDSA", "kid": key.kid, "typ": "at+jwt" });
         let mut claims = Claims::new(claims);
         claims.issued_at = Some(at(now));
         claims.expiration = Some(at(now + ttl));
-        Ed25519.token(&header, &claims, &key.secret).ok()
+        let signing_input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(&serde_json::to_vec(&claims).ok()?)
+        );
+        match signer.ed25519_sign(&key.seed, signing_input.as_bytes()).await {
+            Ok(signature) => Some(format!("{signing_input}.{}", b64(&signature))),
+            Err(e) => {
+                log::warn!("signing an access token failed: {}", e.0);
+                None
+            }
+        }
     }
 
     /// Verifies signature, `typ`, `exp`, `nbf`, `iss` and audience; returns the claims.
-    pub fn verify(
+    pub async fn verify(
         &self,
+        verifier: &dyn SignatureVerifier,
         token: &str,
         now: u64,
         issuer: &str,
         resource: &str,
     ) -> Result<AccessClaims, TokenError> {
-        self.verify_with_expiry(token, now, issuer, resource).map(|(claims, _)| claims)
+        let unverified = self.check_claims(token, now, issuer, resource)?;
+        self.check_signature(verifier, &unverified).await?;
+        Ok(unverified.claims)
     }
 
-    /// [`KeySet::verify`], also returning `exp` (Unix seconds), for callers that cache.
-    pub fn verify_with_expiry(
+    /// Everything [`KeySet::verify`] checks but the signature: `alg`, `typ`, `kid`, `exp`,
+    /// `nbf`, `iat`, `iss` and audience.
+    pub fn check_claims(
         &self,
         token: &str,
         now: u64,
         issuer: &str,
         resource: &str,
-    ) -> Result<(AccessClaims, u64), TokenError> {
+    ) -> Result<Unverified, TokenError> {
         let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
+        if untrusted.algorithm() != "EdDSA" {
+            return Err(TokenError::BadSignature);
+        }
         if untrusted.header().token_type.as_deref() != Some("at+jwt") {
             return Err(TokenError::Malformed);
         }
         let kid = untrusted.header().key_id.as_deref().ok_or(TokenError::UnknownKey)?;
-        let key = self.keys.iter().find(|k| k.kid == kid).ok_or(TokenError::UnknownKey)?;
-        let token = Ed25519.validator::<AccessClaims>(&key.public).validate(&untrusted).map_err(
-            |e| match e {
-                jwt_compact::ValidationError::AlgorithmMismatch { .. }
-                | jwt_compact::ValidationError::InvalidSignature
-                | jwt_compact::ValidationError::InvalidSignatureLen { .. }
-                | jwt_compact::ValidationError::MalformedSignature(_) => TokenError::BadSignature,
-                _ => TokenError::Malformed,
-            },
-        )?;
+        let key = self.keys.iter().position(|k| k.kid == kid).ok_or(TokenError::UnknownKey)?;
+        if untrusted.signature_bytes().len() != 64 {
+            return Err(TokenError::BadSignature);
+        }
+        let claims = untrusted
+            .deserialize_claims_unchecked::<AccessClaims>()
+            .map_err(|_| TokenError::Malformed)?;
         let options = TimeOptions::new(chrono::Duration::seconds(LEEWAY_SECS), move || at(now));
-        let claims = token.claims();
         claims.validate_expiration(&options).map_err(|e| match e {
             jwt_compact::ValidationError::NoClaim(_) => TokenError::Malformed,
             _ => TokenError::Expired,
@@ -154,24 +193,71 @@ impl KeySet {
         if claims.issued_at.is_some_and(|iat| iat > at(now + LEEWAY_SECS as u64)) {
             return Err(TokenError::NotYetValid);
         }
-        let custom = &claims.custom;
-        if custom.iss != issuer {
+        if claims.custom.iss != issuer {
             return Err(TokenError::WrongIssuer);
         }
-        if !crate::urls::audience_covers(&custom.aud, resource) {
+        if !crate::urls::audience_covers(&claims.custom.aud, resource) {
             return Err(TokenError::WrongAudience);
         }
         let exp = claims.expiration.map(|e| e.timestamp().max(0) as u64).unwrap_or(0);
-        Ok((custom.clone(), exp))
+        Ok(Unverified {
+            claims: claims.custom,
+            exp,
+            token: token.to_owned(),
+            key,
+            signature: untrusted.signature_bytes().to_vec(),
+        })
+    }
+
+    /// The signature of a token [`KeySet::check_claims`] passed.
+    pub async fn check_signature(
+        &self,
+        verifier: &dyn SignatureVerifier,
+        token: &Unverified,
+    ) -> Result<(), TokenError> {
+        let key = self.keys.get(token.key).ok_or(TokenError::UnknownKey)?;
+        // `check_claims` parsed it: header.claims.signature.
+        let input = token.token.rsplit_once('.').map(|(input, _)| input).unwrap_or_default();
+        let input = input.as_bytes();
+        match verifier.verify(SigAlg::EdDsa, &key.public, input, &token.signature).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(TokenError::BadSignature),
+            Err(e) => {
+                log::warn!("our own key could not verify: {}", e.0);
+                Err(TokenError::BadSignature)
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::RustCrypto;
+    use futures::executor::block_on;
+
+    fn set(seeds: &[(&str, u8)]) -> KeySet {
+        let seeds: Vec<_> = seeds.iter().map(|(kid, b)| (kid.to_string(), [*b; 32])).collect();
+        block_on(KeySet::new(&seeds, &RustCrypto)).unwrap()
+    }
 
     fn keys() -> KeySet {
-        KeySet::from_seeds(&[("k2".into(), [2; 32]), ("k1".into(), [1; 32])])
+        set(&[("k2", 2), ("k1", 1)])
+    }
+
+    impl KeySet {
+        fn sign_now(&self, claims: AccessClaims, now: u64, ttl: u64) -> Option<String> {
+            block_on(self.sign(&RustCrypto, claims, now, ttl))
+        }
+        fn verify_now(
+            &self,
+            token: &str,
+            now: u64,
+            issuer: &str,
+            resource: &str,
+        ) -> Result<AccessClaims, TokenError> {
+            block_on(self.verify(&RustCrypto, token, now, issuer, resource))
+        }
     }
 
     fn claims() -> AccessClaims {
@@ -193,17 +279,17 @@ mod tests {
     #[test]
     fn signed_tokens_verify_and_expire() {
         let k = keys();
-        let t = k.sign(claims(), NOW, 3600).unwrap();
+        let t = k.sign_now(claims(), NOW, 3600).unwrap();
         assert_eq!(
-            k.verify(&t, NOW + 10, "https://as.example", "https://as.example/mcp"),
+            k.verify_now(&t, NOW + 10, "https://as.example", "https://as.example/mcp"),
             Ok(claims())
         );
         assert_eq!(
-            k.verify(&t, NOW + 3600 + 31, "https://as.example", "https://as.example/mcp"),
+            k.verify_now(&t, NOW + 3600 + 31, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            k.verify(&t, NOW - 3600, "https://as.example", "https://as.example/mcp"),
+            k.verify_now(&t, NOW - 3600, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::NotYetValid)
         );
     }
@@ -211,32 +297,32 @@ mod tests {
     #[test]
     fn wrong_issuer_audience_and_key_are_refused() {
         let k = keys();
-        let t = k.sign(claims(), NOW, 3600).unwrap();
+        let t = k.sign_now(claims(), NOW, 3600).unwrap();
         assert_eq!(
-            k.verify(&t, NOW, "https://evil.example", "https://as.example/mcp"),
+            k.verify_now(&t, NOW, "https://evil.example", "https://as.example/mcp"),
             Err(TokenError::WrongIssuer)
         );
         assert_eq!(
-            k.verify(&t, NOW, "https://as.example", "https://as.example/other"),
+            k.verify_now(&t, NOW, "https://as.example", "https://as.example/other"),
             Err(TokenError::WrongAudience)
         );
-        let other = KeySet::from_seeds(&[("k2".into(), [9; 32])]);
+        let other = set(&[("k2", 9)]);
         assert_eq!(
-            other.verify(&t, NOW, "https://as.example", "https://as.example/mcp"),
+            other.verify_now(&t, NOW, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::BadSignature)
         );
-        let rotated = KeySet::from_seeds(&[("k3".into(), [3; 32])]);
+        let rotated = set(&[("k3", 3)]);
         assert_eq!(
-            rotated.verify(&t, NOW, "https://as.example", "https://as.example/mcp"),
+            rotated.verify_now(&t, NOW, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::UnknownKey)
         );
     }
 
     #[test]
     fn old_keys_still_verify_after_rotation() {
-        let old = KeySet::from_seeds(&[("k1".into(), [1; 32])]);
-        let t = old.sign(claims(), NOW, 3600).unwrap();
-        assert!(keys().verify(&t, NOW, "https://as.example", "https://as.example/mcp").is_ok());
+        let old = set(&[("k1", 1)]);
+        let t = old.sign_now(claims(), NOW, 3600).unwrap();
+        assert!(keys().verify_now(&t, NOW, "https://as.example", "https://as.example/mcp").is_ok());
         assert_eq!(keys().jwks()["keys"].as_array().unwrap().len(), 2);
     }
 
@@ -251,17 +337,17 @@ mod tests {
             "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0Iiwia2lkIjoiazIifQ.e30.",
         ] {
             assert!(
-                k.verify(bad, NOW, "https://as.example", "https://as.example/mcp").is_err(),
+                k.verify_now(bad, NOW, "https://as.example", "https://as.example/mcp").is_err(),
                 "{bad}"
             );
         }
         // A validly signed token with its header swapped for alg=none.
-        let t = k.sign(claims(), NOW, 3600).unwrap();
+        let t = k.sign_now(claims(), NOW, 3600).unwrap();
         let (_, rest) = t.split_once('.').unwrap();
         let none = format!("{}.{rest}", b64(br#"{"alg":"none","typ":"at+jwt","kid":"k2"}"#));
-        assert!(k.verify(&none, NOW, "https://as.example", "https://as.example/mcp").is_err());
+        assert!(k.verify_now(&none, NOW, "https://as.example", "https://as.example/mcp").is_err());
         let hs = format!("{}.{rest}", b64(br#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#));
-        assert!(k.verify(&hs, NOW, "https://as.example", "https://as.example/mcp").is_err());
+        assert!(k.verify_now(&hs, NOW, "https://as.example", "https://as.example/mcp").is_err());
         // Key confusion: HS256 with the *public* key as the HMAC secret, correctly computed.
         use hmac::Mac;
         let public = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([2; 32])).pk;
@@ -271,12 +357,12 @@ mod tests {
         mac.update(format!("{head}.{body}").as_bytes());
         let forged = format!("{head}.{body}.{}", b64(&mac.finalize().into_bytes()));
         assert_eq!(
-            k.verify(&forged, NOW, "https://as.example", "https://as.example/mcp"),
+            k.verify_now(&forged, NOW, "https://as.example", "https://as.example/mcp"),
             Err(TokenError::BadSignature)
         );
         // Truncated signature.
         assert!(k
-            .verify(&t[..t.len() - 5], NOW, "https://as.example", "https://as.example/mcp")
+            .verify_now(&t[..t.len() - 5], NOW, "https://as.example", "https://as.example/mcp")
             .is_err());
     }
 }

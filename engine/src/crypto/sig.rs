@@ -1,7 +1,7 @@
-//! The one way RS256 and ES256 signatures of others are checked, for client assertions and DPoP
-//! proofs ([`super::jws`]) and upstream ID tokens ([`super::jwk`]): the key is validated here,
+//! The one way signatures of others are checked (RS256, ES256, EdDSA), for client assertions
+//! and DPoP proofs ([`super::jws`]) and upstream ID tokens ([`super::jwk`]): the key is validated here,
 //! reduced to its public members, and handed with the signature to the injected
-//! [`SignatureVerifier`] (the runtime's WebCrypto on Workers, `env::RustVerifier` natively).
+//! [`SignatureVerifier`] (the runtime's WebCrypto on Workers, `env::RustCrypto` natively).
 
 use super::{b64, unb64};
 use crate::env::{SigAlg, SignatureVerifier};
@@ -24,7 +24,7 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 /// The JWK to verify `alg` signatures with, as the verifier takes it (`kty` and the key's
 /// public numbers only), or `None` when `jwk` is not one: another key type or curve, private
 /// members, an RSA modulus under 2048 bits, an exponent that is not a small odd number, P-256
-/// coordinates that are not 32 bytes.
+/// coordinates or an Ed25519 key that are not 32 bytes.
 pub fn import(alg: SigAlg, jwk: &Value) -> Option<Value> {
     let obj = jwk.as_object()?;
     if PRIVATE_MEMBERS.iter().any(|m| obj.contains_key(*m)) {
@@ -58,6 +58,13 @@ pub fn import(alg: SigAlg, jwk: &Value) -> Option<Value> {
             }
             Some(json!({"kty": "EC", "crv": "P-256", "x": b64(&x), "y": b64(&y)}))
         }
+        SigAlg::EdDsa => {
+            if member("kty") != Some("OKP") || member("crv") != Some("Ed25519") {
+                return None;
+            }
+            let x = bytes("x")?;
+            (x.len() == 32).then(|| json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&x)}))
+        }
     }
 }
 
@@ -79,7 +86,7 @@ pub async fn verify_imported(
 ) -> Result<(), Refusal> {
     // A signature of the wrong size cannot verify: no need to ask.
     let size = match alg {
-        SigAlg::Es256 => 64,
+        SigAlg::Es256 | SigAlg::EdDsa => 64,
         SigAlg::Rs256 => {
             key["n"].as_str().and_then(unb64).map(|n| strip_zeros(&n).len()).unwrap_or(0)
         }
@@ -137,5 +144,17 @@ mod tests {
         assert!(import(SigAlg::Es256, &ec("P-384", 48)).is_none());
         assert!(import(SigAlg::Es256, &ec("P-256", 31)).is_none());
         assert!(import(SigAlg::Rs256, &ec("P-256", 32)).is_none());
+        let okp =
+            |crv: &str, len: usize| json!({"kty": "OKP", "crv": crv, "x": b64(&vec![3; len])});
+        assert_eq!(
+            import(SigAlg::EdDsa, &okp("Ed25519", 32)),
+            Some(json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&[3; 32])}))
+        );
+        assert!(import(SigAlg::EdDsa, &okp("Ed448", 32)).is_none());
+        assert!(import(SigAlg::EdDsa, &okp("Ed25519", 31)).is_none());
+        assert!(import(SigAlg::EdDsa, &ec("P-256", 32)).is_none());
+        let mut private = okp("Ed25519", 32);
+        private["d"] = json!(b64(&[4; 32]));
+        assert!(import(SigAlg::EdDsa, &private).is_none());
     }
 }

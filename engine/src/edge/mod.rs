@@ -113,39 +113,77 @@ impl crate::env::PasswordHasher for WebCryptoPbkdf2 {
     }
 }
 
-/// RS256 and ES256 verification by the runtime's WebCrypto (`crypto.subtle.importKey('jwk')`
-/// and `crypto.subtle.verify`): no RSA or P-256 code in the wasm. The keys come validated and
-/// reduced to their public members (`crate::crypto::sig::import`); imported keys are kept per
-/// isolate (engine/src/edge/platform.js), so a DPoP client's key is imported once.
-struct WebCryptoVerifier;
+/// Signatures by the runtime's WebCrypto (engine/src/edge/platform.js): RS256, ES256 and EdDSA
+/// verification (`crypto.subtle.importKey('jwk')` and `verify`) and Ed25519 signing with our
+/// keys (`importKey('pkcs8')` and `sign`): no RSA, P-256 or Ed25519 code in the wasm. The keys
+/// to verify with come validated and reduced to their public members
+/// (`crate::crypto::sig::import`); imported keys are kept per isolate, so a DPoP client's key,
+/// or ours, is imported once.
+struct WebCrypto;
 
 #[wasm_bindgen(module = "/src/edge/platform.js")]
 extern "C" {
     fn webcrypto_verify(alg: &str, jwk: &str, data: &[u8], signature: &[u8]) -> js_sys::Promise;
+    fn webcrypto_ed25519_public(seed: &[u8]) -> js_sys::Promise;
+    fn webcrypto_ed25519_sign(seed: &[u8], data: &[u8]) -> js_sys::Promise;
+}
+
+/// The bytes a WebCrypto promise resolves to, exactly `N` of them.
+async fn crypto_bytes<const N: usize>(
+    promise: js_sys::Promise,
+) -> Result<[u8; N], crate::env::CryptoError> {
+    let bytes = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(crypto_error)?;
+    let bytes = js_sys::Uint8Array::from(bytes);
+    let mut out = [0u8; N];
+    if bytes.length() as usize != N {
+        return Err(crate::env::CryptoError(format!("expected {N} bytes, got {}", bytes.length())));
+    }
+    bytes.copy_to(&mut out);
+    Ok(out)
+}
+
+fn crypto_error(e: JsValue) -> crate::env::CryptoError {
+    crate::env::CryptoError(
+        wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(&e)
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| format!("{e:?}")),
+    )
 }
 
 #[async_trait::async_trait(?Send)]
-impl crate::env::SignatureVerifier for WebCryptoVerifier {
+impl crate::env::SignatureVerifier for WebCrypto {
     async fn verify(
         &self,
         alg: crate::env::SigAlg,
         jwk: &serde_json::Value,
         signing_input: &[u8],
         signature: &[u8],
-    ) -> Result<bool, crate::env::VerifyError> {
+    ) -> Result<bool, crate::env::CryptoError> {
         let alg = match alg {
             crate::env::SigAlg::Rs256 => "RS256",
             crate::env::SigAlg::Es256 => "ES256",
+            crate::env::SigAlg::EdDsa => "EdDSA",
         };
         let promise = webcrypto_verify(alg, &jwk.to_string(), signing_input, signature);
-        match wasm_bindgen_futures::JsFuture::from(promise).await {
-            Ok(verified) => Ok(verified.as_bool() == Some(true)),
-            Err(e) => Err(crate::env::VerifyError(
-                wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(&e)
-                    .map(|e| String::from(e.message()))
-                    .unwrap_or_else(|| format!("{e:?}")),
-            )),
-        }
+        let verified = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(crypto_error)?;
+        Ok(verified.as_bool() == Some(true))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl crate::env::Signer for WebCrypto {
+    async fn ed25519_public_key(
+        &self,
+        seed: &[u8; 32],
+    ) -> Result<[u8; 32], crate::env::CryptoError> {
+        crypto_bytes(webcrypto_ed25519_public(seed)).await
+    }
+    async fn ed25519_sign(
+        &self,
+        seed: &[u8; 32],
+        message: &[u8],
+    ) -> Result<[u8; 64], crate::env::CryptoError> {
+        crypto_bytes(webcrypto_ed25519_sign(seed, message)).await
     }
 }
 
@@ -314,7 +352,8 @@ pub fn serve_body(parked: Parked, outcome: u8, body: Vec<u8>, env: Env) -> JsVal
             tasks: &tasks,
             ledger: &ledger,
             hasher: &WebCryptoPbkdf2,
-            verifier: &WebCryptoVerifier,
+            verifier: &WebCrypto,
+            signer: &WebCrypto,
         };
         let (res, streamed) = match app.respond_later(request, head, &services).await {
             Reply::Whole(res) => (res, None),
@@ -506,7 +545,8 @@ async fn build_app(env: &Env) -> Result<(), Response> {
         tasks: &crate::store::tasks::NoTasks,
         ledger: &crate::store::ledger::NoLedger,
         hasher: &WebCryptoPbkdf2,
-        verifier: &WebCryptoVerifier,
+        verifier: &WebCrypto,
+        signer: &WebCrypto,
     };
     let app = App::new(config, &services).await.map_err(|e| web::unavailable(&e.to_string()))?;
     // Development secrets generated just now are stored before the app serves anything.

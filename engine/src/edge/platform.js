@@ -1,6 +1,6 @@
 // JavaScript the Rust side of the Workers entry calls (engine/src/edge/*.rs `module = "/src/edge/platform.js"`):
 // outbound fetch, RPC to the McpSessions Durable Object, streamed response bodies, PBKDF2 for
-// password checks, RS256/ES256 signature verification. One module, not several `inline_js` snippets (wasm-bindgen numbered two of
+// password checks, signatures (RS256/ES256/EdDSA verification, Ed25519 signing). One module, not several `inline_js` snippets (wasm-bindgen numbered two of
 // those alike).
 
 export async function out_fetch(method, url, names, values, body, maxBytes, timeoutMs) {
@@ -72,14 +72,15 @@ export function webcrypto_pbkdf2(password, salt, iterations) {
     .then((bits) => new Uint8Array(bits));
 }
 
-// RS256 (RSASSA-PKCS1-v1_5, SHA-256) and ES256 (ECDSA P-256, SHA-256; the JWS signature is r||s,
-// the form WebCrypto takes) by WebCrypto (engine/src/edge/mod.rs `WebCryptoVerifier`). `jwk` is a public
-// JWK the Rust side validated and reduced to kty and its numbers (crate::crypto::sig::import).
-// Imported keys are kept per isolate, a few dozen at most. A key WebCrypto refuses rejects the
-// promise.
+// RS256 (RSASSA-PKCS1-v1_5, SHA-256), ES256 (ECDSA P-256, SHA-256; the JWS signature is r||s,
+// the form WebCrypto takes) and EdDSA (Ed25519) by WebCrypto (engine/src/edge/mod.rs `WebCrypto`).
+// `jwk` is a public JWK the Rust side validated and reduced to kty and its numbers
+// (crate::crypto::sig::import). Imported keys are kept per isolate, a few dozen at most. A key
+// WebCrypto refuses rejects the promise.
 const VERIFY_ALGS = {
   RS256: [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, { name: 'RSASSA-PKCS1-v1_5' }],
   ES256: [{ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'ECDSA', hash: 'SHA-256' }],
+  EdDSA: [{ name: 'Ed25519' }, { name: 'Ed25519' }],
 };
 const verifyKeys = new Map();
 export function webcrypto_verify(alg, jwk, data, signature) {
@@ -94,4 +95,34 @@ export function webcrypto_verify(alg, jwk, data, signature) {
     key.catch(() => verifyKeys.delete(id));
   }
   return key.then((k) => crypto.subtle.verify(verifyParams, k, s, d));
+}
+
+// Ed25519 signing with our own keys (JWT_SIGNING_KEYS: 32-byte seeds), imported once per isolate
+// as PKCS#8 (RFC 8410: a fixed 16-byte prefix, then the seed). The public key is read back from
+// the key's JWK export (`x`); WebCrypto has no other way to derive it.
+const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const signKeys = new Map();
+function signKey(seed) {
+  const id = seed.join();
+  let key = signKeys.get(id);
+  if (!key) {
+    const der = new Uint8Array(48);
+    der.set(PKCS8_ED25519);
+    der.set(seed, 16);
+    key = crypto.subtle.importKey('pkcs8', der, { name: 'Ed25519' }, true, ['sign']);
+    signKeys.set(id, key);
+    key.catch(() => signKeys.delete(id));
+  }
+  return key;
+}
+export function webcrypto_ed25519_public(seed) {
+  return signKey(seed.slice())
+    .then((k) => crypto.subtle.exportKey('jwk', k))
+    .then((jwk) => Uint8Array.from(atob(jwk.x.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)));
+}
+export function webcrypto_ed25519_sign(seed, data) {
+  const d = data.slice();
+  return signKey(seed.slice())
+    .then((k) => crypto.subtle.sign({ name: 'Ed25519' }, k, d))
+    .then((sig) => new Uint8Array(sig));
 }

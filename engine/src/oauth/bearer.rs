@@ -3,23 +3,33 @@
 
 use super::dpop;
 use crate::config::SCOPE_MCP;
-use crate::crypto::jwt::{AccessClaims, LEEWAY_SECS};
-use crate::env::Clock;
+use crate::crypto::jwt::{AccessClaims, Unverified, LEEWAY_SECS};
+use crate::env::{Clock, SignatureVerifier};
 use crate::state::State;
 use crate::urls::audience_covers;
 use crate::urls::Urls;
 use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, StatusCode};
 
-/// The verified claims of the request's bearer token (which carries the base `mcp` scope), with
-/// the DPoP proof of a bound token still to verify ([`dpop::at_resource_finish`], in phase 2), or
-/// the 401/403 to send back.
+/// What phase 1 made of a request's bearer token (which carries the base `mcp` scope): its
+/// claims, with what phase 2 must still verify before anything acts on them: the token's
+/// signature unless this isolate verified it before ([`finish`]), and the DPoP proof of a bound
+/// token ([`dpop::at_resource_finish`]).
+#[derive(Debug, PartialEq)]
+pub struct Bearer {
+    pub claims: AccessClaims,
+    pub signature: Option<Box<Unverified>>,
+    pub dpop: Option<dpop::Proof>,
+}
+
+/// Phase 1 of a bearer token: everything but the signatures (see [`Bearer`]), or the 401/403 to
+/// send back.
 pub fn authenticate(
     state: &State,
     req: &Request,
     urls: &Urls,
     clock: &dyn Clock,
-) -> Result<(AccessClaims, Option<dpop::Proof>), Box<Response>> {
+) -> Result<Bearer, Box<Response>> {
     let Some(auth) = request_header(req, "authorization") else {
         // The most common 401 (every client's first request) is the same for every request to
         // an origin: built once.
@@ -50,23 +60,15 @@ pub fn authenticate(
         .verified_tokens
         .get(token, now)
         .filter(|c| c.iss == urls.issuer && audience_covers(&c.aud, &urls.resource));
-    let claims = match cached {
-        Some(claims) => claims,
+    let (claims, signature) = match cached {
+        Some(claims) => (claims, None),
         None => {
-            let (claims, exp) = state
-                .keys
-                .verify_with_expiry(token, now, &urls.issuer, &urls.resource)
-                .map_err(|e| {
+            let unverified =
+                state.keys.check_claims(token, now, &urls.issuer, &urls.resource).map_err(|e| {
                     log::warn!("bearer token refused: {e:?}");
-                    Box::new(challenge(
-                        urls,
-                        StatusCode::UNAUTHORIZED,
-                        Some("invalid_token"),
-                        "the access token is invalid or expired",
-                    ))
+                    Box::new(invalid_token(urls))
                 })?;
-            state.verified_tokens.insert(token, claims.clone(), exp + LEEWAY_SECS as u64);
-            claims
+            (unverified.claims.clone(), Some(Box::new(unverified)))
         }
     };
     // RFC 9449 §7: a DPoP-bound token only with its proof, never as a bearer token.
@@ -89,7 +91,36 @@ pub fn authenticate(
     if !claims.scope.split(' ').any(|s| s == SCOPE_MCP) {
         return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
     }
-    Ok((claims, proof))
+    Ok(Bearer { claims, signature, dpop: proof })
+}
+
+/// Phase 2 of a token [`authenticate`] had not seen: its signature. A verified token is
+/// remembered in this isolate until it expires.
+pub async fn finish(
+    state: &State,
+    verifier: &dyn SignatureVerifier,
+    urls: &Urls,
+    token: &Unverified,
+) -> Result<(), Box<Response>> {
+    if let Err(e) = state.keys.check_signature(verifier, token).await {
+        log::warn!("bearer token refused: {e:?}");
+        return Err(Box::new(invalid_token(urls)));
+    }
+    state.verified_tokens.insert(
+        &token.token,
+        token.claims.clone(),
+        token.exp + LEEWAY_SECS as u64,
+    );
+    Ok(())
+}
+
+fn invalid_token(urls: &Urls) -> Response {
+    challenge(
+        urls,
+        StatusCode::UNAUTHORIZED,
+        Some("invalid_token"),
+        "the access token is invalid or expired",
+    )
 }
 
 /// 401 `invalid_token` for a token whose grant was revoked.

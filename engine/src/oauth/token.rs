@@ -193,7 +193,7 @@ async fn authorization_code(
         return Err(e.into());
     }
     renew_client(state, services, client, now).await;
-    issue(state, services, urls, &grant, &grant.scope, &refresh, dpop)
+    issue(state, services, urls, &grant, &grant.scope, &refresh, dpop).await
 }
 
 /// Rotates a refresh token: one read of `grant:{id}`, one step in the ledger (the grant's
@@ -312,7 +312,7 @@ async fn refresh(
         // here could only overwrite a newer rotation made elsewhere.
         Presented::Reuse => {
             let newest = refresh_token::make(secret, &gid, grant.generation.unwrap_or(0));
-            return issue(state, services, urls, &grant, &scope, &newest, dpop);
+            return issue(state, services, urls, &grant, &scope, &newest, dpop).await;
         }
         Presented::Rotate { generation } => (
             generation + 1,
@@ -359,7 +359,7 @@ async fn refresh(
             log::warn!("could not renew the account index of a grant: {e}");
         }
     }
-    issue(state, services, urls, &grant, &scope, &newest, dpop)
+    issue(state, services, urls, &grant, &scope, &newest, dpop).await
 }
 
 /// The key a grant's refresh tokens are bound to: a public client's DPoP key (RFC 9449 §5);
@@ -369,7 +369,7 @@ fn dpop_binding(client: &ClientRecord, dpop: Option<&str>) -> Option<String> {
     dpop.filter(|_| public).map(str::to_owned)
 }
 
-fn issue(
+async fn issue(
     state: &State,
     services: &Services<'_>,
     urls: &Urls,
@@ -392,8 +392,11 @@ fn issue(
     };
     let access_token = state
         .keys
-        .sign(claims, now, state.config.access_token_ttl)
-        .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "no signing key is configured"))?;
+        .sign(services.signer, claims, now, state.config.access_token_ttl)
+        .await
+        .ok_or_else(|| {
+            OAuthError::new(ErrorCode::ServerError, "the access token could not be signed")
+        })?;
     Ok(json!({
         "access_token": access_token,
         "token_type": if dpop.is_some() { "DPoP" } else { "Bearer" },

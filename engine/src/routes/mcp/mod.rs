@@ -27,14 +27,13 @@ const ALLOW: &str = "GET, POST, DELETE, OPTIONS";
 const SSE_RETRY_MS: u64 = 1000;
 const SESSION_HEADER: &str = "mcp-session-id";
 
-/// What phase 1 checked: the browser Origin (allowed) and the verified access token (`None`
-/// when authorization is off), with the DPoP proof of a bound token, whose signature phase 2
-/// verifies.
+/// What phase 1 checked: the browser Origin (allowed) and the access token (`None` when
+/// authorization is off), whose signatures (the token's, unless this isolate verified it
+/// before, and a bound token's DPoP proof) phase 2 verifies before anything else.
 #[derive(Debug, PartialEq)]
 pub(super) struct Checked {
     origin: Option<String>,
-    claims: Option<AccessClaims>,
-    dpop: Option<dpop::Proof>,
+    bearer: Option<bearer::Bearer>,
 }
 
 /// Phase 2: a POST or DELETE that passed [`handle_now`].
@@ -46,18 +45,25 @@ pub(super) async fn handle<'a>(
     services: &'a Services<'a>,
     urls: &Urls,
 ) -> Reply<'a> {
-    if let Some(proof) = &checked.dpop {
+    let origin = checked.origin.as_deref();
+    if let Some(token) = checked.bearer.as_ref().and_then(|b| b.signature.as_deref()) {
+        if let Err(res) = bearer::finish(state, services.verifier, urls, token).await {
+            return with_cors(*res, origin, false).into();
+        }
+    }
+    if let Some(proof) = checked.bearer.as_ref().and_then(|b| b.dpop.as_ref()) {
         if let Err(res) = dpop::at_resource_finish(state, services, urls, proof).await {
-            return with_cors(*res, checked.origin.as_deref(), false).into();
+            return with_cors(*res, origin, false).into();
         }
     }
-    if let Some(gid) = checked.claims.as_ref().and_then(|c| c.gid.as_deref()) {
+    let claims = checked.bearer.map(|b| b.claims);
+    if let Some(gid) = claims.as_ref().and_then(|c| c.gid.as_deref()) {
         if let Err(res) = grant_alive(state, gid, services, urls).await {
-            return with_cors(*res, checked.origin.as_deref(), false).into();
+            return with_cors(*res, origin, false).into();
         }
     }
-    let who = checked.claims.as_ref().map(|c| (c.client_id.clone(), c.sub.clone()));
-    let identity = checked.claims.map(identity);
+    let who = claims.as_ref().map(|c| (c.client_id.clone(), c.sub.clone()));
+    let identity = claims.map(identity);
     let reply = match *req.method() {
         Method::POST => post(state, server, &req, identity, services, urls).await,
         Method::GET => legacy::resume(state, &req, identity, services).await.into(),
@@ -65,7 +71,7 @@ pub(super) async fn handle<'a>(
     };
     let traced = req.headers().contains_key("traceparent");
     let finish = |res: Response| {
-        let mut res = with_cors(res, checked.origin.as_deref(), false);
+        let mut res = with_cors(res, origin, false);
         if !traced {
             res = logs::note_meta_trace(res, req.body());
         }
@@ -119,11 +125,11 @@ pub(super) fn handle_now(
             web::method_not_allowed(ALLOW)
         }
         Method::GET | Method::POST | Method::DELETE if !state.config.auth_enabled() => {
-            return Ok(Checked { origin, claims: None, dpop: None })
+            return Ok(Checked { origin, bearer: None })
         }
         Method::GET | Method::POST | Method::DELETE => {
             match bearer::authenticate(state, req, urls, clock) {
-                Ok((claims, dpop)) => return Ok(Checked { origin, claims: Some(claims), dpop }),
+                Ok(bearer) => return Ok(Checked { origin, bearer: Some(bearer) }),
                 Err(res) => *res,
             }
         }

@@ -5,7 +5,6 @@
 
 use super::sig::{self, Refusal};
 use crate::env::{SigAlg, SignatureVerifier};
-use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Claims, UntrustedToken};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -24,18 +23,37 @@ pub enum JwsError {
     BadSignature,
 }
 
-/// A public key from a JWK: `None` for private or symmetric keys and anything unparseable.
-pub fn public_jwk(jwk: &Value) -> Option<JsonWebKey<'static>> {
+/// The RFC 7638 SHA-256 thumbprint of a public JWK, base64url (DPoP's `jkt`): the members its
+/// key type requires (EC, RSA, OKP), in lexicographic order, with no whitespace, each base64url
+/// value as it decodes (so padding or stray bits cannot give one key two thumbprints). `None`
+/// for a private or symmetric key, another key type, or a member missing or not base64url.
+pub fn thumbprint(jwk: &Value) -> Option<String> {
+    use sha2::{Digest, Sha256};
     let obj = jwk.as_object()?;
-    if ["d", "p", "q", "dp", "dq", "qi", "oth", "k"].iter().any(|m| obj.contains_key(*m)) {
+    if sig::PRIVATE_MEMBERS.iter().any(|m| obj.contains_key(*m)) {
         return None;
     }
-    serde_json::from_value(jwk.clone()).ok()
-}
-
-/// The RFC 7638 SHA-256 thumbprint of a public JWK, base64url (DPoP's `jkt`).
-pub fn thumbprint(jwk: &Value) -> Option<String> {
-    public_jwk(jwk).map(|k| crate::crypto::b64(&k.thumbprint::<sha2::Sha256>()))
+    let text = |m: &str| obj.get(m).and_then(Value::as_str);
+    let bytes = |m: &str| text(m).and_then(super::unb64).map(|v| super::b64(&v));
+    // Every value below is base64url or a curve name of ours: nothing to escape.
+    let canonical = match text("kty")? {
+        "EC" => {
+            let crv = text("crv").filter(|c| ["P-256", "P-384", "P-521"].contains(c))?;
+            let (x, y) = (bytes("x")?, bytes("y")?);
+            format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#)
+        }
+        "RSA" => {
+            let (e, n) = (bytes("e")?, bytes("n")?);
+            format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)
+        }
+        "OKP" => {
+            let crv = text("crv").filter(|c| ["Ed25519", "Ed448", "X25519", "X448"].contains(c))?;
+            let x = bytes("x")?;
+            format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{x}"}}"#)
+        }
+        _ => return None,
+    };
+    Some(super::b64(&Sha256::digest(canonical.as_bytes())))
 }
 
 /// Is `jwk` a key that `alg` (as named in a JWS header) can be verified with?
@@ -84,7 +102,6 @@ pub fn prepare<H>(
     if !alg_fits(jwk, token.algorithm()) {
         return Err(JwsError::Algorithm);
     }
-    public_jwk(jwk).ok_or(JwsError::Key)?;
     let key = sig::import(alg, jwk).ok_or(JwsError::Key)?;
     let (signing_input, _) = compact.rsplit_once('.').ok_or(JwsError::Malformed)?;
     Ok(Signed {
@@ -126,6 +143,7 @@ pub(crate) mod tests {
     use crate::env::RustCrypto;
     use futures::executor::block_on;
     use jwt_compact::alg::Es256;
+    use jwt_compact::jwk::JsonWebKey;
     use jwt_compact::{AlgorithmExt, Header};
     use serde_json::json;
 
@@ -179,5 +197,34 @@ pub(crate) mod tests {
             thumbprint(&jwk).as_deref(),
             Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
         );
+        // EC and OKP agree with jwt-compact's own RFC 7638 implementation; private keys,
+        // unknown types and broken members have none.
+        for seed in [1, 7] {
+            let (sk, ec) = es256_pair(seed);
+            let theirs = JsonWebKey::from(sk.verifying_key()).thumbprint::<sha2::Sha256>();
+            assert_eq!(thumbprint(&ec), Some(crate::crypto::b64(&theirs)));
+            let mut reordered =
+                json!({"y": ec["y"], "x": ec["x"], "kid": "k", "crv": "P-256", "kty": "EC"});
+            assert_eq!(
+                thumbprint(&reordered),
+                thumbprint(&ec),
+                "member order and extras do not matter"
+            );
+            reordered["d"] = json!("AAAA");
+            assert_eq!(thumbprint(&reordered), None);
+        }
+        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([5; 32]));
+        let okp = JsonWebKey::from(&pair.pk);
+        let theirs = crate::crypto::b64(&okp.thumbprint::<sha2::Sha256>());
+        assert_eq!(thumbprint(&serde_json::to_value(&okp).unwrap_or_default()), Some(theirs));
+        for bad in [
+            json!({"kty": "oct", "k": "AAAA"}),
+            json!({"kty": "EC", "crv": "P-256", "x": "AAAA"}),
+            json!({"kty": "EC", "crv": "P-256\"", "x": "AAAA", "y": "AAAA"}),
+            json!({"kty": "RSA", "e": "AQAB", "n": "not base64!"}),
+            json!("a string"),
+        ] {
+            assert_eq!(thumbprint(&bad), None, "{bad}");
+        }
     }
 }

@@ -14,7 +14,7 @@ const MIN_RSA_BYTES: usize = 256;
 const MAX_RSA_BYTES: usize = 2048;
 
 /// Members only private or symmetric keys have.
-const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+pub(crate) const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());

@@ -158,9 +158,6 @@ pub(crate) fn cache_lifetime(cache_control: &str) -> u64 {
     max_age.unwrap_or(MIN_CACHE_SECS).clamp(MIN_CACHE_SECS, MAX_CACHE_SECS)
 }
 
-/// JWK members that only private (or symmetric) keys have (RFC 7518 §6).
-const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-
 /// A JWK Set that holds only public keys, or why not.
 pub(crate) fn check_public_jwks(jwks: &Value) -> Result<(), String> {
     let keys = jwks.get("keys").and_then(Value::as_array).ok_or("jwks has no `keys` array")?;
@@ -169,7 +166,7 @@ pub(crate) fn check_public_jwks(jwks: &Value) -> Result<(), String> {
     }
     for k in keys {
         let k = k.as_object().ok_or("a key in jwks is not an object")?;
-        if let Some(m) = PRIVATE_JWK_MEMBERS.iter().find(|m| k.contains_key(**m)) {
+        if let Some(m) = crate::crypto::sig::PRIVATE_MEMBERS.iter().find(|m| k.contains_key(**m)) {
             return Err(format!("a key in jwks carries the private member {m:?}"));
         }
     }

@@ -60,14 +60,14 @@ const TARGETS = [
   {
     key: "ours", label: "mcp-edge (Rust/wasm)", name: "mcp-edge", cwd: S.ROOT,
     deployArgs: ["--env", "production"], compatibilityDate: "2025-09-01",
-    // Served with the development settings (demo user alice, keys generated into KV): the same
-    // code as production; only configuration differs.
+    // Served as deployed: production mode, with its secrets set (USERS, JWT_SIGNING_KEYS,
+    // COOKIE_SECRET; benchSecrets), so nothing is generated into KV on a cold start.
     // No Rate Limiting binding is served here: the baseline has no DCR throttle, so ours runs
     // without one too (the worker allows everything when `REGISTRATIONS` is not bound).
     // Ours runs on its shipped defaults, the request log included (REQUEST_LOG unset: errors).
     // BENCH_REQUEST_LOG=all|errors|off sets it, to measure the log on its own
     // (docs/benchmarks.md "The request log").
-    vars: { MCP_EDGE_ENV: "development", ...(process.env.BENCH_REQUEST_LOG ? { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } : {}), ...(want("signin") ? { USERS: benchUsers() } : {}) }, kvBinding: "KV", authorize: F.authorizeOurs,
+    vars: { ...benchSecrets(), ...(process.env.BENCH_REQUEST_LOG ? { REQUEST_LOG: process.env.BENCH_REQUEST_LOG } : {}) }, kvBinding: "KV", authorize: F.authorizeOurs,
     durableObjects: [{ name: "MCP_SESSIONS", className: "McpSessions" }],
   },
   {
@@ -84,6 +84,17 @@ const RUN = TARGETS.filter((t) => t.key === "ours" || BASELINE_NEEDED);
  * The sign-in scenario's users: the demo alice (the rest of the flow signs in as her) and
  * `bench`, whose hash has SIGNIN_ITERATIONS iterations like a hash from scripts/hash-password.mjs.
  */
+/** Production's secrets for ours: the bench users, a signing key and a cookie secret (fixed, so
+ * tokens minted before a restart still verify after it, as in a deployment). */
+function benchSecrets() {
+  const seed = Buffer.alloc(32, 7).toString("base64url");
+  return {
+    USERS: benchUsers(),
+    JWT_SIGNING_KEYS: JSON.stringify([{ kid: "bench", seed }]),
+    COOKIE_SECRET: "bench-cookie-secret-of-at-least-32-characters",
+  };
+}
+
 function benchUsers() {
   const salt = Buffer.from("bench-salt-16byt");
   const hash = pbkdf2Sync("bench-password", salt, SIGNIN_ITERATIONS, 32, "sha256").toString("base64url");

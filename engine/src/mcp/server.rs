@@ -22,8 +22,11 @@ pub struct Server {
     /// from its types: once per isolate, not per `tools/list` or 2026-07-28 call).
     definitions: Vec<std::cell::OnceCell<Value>>,
     fixtures: bool,
-    /// From the catalogue ([`super::tools::Catalog::instructions`]), made once.
-    instructions: String,
+    /// How many of `tools` are the catalogue's (the fixtures follow).
+    catalogued: usize,
+    /// From the catalogue's definitions ([`super::tools::instructions`]), made on first use:
+    /// not when the isolate starts (a cold start's first request is rarely `initialize`).
+    instructions: std::cell::OnceCell<String>,
     hide_unauthorized: bool,
 }
 
@@ -368,6 +371,7 @@ impl Server {
     /// The catalogue's tools; with `fixtures`, also the conformance suite's fixtures.
     pub fn new(catalog: &tools::Catalog, fixtures: bool) -> Server {
         let mut tools: Vec<&'static Tool> = catalog.tools.iter().collect();
+        let catalogued = tools.len();
         if fixtures {
             tools.extend(fixtures::TOOLS.iter());
             tools.extend(fixtures::MODERN_TOOLS.iter());
@@ -376,7 +380,8 @@ impl Server {
             definitions: tools.iter().map(|_| std::cell::OnceCell::new()).collect(),
             tools,
             fixtures,
-            instructions: catalog.instructions(),
+            catalogued,
+            instructions: std::cell::OnceCell::new(),
             hide_unauthorized: catalog.hide_unauthorized,
         }
     }
@@ -394,6 +399,14 @@ impl Server {
         }
     }
 
+    fn instructions(&self) -> &str {
+        self.instructions.get_or_init(|| {
+            let catalogued = &self.tools[..self.catalogued];
+            let definitions: Vec<_> = catalogued.iter().map(|t| self.definition(t)).collect();
+            tools::instructions(catalogued.iter().copied().zip(definitions.iter().map(|d| &**d)))
+        })
+    }
+
     /// The `server/discover` result (2026-07-28): no subscriptions or list changes are
     /// advertised, because the catalogue changes only with a deploy.
     /// The Tasks extension is advertised to clients that declare it.
@@ -407,7 +420,7 @@ impl Server {
                 "completions": {},
                 "logging": {}
             },
-            "instructions": self.instructions,
+            "instructions": self.instructions(),
         });
         if ctx.modern.as_ref().is_some_and(|m| m.envelope.capabilities.tasks) {
             result["capabilities"]["extensions"] = json!({ tasks::EXTENSION: {} });
@@ -428,7 +441,7 @@ impl Server {
                 "logging": {}
             },
             "serverInfo": { "name": SERVER_NAME, "title": "mcp-edge", "version": SERVER_VERSION },
-            "instructions": self.instructions
+            "instructions": self.instructions()
         });
         (result, version)
     }
@@ -1081,6 +1094,28 @@ mod tests {
             r["result"]["instructions"],
             "Tools: echo (Echoes the message back); list_clients (Lists dynamically registered OAuth clients (id, name, redirect hosts, created)) [scope: admin]."
         );
+    }
+
+    /// A tool's definition (its schemas, generated) is made when something first needs it, once:
+    /// not when the isolate starts, and not again for `tools/list` after the instructions.
+    #[tokio::test]
+    async fn definitions_are_made_on_first_use_and_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        fn counted() -> Value {
+            MADE.fetch_add(1, Ordering::SeqCst);
+            (Tool::typed::<Echo>().definition)()
+        }
+        static COUNTED: [Tool; 1] = [Tool { definition: counted, ..Tool::typed::<Echo>() }];
+        let s = Server::new(&Catalog::new(&COUNTED), false);
+        assert_eq!(MADE.load(Ordering::SeqCst), 0, "nothing made at start");
+        let (r, _) = call(&s, "server/discover", json!({}), None).await;
+        assert_eq!(r["result"]["instructions"], "Tools: echo (Echoes the message back).");
+        assert_eq!(MADE.load(Ordering::SeqCst), 1);
+        let (r, _) = call(&s, "tools/list", json!({}), None).await;
+        assert_eq!(r["result"]["tools"][0]["name"], "echo");
+        call(&s, "server/discover", json!({}), None).await;
+        assert_eq!(MADE.load(Ordering::SeqCst), 1, "made once");
     }
 
     #[tokio::test]

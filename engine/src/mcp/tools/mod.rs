@@ -85,31 +85,28 @@ impl Catalog {
         }
         out
     }
+}
 
-    /// The server's instructions (`initialize`, `server/discover`): each tool with the first
-    /// sentence of its description, and the scope it needs.
-    pub fn instructions(&self) -> String {
-        let described: Vec<String> = self
-            .tools
-            .iter()
-            .map(|t| {
-                let d = (t.definition)();
-                let text = d["description"].as_str().unwrap_or("");
-                let first = text.split_inclusive(". ").next().unwrap_or(text).trim();
-                let first = first.trim_end_matches('.');
-                let scopes = if t.scopes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [scope: {}]", t.scopes.join(" "))
-                };
-                format!("{} ({first}){scopes}", t.name)
-            })
-            .collect();
-        if described.is_empty() {
-            return "No tools.".into();
-        }
-        format!("Tools: {}.", described.join("; "))
+/// The server's instructions (`initialize`, `server/discover`): each tool with the first
+/// sentence of its description (from its definition), and the scope it needs.
+pub(crate) fn instructions<'a>(tools: impl Iterator<Item = (&'a Tool, &'a Value)>) -> String {
+    let described: Vec<String> = tools
+        .map(|(t, d)| {
+            let text = d["description"].as_str().unwrap_or("");
+            let first = text.split_inclusive(". ").next().unwrap_or(text).trim();
+            let first = first.trim_end_matches('.');
+            let scopes = if t.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" [scope: {}]", t.scopes.join(" "))
+            };
+            format!("{} ({first}){scopes}", t.name)
+        })
+        .collect();
+    if described.is_empty() {
+        return "No tools.".into();
     }
+    format!("Tools: {}.", described.join("; "))
 }
 
 /// How the result of a call on a legacy session's stream travels.

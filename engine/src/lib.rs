@@ -25,6 +25,7 @@
 #![warn(unreachable_pub)]
 
 pub mod app;
+pub(crate) mod cold;
 pub mod config;
 pub mod crypto;
 pub mod env;
@@ -46,4 +47,5 @@ pub mod web;
 pub mod edge;
 
 pub use app::App;
+
 pub use env::{Clock, Random, Services};

@@ -7,6 +7,7 @@ use super::mrtr::{self, InputRequired};
 use super::tasks::{self, Actor, Held, Status, Task};
 use super::tools::{Need, TaskSupport, Tool, ToolContext};
 use super::{fixtures, prompts, resources, tools, version, Identity};
+use crate::cold::boxed;
 use crate::store::tasks::TaskStore;
 use crate::store::Store;
 use serde::Deserialize;
@@ -826,7 +827,8 @@ impl Server {
                             Some(modern)
                                 if tasks_ok && call.tool.task != TaskSupport::Forbidden =>
                             {
-                                Ok(self.create_task(&call, next, after_ms, modern, ctx).await)
+                                Ok(boxed(self.create_task(&call, next, after_ms, modern, ctx))
+                                    .await)
                             }
                             _ => {
                                 state = Some(next);
@@ -841,9 +843,9 @@ impl Server {
             }
             Request::TasksGet(TaskParams { task_id }) => {
                 let modern = self.tasks_surface(ctx)?;
-                Ok(match tasks::load(modern.tasks, &task_id, &modern.principal).await {
+                Ok(match boxed(tasks::load(modern.tasks, &task_id, &modern.principal)).await {
                     Ok(Some(mut held)) => {
-                        match self.advance(&mut held, ctx, modern, notify).await {
+                        match boxed(self.advance(&mut held, ctx, modern, notify)).await {
                             Ok(()) => Ok(Answer::Complete(held.task.detailed())),
                             Err(e) => Err(e),
                         }
@@ -854,35 +856,33 @@ impl Server {
             }
             Request::TasksUpdate(TaskUpdateParams { task_id, input_responses }) => {
                 let modern = self.tasks_surface(ctx)?;
-                Ok(self
-                    .change_task(modern, &task_id, |task, now| {
-                        if task.status != Status::InputRequired {
-                            return false;
+                Ok(boxed(self.change_task(modern, &task_id, |task, now| {
+                    if task.status != Status::InputRequired {
+                        return false;
+                    }
+                    for (key, answer) in &input_responses {
+                        if task.pending.remove(key).is_some() {
+                            task.answers.insert(key.clone(), answer.clone());
                         }
-                        for (key, answer) in &input_responses {
-                            if task.pending.remove(key).is_some() {
-                                task.answers.insert(key.clone(), answer.clone());
-                            }
-                        }
-                        if task.pending.is_empty() {
-                            task.status = Status::Working;
-                            task.due_ms = now;
-                        }
-                        true
-                    })
-                    .await)
+                    }
+                    if task.pending.is_empty() {
+                        task.status = Status::Working;
+                        task.due_ms = now;
+                    }
+                    true
+                }))
+                .await)
             }
             Request::TasksCancel(TaskParams { task_id }) => {
                 let modern = self.tasks_surface(ctx)?;
-                Ok(self
-                    .change_task(modern, &task_id, |task, _| {
-                        if task.status.is_terminal() {
-                            return false;
-                        }
-                        task.status = Status::Cancelled;
-                        true
-                    })
-                    .await)
+                Ok(boxed(self.change_task(modern, &task_id, |task, _| {
+                    if task.status.is_terminal() {
+                        return false;
+                    }
+                    task.status = Status::Cancelled;
+                    true
+                }))
+                .await)
             }
             Request::PromptsGet(PromptParams { name, arguments, rounds })
                 if self.fixtures && fixtures::is_mrtr_prompt(&name) =>
@@ -897,7 +897,7 @@ impl Server {
                     Err(input) => Ok(self.input_required(input, "prompts/get", &rounds, ctx)),
                 }
             }
-            other => complete(self.dispatch_plain(other, ctx).await),
+            other => complete(boxed(self.dispatch_plain(other, ctx)).await),
         }
     }
 

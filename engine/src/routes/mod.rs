@@ -4,6 +4,7 @@
 mod home;
 mod mcp;
 
+use crate::cold::boxed;
 use crate::env::{Clock, Services};
 use crate::mcp::server::Server;
 use crate::metadata::{self, authorization_server, protected_resource};
@@ -142,20 +143,21 @@ pub async fn route<'a>(
     services: &'a Services<'a>,
 ) -> Reply<'a> {
     let Head { urls, endpoint } = head;
+    // Each endpoint's future is boxed: a cold isolate compiles only the endpoints it is asked for.
     let res = match endpoint {
         // The one endpoint that may stream (a legacy call waiting for its client's input).
         Endpoint::Mcp(checked) => {
-            return mcp::handle(state, server, req, *checked, services, &urls).await
+            return boxed(mcp::handle(state, server, req, *checked, services, &urls)).await
         }
-        Endpoint::Home => home::get(state, &req, &urls),
-        Endpoint::AccountGet => account::get(state, &req, services).await,
-        Endpoint::AccountPost => account::post(state, &req, services).await,
-        Endpoint::AuthorizeGet => authorize::get(state, &req, services, &urls).await,
-        Endpoint::AuthorizePost => authorize::post(state, &req, services, &urls).await,
-        Endpoint::UpstreamCallback => callback::get(state, &req, services, &urls).await,
-        Endpoint::Token => token::post(state, &req, services, &urls).await,
-        Endpoint::Register => register::post(state, &req, services).await,
-        Endpoint::Revoke => revoke::post(state, &req, services).await,
+        Endpoint::Home => return Reply::Whole(home::get(state, &req, &urls)),
+        Endpoint::AccountGet => boxed(account::get(state, &req, services)),
+        Endpoint::AccountPost => boxed(account::post(state, &req, services)),
+        Endpoint::AuthorizeGet => boxed(authorize::get(state, &req, services, &urls)),
+        Endpoint::AuthorizePost => boxed(authorize::post(state, &req, services, &urls)),
+        Endpoint::UpstreamCallback => boxed(callback::get(state, &req, services, &urls)),
+        Endpoint::Token => boxed(token::post(state, &req, services, &urls)),
+        Endpoint::Register => boxed(register::post(state, &req, services)),
+        Endpoint::Revoke => boxed(revoke::post(state, &req, services)),
     };
-    Reply::Whole(res)
+    Reply::Whole(res.await)
 }

@@ -8,6 +8,7 @@ mod bridge;
 mod legacy;
 mod modern;
 
+use crate::cold::boxed;
 use crate::crypto::jwt::AccessClaims;
 use crate::env::{Clock, Services};
 use crate::logs;
@@ -66,8 +67,8 @@ pub(super) async fn handle<'a>(
     let identity = claims.map(identity);
     let reply = match *req.method() {
         Method::POST => post(state, server, &req, identity, services, urls).await,
-        Method::GET => legacy::resume(state, &req, identity, services).await.into(),
-        _ => legacy::delete(state, &req, identity, services).await.into(),
+        Method::GET => boxed(legacy::resume(state, &req, identity, services)).await.into(),
+        _ => boxed(legacy::delete(state, &req, identity, services)).await.into(),
     };
     let traced = req.headers().contains_key("traceparent");
     let finish = |res: Response| {
@@ -272,11 +273,14 @@ async fn post<'a>(
             .into()
         }
     };
+    // Each era's handling is boxed: a cold isolate compiles only the era it is asked in.
     match classify(&body, request_header(req, "mcp-protocol-version")) {
         Era::Modern => {
-            modern::post(state, server, req, body, identity, services, urls).await.into()
+            boxed(modern::post(state, server, req, body, identity, services, urls)).await.into()
         }
-        Era::Legacy => legacy::post(state, server, req, body, identity, services, urls).await,
+        Era::Legacy => {
+            boxed(legacy::post(state, server, req, body, identity, services, urls)).await
+        }
     }
 }
 

@@ -911,31 +911,49 @@ async fn nobody_kills_a_grant_they_do_not_hold() {
 }
 
 /// The MCP endpoint checks a token it has not seen in two phases: its claims before the body is
-/// read, its signature (WebCrypto on Workers) after. A token with our `kid` and perfect claims
-/// but another key's signature is refused every time, before or after the real token was
-/// verified and remembered, and is never remembered itself.
+/// read, its signature (WebCrypto on Workers) after, and only then what the claims decide (the
+/// base scope, a DPoP binding). A token with our `kid` and valid claims but another key's
+/// signature is `invalid_token` every time, whatever its claims say, before or after the real
+/// token was verified and remembered, and is never remembered itself.
 #[tokio::test]
 async fn a_token_with_our_claims_and_a_foreign_signature_is_refused_at_mcp() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     use base64::Engine;
     let t = TestApp::new().await;
     let (_, tokens) = tokens_for(&t, "alice").await;
     let good = tokens["access_token"].as_str().unwrap();
-    let (input, _) = good.rsplit_once('.').unwrap();
     let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9; 32]));
-    let signature = other.sk.sign(input.as_bytes(), None);
-    let forged = format!(
-        "{input}.{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.as_ref())
-    );
+    let forge = |input: &str| {
+        format!("{input}.{}", B64.encode(other.sk.sign(input.as_bytes(), None).as_ref()))
+    };
+    let (input, _) = good.rsplit_once('.').unwrap();
+    let forged = forge(input);
+    // The same header, with claims that would be refused for something else if they were ours:
+    // no `mcp` scope (403), a DPoP binding sent as a bearer token (a DPoP challenge).
+    let (head, claims) = input.split_once('.').unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&B64.decode(claims).unwrap()).unwrap();
+    claims["scope"] = json!("admin");
+    let unscoped = forge(&format!("{head}.{}", B64.encode(claims.to_string())));
+    claims["scope"] = json!("mcp");
+    claims["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let bound = forge(&format!("{head}.{}", B64.encode(claims.to_string())));
+
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
-    let refused = |res: &mcp_edge::web::Response| {
-        assert_eq!(res.status(), 401);
-        assert!(header(res, "www-authenticate").contains("error=\"invalid_token\""));
+    let refused = |res: &mcp_edge::web::Response, which: &str| {
+        assert_eq!(res.status(), 401, "{which}");
+        let www = header(res, "www-authenticate");
+        assert!(
+            www.starts_with("Bearer ") && www.contains("error=\"invalid_token\""),
+            "{which}: {www}"
+        );
     };
     for _ in 0..2 {
-        refused(&t.send(mcp_request(&init, Some(&forged), None)).await);
+        for (which, token) in [("forged", &forged), ("unscoped", &unscoped), ("bound", &bound)] {
+            refused(&t.send(mcp_request(&init, Some(token), None)).await, which);
+        }
     }
     assert_eq!(t.send(mcp_request(&init, Some(good), None)).await.status(), 200);
-    refused(&t.send(mcp_request(&init, Some(&forged), None)).await);
+    refused(&t.send(mcp_request(&init, Some(&forged), None)).await, "forged, after the real one");
     assert_eq!(t.send(mcp_request(&init, Some(good), None)).await.status(), 200);
 }

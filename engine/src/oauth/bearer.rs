@@ -11,14 +11,18 @@ use crate::urls::Urls;
 use crate::web::{self, request_header, Request, Response};
 use http::{HeaderValue, StatusCode};
 
-/// What phase 1 made of a request's bearer token (which carries the base `mcp` scope): its
-/// claims, with what phase 2 must still verify before anything acts on them: the token's
-/// signature unless this isolate verified it before ([`finish`]), and the DPoP proof of a bound
-/// token ([`dpop::at_resource_finish`]).
+/// What phase 1 made of a request's bearer token: its claims, with what phase 2 must still
+/// verify before anything acts on them: the token's signature unless this isolate verified it
+/// before ([`finish`]), and the DPoP proof of a bound token ([`dpop::at_resource_finish`]).
 #[derive(Debug, PartialEq)]
 pub struct Bearer {
     pub claims: AccessClaims,
+    /// A token new to this isolate: its signature, then what its claims decide ([`decide`]:
+    /// the DPoP binding, the base scope), wait for phase 2, so that a forged token is
+    /// `invalid_token` whatever its claims say.
     pub signature: Option<Box<Unverified>>,
+    /// Sent with the `DPoP` scheme.
+    pub dpop_scheme: bool,
     pub dpop: Option<dpop::Proof>,
 }
 
@@ -60,17 +64,35 @@ pub fn authenticate(
         .verified_tokens
         .get(token, now)
         .filter(|c| c.iss == urls.issuer && audience_covers(&c.aud, &urls.resource));
-    let (claims, signature) = match cached {
-        Some(claims) => (claims, None),
-        None => {
-            let unverified =
-                state.keys.check_claims(token, now, &urls.issuer, &urls.resource).map_err(|e| {
-                    log::warn!("bearer token refused: {e:?}");
-                    Box::new(invalid_token(urls))
-                })?;
-            (unverified.claims.clone(), Some(Box::new(unverified)))
-        }
+    let Some(claims) = cached else {
+        let unverified =
+            state.keys.check_claims(token, now, &urls.issuer, &urls.resource).map_err(|e| {
+                log::warn!("bearer token refused: {e:?}");
+                Box::new(invalid_token(urls))
+            })?;
+        let claims = unverified.claims.clone();
+        return Ok(Bearer {
+            claims,
+            signature: Some(Box::new(unverified)),
+            dpop_scheme,
+            dpop: None,
+        });
     };
+    let dpop = decide(state, req, urls, token, dpop_scheme, &claims, now)?;
+    Ok(Bearer { claims, signature: None, dpop_scheme, dpop })
+}
+
+/// What a verified token's claims decide: the DPoP binding (the proof whose signature phase 2
+/// checks), and that the token carries the base `mcp` scope.
+fn decide(
+    state: &State,
+    req: &Request,
+    urls: &Urls,
+    token: &str,
+    dpop_scheme: bool,
+    claims: &AccessClaims,
+    now: u64,
+) -> Result<Option<dpop::Proof>, Box<Response>> {
     // RFC 9449 §7: a DPoP-bound token only with its proof, never as a bearer token.
     let proof = match (&claims.cnf, dpop_scheme) {
         (Some(cnf), true) => Some(dpop::at_resource(state, req, urls, token, &cnf.jkt, now)?),
@@ -91,26 +113,27 @@ pub fn authenticate(
     if !claims.scope.split(' ').any(|s| s == SCOPE_MCP) {
         return Err(Box::new(insufficient_scope(urls, SCOPE_MCP)));
     }
-    Ok(Bearer { claims, signature, dpop: proof })
+    Ok(proof)
 }
 
-/// Phase 2 of a token [`authenticate`] had not seen: its signature. A verified token is
-/// remembered in this isolate until it expires.
+/// Phase 2 of a token [`authenticate`] had not seen: its signature, then what its claims decide
+/// ([`decide`]). A verified token is remembered in this isolate until it expires.
 pub async fn finish(
     state: &State,
     verifier: &dyn SignatureVerifier,
+    req: &Request,
     urls: &Urls,
-    token: &Unverified,
+    now: u64,
+    bearer: &mut Bearer,
 ) -> Result<(), Box<Response>> {
-    if let Err(e) = state.keys.check_signature(verifier, token).await {
+    let Some(token) = bearer.signature.take() else { return Ok(()) };
+    if let Err(e) = state.keys.check_signature(verifier, &token).await {
         log::warn!("bearer token refused: {e:?}");
         return Err(Box::new(invalid_token(urls)));
     }
-    state.verified_tokens.insert(
-        &token.token,
-        token.claims.clone(),
-        token.exp + LEEWAY_SECS as u64,
-    );
+    let expires = token.exp + LEEWAY_SECS as u64;
+    state.verified_tokens.insert(&token.token, token.claims.clone(), expires);
+    bearer.dpop = decide(state, req, urls, &token.token, bearer.dpop_scheme, &token.claims, now)?;
     Ok(())
 }
 

@@ -46,18 +46,20 @@ pub(super) async fn handle<'a>(
     services: &'a Services<'a>,
     urls: &Urls,
 ) -> Reply<'a> {
-    let origin = checked.origin.as_deref();
-    if let Some(token) = checked.bearer.as_ref().and_then(|b| b.signature.as_deref()) {
-        if let Err(res) = bearer::finish(state, services.verifier, urls, token).await {
+    let Checked { origin, mut bearer } = checked;
+    let origin = origin.as_deref();
+    if let Some(bearer) = bearer.as_mut() {
+        let now = services.clock.now();
+        if let Err(res) = bearer::finish(state, services.verifier, &req, urls, now, bearer).await {
             return with_cors(*res, origin, false).into();
         }
     }
-    if let Some(proof) = checked.bearer.as_ref().and_then(|b| b.dpop.as_ref()) {
+    if let Some(proof) = bearer.as_ref().and_then(|b| b.dpop.as_ref()) {
         if let Err(res) = dpop::at_resource_finish(state, services, urls, proof).await {
             return with_cors(*res, origin, false).into();
         }
     }
-    let claims = checked.bearer.map(|b| b.claims);
+    let claims = bearer.map(|b| b.claims);
     if let Some(gid) = claims.as_ref().and_then(|c| c.gid.as_deref()) {
         if let Err(res) = grant_alive(state, gid, services, urls).await {
             return with_cors(*res, origin, false).into();

@@ -17,7 +17,7 @@ use http::{HeaderValue, StatusCode};
 #[derive(Debug, PartialEq)]
 pub struct Bearer {
     pub claims: AccessClaims,
-    /// A token new to this isolate: its signature, then what its claims decide ([`decide`]:
+    /// A token new to this isolate: its signature, then what its claims decide (`decide`:
     /// the DPoP binding, the base scope), wait for phase 2, so that a forged token is
     /// `invalid_token` whatever its claims say.
     pub signature: Option<Box<Unverified>>,
@@ -117,7 +117,7 @@ fn decide(
 }
 
 /// Phase 2 of a token [`authenticate`] had not seen: its signature, then what its claims decide
-/// ([`decide`]). A verified token is remembered in this isolate until it expires.
+/// (`decide`). A verified token is remembered in this isolate until it expires.
 pub async fn finish(
     state: &State,
     verifier: &dyn SignatureVerifier,

@@ -45,6 +45,8 @@ struct Key {
     seed: [u8; 32],
     /// The public key as a JWK (`kty`, `crv`, `x`), as the verifier takes it.
     public: Value,
+    /// The encoded JOSE header of the tokens this key signs (the same for every token).
+    header: String,
 }
 
 /// Our signing keys. The signatures themselves are the injected [`Signer`]'s and
@@ -96,7 +98,9 @@ impl KeySet {
         for (kid, seed) in seeds {
             let x = signer.ed25519_public_key(seed).await?;
             let public = json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&x) });
-            keys.push(Key { kid: kid.clone(), seed: *seed, public });
+            let header = json!({ "alg": "EdDSA", "kid": kid, "typ": "at+jwt" });
+            let header = b64(header.to_string().as_bytes());
+            keys.push(Key { kid: kid.clone(), seed: *seed, public, header });
         }
         Ok(KeySet { keys })
     }
@@ -126,15 +130,10 @@ impl KeySet {
         ttl: u64,
     ) -> Option<String> {
         let key = self.keys.first()?;
-        let header = json!({ "alg": "EdDSA", "kid": key.kid, "typ": "at+jwt" });
         let mut claims = Claims::new(claims);
         claims.issued_at = Some(at(now));
         claims.expiration = Some(at(now + ttl));
-        let signing_input = format!(
-            "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(&serde_json::to_vec(&claims).ok()?)
-        );
+        let signing_input = format!("{}.{}", key.header, b64(&serde_json::to_vec(&claims).ok()?));
         match signer.ed25519_sign(&key.seed, signing_input.as_bytes()).await {
             Ok(signature) => Some(format!("{signing_input}.{}", b64(&signature))),
             Err(e) => {

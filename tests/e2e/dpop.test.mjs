@@ -8,8 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client, DpopSession, StreamableHTTPClientTransport, withDpop } from "@modelcontextprotocol/client";
 import { launch } from "./lib/browser.mjs";
-import { DpopProvider, connectThenSignIn } from "./lib/sdk-auth.mjs";
-import { jwtClaims, startCallbackServer, step, tokenRequest } from "./lib/oauth-client.mjs";
+import { dpopSignIn } from "./lib/sdk-auth.mjs";
+import { jwtClaims, step, tokenRequest } from "./lib/oauth-client.mjs";
 
 const BASE = process.env.E2E_URL;
 const MCP = `${BASE}/mcp`;
@@ -51,13 +51,9 @@ function assertDpopRefusal(res, error, why) {
 
 test("SDK v2 with DPoP: bound token, DPoP scheme and proofs on every call, the RFC 9449 refusals", { timeout: 90_000 }, async () => {
   const who = "SDK v2 + DPoP";
-  const callback = await startCallbackServer();
-  cleanups.push(callback.close);
-  const provider = new DpopProvider({ redirectUrl: callback.url, clientName: "e2e DPoP" });
-  const session = await provider.session;
   const rec = headerRecorder();
-  const first = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
-  const query = await connectThenSignIn(who, { transport: first, provider, callback, browser });
+  const { provider, session, transport: first, query } =
+    await dpopSignIn(who, { mcp: MCP, clientName: "e2e DPoP", fetch: rec, browser, cleanups });
   await step(`${who}: finishAuth sends a DPoP proof and gets a bound token`, async () => {
     await first.finishAuth(query);
     assert.equal(provider.savedTokens.token_type, "DPoP");

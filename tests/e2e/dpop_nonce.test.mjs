@@ -7,8 +7,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { launch } from "./lib/browser.mjs";
-import { jwtClaims, startCallbackServer, step } from "./lib/oauth-client.mjs";
-import { DpopProvider, connectThenSignIn } from "./lib/sdk-auth.mjs";
+import { jwtClaims, step } from "./lib/oauth-client.mjs";
+import { dpopSignIn } from "./lib/sdk-auth.mjs";
 import { startWorker } from "./worker.mjs";
 
 let browser, worker;
@@ -43,13 +43,9 @@ function recorder() {
 test("SDK v2 with DPoP against DPOP_NONCES=on: use_dpop_nonce at /token and /mcp, retried with the nonce", { timeout: 90_000 }, async () => {
   const who = "SDK v2 + DPoP nonces";
   const MCP = `${worker.url}/mcp`;
-  const callback = await startCallbackServer();
-  cleanups.push(callback.close);
-  const provider = new DpopProvider({ redirectUrl: callback.url, clientName: "e2e DPoP nonces" });
-  const session = await provider.session;
   const rec = recorder();
-  const first = new StreamableHTTPClientTransport(new URL(MCP), { authProvider: provider, fetch: rec });
-  const query = await connectThenSignIn(who, { transport: first, provider, callback, browser });
+  const { provider, session, transport: first, query } =
+    await dpopSignIn(who, { mcp: MCP, clientName: "e2e DPoP nonces", fetch: rec, browser, cleanups });
   await step(`${who}: finishAuth meets use_dpop_nonce at /token, retries with it, gets a bound token`, async () => {
     await first.finishAuth(query);
     assert.equal(provider.savedTokens.token_type, "DPoP");

@@ -3,9 +3,9 @@
 // authorization URL), then the person signs in and approves in Chromium and the redirect
 // arrives at the client's callback. The test then calls `transport.finishAuth(query)`.
 import assert from "node:assert/strict";
-import { Client, DpopSession, UnauthorizedError } from "@modelcontextprotocol/client";
+import { Client, DpopSession, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
 import { signIn } from "./browser.mjs";
-import { MemoryOAuthProvider, step } from "./oauth-client.mjs";
+import { MemoryOAuthProvider, startCallbackServer, step } from "./oauth-client.mjs";
 
 /** Returns the callback's query (code, state, iss). */
 export async function connectThenSignIn(who, { transport, provider, callback, browser }) {
@@ -30,4 +30,19 @@ export class DpopProvider extends MemoryOAuthProvider {
     this.session = DpopSession.create({ alg: "ES256" });
   }
   dpop() { return this.session; }
+}
+
+/**
+ * [`connectThenSignIn`] for a DPoP client: a callback server (closed by `cleanups`), a
+ * [`DpopProvider`] registered as `clientName`, and its transport to `mcp` over `fetch`. Returns
+ * `{ provider, session, transport, query }`; the test calls `transport.finishAuth(query)`.
+ */
+export async function dpopSignIn(who, { mcp, clientName, fetch, browser, cleanups }) {
+  const callback = await startCallbackServer();
+  cleanups.push(callback.close);
+  const provider = new DpopProvider({ redirectUrl: callback.url, clientName });
+  const session = await provider.session;
+  const transport = new StreamableHTTPClientTransport(new URL(mcp), { authProvider: provider, fetch });
+  const query = await connectThenSignIn(who, { transport, provider, callback, browser });
+  return { provider, session, transport, query };
 }

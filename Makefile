@@ -38,6 +38,9 @@ lint:
 	node scripts/check-layers.mjs
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p mcp-edge -p mcp-edge-worker --lib --target wasm32-unknown-unknown -- -D warnings
+	# Without the default `upstream` feature (a passwords-only worker).
+	cargo clippy -p mcp-edge -p mcp-edge-worker --no-default-features --lib --tests -- -D warnings
+	cargo clippy -p mcp-edge -p mcp-edge-worker --no-default-features --lib --target wasm32-unknown-unknown -- -D warnings
 
 ## The engine's API documentation builds without a warning (broken links, bad examples).
 docs:
@@ -49,6 +52,7 @@ publish-check:
 
 unit:
 	cargo test --workspace
+	cargo test -p mcp-edge -p mcp-edge-worker --no-default-features --lib --test without_upstream
 
 ## The deployable worker (build/) and the conformance environment's, with the suite's fixtures
 ## (build/conformance/).

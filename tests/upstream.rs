@@ -2,6 +2,7 @@
 //! provider and GitHub answered by `CannedFetch` (GitHub's own endpoints with recorded response
 //! shapes: they cannot be reached from the test machines), every failure path, and the access
 //! rules. The e2e twin against a real OpenID provider is tests/e2e/upstream.test.mjs.
+#![cfg(feature = "upstream")]
 #![allow(clippy::unwrap_used)]
 
 mod common;

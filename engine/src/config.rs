@@ -176,7 +176,11 @@ impl Config {
         let get = |name: &str| vars.get(name);
         let mut upstream_errors = Vec::new();
         let scopes = scopes_with(&catalog);
-        let upstreams = upstream::parse(&get, relaxed, &scopes, &mut upstream_errors);
+        let upstreams = if cfg!(feature = "upstream") {
+            upstream::parse(&get, relaxed, &scopes, &mut upstream_errors)
+        } else {
+            upstream::absent(&get, &mut upstream_errors)
+        };
         vars.errors.append(&mut upstream_errors);
         let has_upstream = upstreams.oidc.is_some() || upstreams.github.is_some();
         let config = Config {
@@ -496,6 +500,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "upstream")]
     fn production_needs_no_users_when_an_upstream_signs_people_in() {
         let c = Config::from_lookup(lookup(&[
             (
@@ -514,6 +519,27 @@ mod tests {
         let err = Config::from_lookup(lookup(&[("UPSTREAM_OIDC_ISSUER", "http://127.0.0.1:1")]))
             .unwrap_err();
         assert!(err.to_string().contains("USERS: missing"), "{err}");
+    }
+
+    /// Without the `upstream` feature, a deployment configured for upstream sign-in does not
+    /// start without it: each upstream setting is named.
+    #[test]
+    #[cfg(not(feature = "upstream"))]
+    fn upstream_settings_are_refused_by_a_build_without_upstream_sign_in() {
+        let err = Config::from_lookup(lookup(&[
+            ("MCP_EDGE_ENV", "development"),
+            ("UPSTREAM_GITHUB_CLIENT_ID", "cid"),
+            ("UPSTREAM_GITHUB_CLIENT_SECRET", "secret"),
+            ("ACCESS_RULES", r#"[{"github":"octocat","scopes":"mcp"}]"#),
+        ]))
+        .unwrap_err()
+        .to_string();
+        for name in ["UPSTREAM_GITHUB_CLIENT_ID", "UPSTREAM_GITHUB_CLIENT_SECRET", "ACCESS_RULES"] {
+            assert!(err.contains(&format!("{name}: this build has no upstream sign-in")), "{err}");
+        }
+        assert!(!err.contains("UPSTREAM_OIDC_ISSUER"), "{err}");
+        let c = Config::from_lookup(lookup(&[("MCP_EDGE_ENV", "development")])).unwrap();
+        assert!(c.upstream_oidc.is_none() && c.upstream_github.is_none());
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Upstream identity providers (any OpenID Connect provider, GitHub) and the access rules that
-//! decide who of their users gets in, with which scopes.
+//! decide who of their users gets in, with which scopes. Without the engine's `upstream`
+//! feature the settings are not read: setting any of them is a configuration error ([`absent`]).
+
+// Without the `upstream` feature only `absent` and the types are used.
+#![cfg_attr(not(feature = "upstream"), allow(dead_code))]
 
 use serde::Deserialize;
 
@@ -82,6 +86,32 @@ pub(super) fn parse(
     let out = vars.upstreams(relaxed);
     errors.append(&mut vars.errors);
     out
+}
+
+/// Every setting of the upstream sign-in.
+pub(super) const SETTINGS: &[&str] = &[
+    "UPSTREAM_OIDC_ISSUER",
+    "UPSTREAM_OIDC_CLIENT_ID",
+    "UPSTREAM_OIDC_CLIENT_SECRET",
+    "UPSTREAM_OIDC_SCOPES",
+    "UPSTREAM_NAME",
+    "UPSTREAM_GITHUB_CLIENT_ID",
+    "UPSTREAM_GITHUB_CLIENT_SECRET",
+    "ACCESS_RULES",
+];
+
+/// A build without the `upstream` feature: no provider, and an error naming each upstream
+/// setting that is set anyway (a deployment must not silently lose a sign-in method it was
+/// configured for).
+pub(super) fn absent(get: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Upstreams {
+    for name in SETTINGS.iter().filter(|name| get(name).is_some()) {
+        errors.push(format!(
+            "{name}: this build has no upstream sign-in; build the engine with its `upstream` \
+             feature (on by default: remove `default-features = false` from the worker's \
+             `mcp-edge` dependency)"
+        ));
+    }
+    Upstreams { oidc: None, github: None, rules: Vec::new() }
 }
 
 struct Vars<'a> {

@@ -4,6 +4,7 @@ pub mod account;
 pub(crate) mod admission;
 pub mod authorize;
 pub mod bearer;
+#[cfg(feature = "upstream")]
 pub mod callback;
 pub mod cimd;
 pub mod client;
@@ -18,4 +19,10 @@ pub mod register;
 pub mod revoke;
 pub mod session;
 pub mod token;
+/// Sign-in through an OpenID Connect provider or GitHub: only with the `upstream` feature (on
+/// by default).
+#[cfg(feature = "upstream")]
+pub(crate) mod upstream;
+#[cfg(not(feature = "upstream"))]
+#[path = "upstream_off.rs"]
 pub(crate) mod upstream;

@@ -8,7 +8,9 @@ use crate::cold::boxed;
 use crate::env::{Clock, Services};
 use crate::mcp::server::Server;
 use crate::metadata::{self, authorization_server, protected_resource};
-use crate::oauth::{account, authorize, callback, register, revoke, token};
+#[cfg(feature = "upstream")]
+use crate::oauth::callback;
+use crate::oauth::{account, authorize, register, revoke, token};
 use crate::state::State;
 use crate::urls::Urls;
 use crate::web::{self, method_not_allowed, not_found, preflight, Reply, Request, Response};
@@ -47,6 +49,7 @@ enum Endpoint {
     AccountPost,
     AuthorizeGet,
     AuthorizePost,
+    #[cfg(feature = "upstream")]
     UpstreamCallback,
     Token,
     Register,
@@ -118,7 +121,9 @@ pub fn route_now(state: &State, req: &Request, clock: &dyn Clock) -> Step {
         ("/authorize", Method::POST) => return next(Endpoint::AuthorizePost),
         ("/authorize", _) => method_not_allowed("GET, HEAD, POST"),
         // GET only: the callback spends its `state`, which a HEAD (a link preview) must not.
+        #[cfg(feature = "upstream")]
         ("/oauth/callback", Method::GET) => return next(Endpoint::UpstreamCallback),
+        #[cfg(feature = "upstream")]
         ("/oauth/callback", _) => method_not_allowed("GET"),
         ("/token", Method::POST) => return next(Endpoint::Token),
         ("/register", Method::POST) => return next(Endpoint::Register),
@@ -154,6 +159,7 @@ pub async fn route<'a>(
         Endpoint::AccountPost => boxed(account::post(state, &req, services)),
         Endpoint::AuthorizeGet => boxed(authorize::get(state, &req, services, &urls)),
         Endpoint::AuthorizePost => boxed(authorize::post(state, &req, services, &urls)),
+        #[cfg(feature = "upstream")]
         Endpoint::UpstreamCallback => boxed(callback::get(state, &req, services, &urls)),
         Endpoint::Token => boxed(token::post(state, &req, services, &urls)),
         Endpoint::Register => boxed(register::post(state, &req, services)),

@@ -12,7 +12,7 @@ mod views;
 use super::client;
 use super::error::{ErrorCode, OAuthError};
 use super::pages;
-use super::session::{self, csrf_ok, set_cookie, SIGNIN_LIFETIME};
+use super::session::{self, csrf_ok};
 use super::upstream;
 use crate::config::{User, SCOPE_MCP};
 use crate::env::{random_token, Services};
@@ -133,6 +133,7 @@ async fn sign_in(
     res
 }
 
+#[cfg(feature = "upstream")]
 /// After `/oauth/callback`: the consent page for the person who signed in upstream, with a
 /// fresh session (no fixation) so the consent form's approval finds them.
 pub(crate) async fn resume_upstream(
@@ -150,7 +151,7 @@ pub(crate) async fn resume_upstream(
     request.exp = services.clock.now() + request::REQUEST_LIFETIME;
     let sealed = seal_request(state, &request);
     let mut res = consent_page(state, req, services, &client, user, &request, &sealed);
-    set_cookie(&mut res, req, "mcp_edge_session", session, SIGNIN_LIFETIME);
+    session::set_cookie(&mut res, req, "mcp_edge_session", session, session::SIGNIN_LIFETIME);
     res
 }
 

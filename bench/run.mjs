@@ -321,6 +321,11 @@ async function main() {
     mkdirSync(t.work, { recursive: true });
     t.bundle = S.dryRun(t, t.work);
     log(`${t.key} bundle: ${t.bundle.rawKiB} KiB raw, ${t.bundle.gzipKiB} KiB gzip (${t.bundle.files.join(", ")})`);
+    if (t.key === "ours" && BASELINE_NEEDED) {
+      // Beside the shipped build: a passwords-only worker (no `upstream` feature), size only.
+      t.passwordsOnly = S.variantDryRun({ MCP_EDGE_NO_DEFAULT_FEATURES: "1" }, "no-default", join(t.work, "passwords-only"));
+      log(`ours bundle, passwords only: ${t.passwordsOnly.rawKiB} KiB raw, ${t.passwordsOnly.gzipKiB} KiB gzip`);
+    }
     t.cap = await S.captureConfig(t, t.work, join(t.work, "kv"));
   }
 
@@ -400,6 +405,7 @@ async function main() {
   for (const t of RUN) {
     results.targets[t.key] = {
       label: t.label, bundle: { rawKiB: t.bundle.rawKiB, gzipKiB: t.bundle.gzipKiB, files: t.bundle.files },
+      ...(t.passwordsOnly ? { passwordsOnly: t.passwordsOnly } : {}),
       coldStartMs: cold ? { median: median(cold[t.key]), runs: cold[t.key] } : null,
       scenarios: Object.fromEntries(Object.entries(scen).filter(([id, r]) => !id.startsWith("floor") && r[t.key]).map(([id, r]) => {
         const { raw, ...rest } = r[t.key];
@@ -460,6 +466,7 @@ function render(results) {
   if (b.bundle) {
     row("bundle, raw", o.bundle.rawKiB, b.bundle.rawKiB, kib, false);
     row("bundle, gzip", o.bundle.gzipKiB, b.bundle.gzipKiB, kib, false, 1);
+    if (o.passwordsOnly) row("bundle, gzip, passwords only (no `upstream` feature)", o.passwordsOnly.gzipKiB, b.bundle.gzipKiB, kib, false);
   }
   if (o.coldStartMs) row(`cold start → first authenticated tools/call (median of ${o.coldStartMs.runs.length})`, o.coldStartMs.median, b.coldStartMs.median, (x) => `${x.toFixed(0)} ms`, false, 1);
   for (const id of Object.keys(NAMES)) {

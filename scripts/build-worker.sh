@@ -16,6 +16,10 @@ TOOLS="${MCP_EDGE_TOOLS:-$HOME/.cache/mcp-edge-tools}"
 # fixtures) into build/conformance/; the default build (what deploys) has no fixtures.
 features="${MCP_EDGE_FEATURES:-}"
 out=build${features:+/$features}
+# MCP_EDGE_NO_DEFAULT_FEATURES=1 leaves the worker's default features out (the upstream sign-in:
+# a passwords-only worker), into build/no-default/ (the bench measures its size).
+no_default=()
+if [ -n "${MCP_EDGE_NO_DEFAULT_FEATURES:-}" ]; then no_default=(--no-default-features); out=$out/no-default; fi
 stamp=$out/.stamp
 # The e2e harness builds once up front and asks wrangler not to rebuild per worker it starts.
 if [ -n "${MCP_EDGE_SKIP_BUILD:-}" ] && [ -f "$stamp" ]; then exit 0; fi
@@ -30,7 +34,7 @@ done
 # `cargo rustc --crate-type cdylib`: the worker crate is an rlib for its tests; built as a cdylib
 # alone it gets the release profile's LTO (a crate that is both gets none: rust-lang/cargo#9672).
 WASM_BINDGEN_USE_JS_SYS=1 cargo rustc -p mcp-edge-worker --lib --release --target wasm32-unknown-unknown \
-  ${features:+--features "$features"} --crate-type cdylib >&2
+  ${features:+--features "$features"} "${no_default[@]}" --crate-type cdylib >&2
 
 gen=$out/gen
 rm -rf "$gen" && mkdir -p "$gen"

@@ -54,11 +54,13 @@ unit:
 	cargo test --workspace
 	cargo test -p mcp-edge -p mcp-edge-worker --no-default-features --lib --test without_upstream
 
-## The deployable worker (build/) and the conformance environment's, with the suite's fixtures
-## (build/conformance/).
+## The deployable worker (build/), the conformance environment's, with the suite's fixtures
+## (build/conformance/), and a passwords-only one, without the `upstream` feature
+## (build/no-default/: tests/e2e/passwords_only.test.mjs, the bench's size row).
 wasm:
 	@./scripts/build-worker.sh
 	@MCP_EDGE_FEATURES=conformance ./scripts/build-worker.sh
+	@MCP_EDGE_NO_DEFAULT_FEATURES=1 ./scripts/build-worker.sh
 
 deploy-dry-run: wasm
 	@rm -rf dist && wrangler deploy --dry-run --outdir dist --env production >/dev/null 2>dist.log || { cat dist.log; exit 1; }

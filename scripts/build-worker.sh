@@ -34,7 +34,7 @@ done
 # `cargo rustc --crate-type cdylib`: the worker crate is an rlib for its tests; built as a cdylib
 # alone it gets the release profile's LTO (a crate that is both gets none: rust-lang/cargo#9672).
 WASM_BINDGEN_USE_JS_SYS=1 cargo rustc -p mcp-edge-worker --lib --release --target wasm32-unknown-unknown \
-  ${features:+--features "$features"} "${no_default[@]}" --crate-type cdylib >&2
+  ${features:+--features "$features"} ${no_default[@]+"${no_default[@]}"} --crate-type cdylib >&2
 
 gen=$out/gen
 rm -rf "$gen" && mkdir -p "$gen"

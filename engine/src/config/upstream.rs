@@ -106,9 +106,8 @@ pub(super) const SETTINGS: &[&str] = &[
 pub(super) fn absent(get: &dyn Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Upstreams {
     for name in SETTINGS.iter().filter(|name| get(name).is_some()) {
         errors.push(format!(
-            "{name}: this build has no upstream sign-in; build the engine with its `upstream` \
-             feature (on by default: remove `default-features = false` from the worker's \
-             `mcp-edge` dependency)"
+            "{name}: this build has no upstream sign-in; build it with the `upstream` feature \
+             (put `upstream` back in `default` under `[features]` in the worker's Cargo.toml)"
         ));
     }
     Upstreams { oidc: None, github: None, rules: Vec::new() }
@@ -410,5 +409,28 @@ mod tests {
         }
         let err = config(&[DEV, ("UPSTREAM_NAME", "Okta")]).unwrap_err();
         assert!(err.contains("UPSTREAM_NAME"), "{err}");
+    }
+
+    /// `SETTINGS` (what a build without the feature refuses) is exactly what the parser reads.
+    #[test]
+    fn settings_lists_every_setting_the_parser_reads() {
+        let read = std::cell::RefCell::new(Vec::<String>::new());
+        let get = |k: &str| {
+            read.borrow_mut().push(k.to_owned());
+            Some(match k {
+                "UPSTREAM_OIDC_ISSUER" => "https://idp.example".to_owned(),
+                "ACCESS_RULES" => r#"[{"domain":"example.com","scopes":"mcp"}]"#.to_owned(),
+                _ => "value".to_owned(),
+            })
+        };
+        let mut errors = Vec::new();
+        let out = parse(&get, false, &["mcp"], &mut errors);
+        assert!(errors.is_empty() && out.oidc.is_some() && out.github.is_some(), "{errors:?}");
+        let mut read = read.into_inner();
+        read.sort();
+        read.dedup();
+        let mut listed: Vec<String> = SETTINGS.iter().map(|s| (*s).to_owned()).collect();
+        listed.sort();
+        assert_eq!(read, listed);
     }
 }

@@ -19,8 +19,8 @@ pub mod register;
 pub mod revoke;
 pub mod session;
 pub mod token;
-/// Sign-in through an OpenID Connect provider or GitHub: only with the `upstream` feature (on
-/// by default).
+/// Sign-in through an OpenID Connect provider or GitHub: only with the `upstream` feature (the
+/// worker crate's default).
 #[cfg(feature = "upstream")]
 pub(crate) mod upstream;
 #[cfg(not(feature = "upstream"))]

@@ -324,3 +324,80 @@ async fn production_with_a_public_base_url_refuses_other_hosts_on_mcp() {
     *req.uri_mut() = "https://mcp.example.com/mcp".parse().unwrap();
     assert_eq!(t.send(req).await.status(), 401, "our own host reaches authentication");
 }
+
+/// A store that records the reads in flight at once (each read waits for the executor once).
+struct Overlaps<'a> {
+    inner: &'a dyn mcp_edge::store::Store,
+    in_flight: std::cell::RefCell<Vec<String>>,
+    together: std::cell::RefCell<Vec<Vec<String>>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl mcp_edge::store::Store for Overlaps<'_> {
+    async fn get(&self, key: &str) -> Result<Option<String>, mcp_edge::store::StoreError> {
+        self.in_flight.borrow_mut().push(key.to_owned());
+        if self.in_flight.borrow().len() > 1 {
+            self.together.borrow_mut().push(self.in_flight.borrow().clone());
+        }
+        yield_now().await;
+        self.in_flight.borrow_mut().retain(|k| k != key);
+        self.inner.get(key).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Option<u64>,
+    ) -> Result<(), mcp_edge::store::StoreError> {
+        self.inner.put(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), mcp_edge::store::StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn list(
+        &self,
+        p: &str,
+        l: usize,
+        c: Option<&str>,
+    ) -> Result<mcp_edge::store::ListPage, mcp_edge::store::StoreError> {
+        self.inner.list(p, l, c).await
+    }
+}
+
+/// A session call in an isolate that has seen neither the grant nor the session: both are
+/// looked up in KV at once (one round trip of waiting, not two), and the call is answered.
+/// A session ended meanwhile is still refused.
+#[tokio::test]
+async fn a_new_isolate_looks_up_the_grant_and_the_session_together() {
+    let mut t = TestApp::new().await;
+    let (_, tokens) = tokens_for(&t, "alice").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let session = initialize(&t, Some(&access)).await;
+    let echo = call(2, "tools/call", json!({"name":"echo","arguments":{"message":"hi"}}));
+    for ended in [false, true] {
+        // A new isolate: no memo of the token, the grant or the session.
+        t.restart(Config::development()).await;
+        if ended {
+            let delete = request("DELETE", "/mcp")
+                .header("authorization", format!("Bearer {access}"))
+                .header("mcp-session-id", &session)
+                .body(Vec::new())
+                .unwrap();
+            let res = t.send(delete).await;
+            assert_eq!(res.status(), 204, "{}", text(&res));
+            t.restart(Config::development()).await;
+        }
+        let store = Overlaps {
+            inner: &t.store,
+            in_flight: Default::default(),
+            together: Default::default(),
+        };
+        let services = mcp_edge::env::Services { store: &store, ..t.services() };
+        let res = t.app.handle(mcp_request(&echo, Some(&access), Some(&session)), &services).await;
+        let together = store.together.borrow().clone();
+        assert_eq!(together.len(), 1, "{together:?}");
+        assert!(together[0][0].starts_with("grant:"), "{together:?}");
+        assert!(together[0][1].starts_with("session-dead:"), "{together:?}");
+        assert_eq!(res.status(), if ended { 404 } else { 200 }, "{}", text(&res));
+    }
+}

@@ -60,16 +60,46 @@ async fn check_session(
     let now = services.clock.now();
     let session = session::verify(&state.secret, id, now, state.config.session_ttl, sub)
         .map_err(|_| not_found())?;
-    if state.live_sessions.get(id, now).is_some() {
-        return Ok((id.to_owned(), session));
-    }
-    match services.store.get(&dead_session_key(&sha256_b64(id))).await {
-        Ok(None) => {
-            state.live_sessions.insert(id, (), now + SESSION_RECHECK_SECS);
-            Ok((id.to_owned(), session))
-        }
-        Ok(Some(_)) => Err(not_found()),
+    match session_alive(state, id, services, now).await {
+        Ok(true) => Ok((id.to_owned(), session)),
+        Ok(false) => Err(not_found()),
         Err(e) => Err(Box::new(web::unavailable(&e.to_string()))),
+    }
+}
+
+/// Has the (verified) session no tombstone? Looked up in KV once per session and isolate every
+/// [`SESSION_RECHECK_SECS`].
+async fn session_alive(
+    state: &State,
+    id: &str,
+    services: &Services<'_>,
+    now: u64,
+) -> Result<bool, crate::store::StoreError> {
+    if state.live_sessions.get(id, now).is_some() {
+        return Ok(true);
+    }
+    let alive = services.store.get(&dead_session_key(&sha256_b64(id))).await?.is_none();
+    if alive {
+        state.live_sessions.insert(id, (), now + SESSION_RECHECK_SECS);
+    }
+    Ok(alive)
+}
+
+/// The session's liveness looked up beside the grant's (`routes::mcp::handle` awaits both at
+/// once), so that [`check_session`] then finds it in this isolate's memo: a session this isolate
+/// has not seen lately costs one KV round trip of waiting, not two. Only for a session header
+/// that verifies for `sub` (nobody makes us read KV with a made-up one); any other outcome is
+/// left to [`check_session`], which decides.
+pub(super) async fn prefetch_session(
+    state: &State,
+    req: &Request,
+    services: &Services<'_>,
+    sub: &str,
+) {
+    let Some(id) = request_header(req, SESSION_HEADER) else { return };
+    let now = services.clock.now();
+    if session::verify(&state.secret, id, now, state.config.session_ttl, Some(sub)).is_ok() {
+        let _ = session_alive(state, id, services, now).await;
     }
 }
 

@@ -60,9 +60,17 @@ pub(super) async fn handle<'a>(
         }
     }
     let claims = bearer.map(|b| b.claims);
-    if let Some(gid) = claims.as_ref().and_then(|c| c.gid.as_deref()) {
-        if let Err(res) = grant_alive(state, gid, services, urls).await {
-            return with_cors(*res, origin, false).into();
+    if let Some(claims) = &claims {
+        if let Some(gid) = claims.gid.as_deref() {
+            // The token is verified: its grant's liveness and its session's (legacy era) are
+            // looked up together.
+            let (alive, ()) = futures::join!(
+                grant_alive(state, gid, services, urls),
+                legacy::prefetch_session(state, &req, services, &claims.sub),
+            );
+            if let Err(res) = alive {
+                return with_cors(*res, origin, false).into();
+            }
         }
     }
     let who = claims.as_ref().map(|c| (c.client_id.clone(), c.sub.clone()));

@@ -51,11 +51,16 @@ export function dryRun(target, work) {
   const dist = join(work, "dist");
   rmSync(dist, { recursive: true, force: true });
   run(WRANGLER, ["deploy", "--dry-run", "--outdir", dist, ...target.deployArgs], { cwd: target.cwd, env: WRANGLER_ENV });
+  const files = readdirSync(dist).filter((f) => statSync(join(dist, f)).isFile() && !f.endsWith(".map") && f !== "README.md");
+  return { dist, ...bundleSize(dist), files };
+}
+
+/** The project's bundle-size script on a dry-run output: raw and gzip KiB, and its report. */
+function bundleSize(dist) {
   const out = run(join(ROOT, "node_modules/.bin/node"), [join(ROOT, "scripts/bundle-size.mjs"), dist], { cwd: ROOT });
   const m = out.match(/total\s+([\d.]+) KiB\s+([\d.]+) KiB gzip/);
   if (!m) throw new Error(`cannot parse bundle-size output:\n${out}`);
-  const files = readdirSync(dist).filter((f) => statSync(join(dist, f)).isFile() && !f.endsWith(".map") && f !== "README.md");
-  return { dist, rawKiB: Number(m[1]), gzipKiB: Number(m[2]), files, report: out.trim() };
+  return { rawKiB: Number(m[1]), gzipKiB: Number(m[2]), report: out.trim() };
 }
 
 /**
@@ -78,10 +83,8 @@ export function variantDryRun(env, dir, work) {
   const dist = join(work, "dist");
   rmSync(dist, { recursive: true, force: true });
   run(WRANGLER, ["deploy", "--dry-run", "--outdir", dist, "--config", config], { cwd: work, env: WRANGLER_ENV });
-  const out = run(join(ROOT, "node_modules/.bin/node"), [join(ROOT, "scripts/bundle-size.mjs"), dist], { cwd: ROOT });
-  const m = out.match(/total\s+([\d.]+) KiB\s+([\d.]+) KiB gzip/);
-  if (!m) throw new Error(`cannot parse bundle-size output:\n${out}`);
-  return { rawKiB: Number(m[1]), gzipKiB: Number(m[2]) };
+  const { rawKiB, gzipKiB } = bundleSize(dist);
+  return { rawKiB, gzipKiB };
 }
 
 function toml(v) {

@@ -133,9 +133,9 @@ async fn sign_in(
     res
 }
 
-#[cfg(feature = "upstream")]
 /// After `/oauth/callback`: the consent page for the person who signed in upstream, with a
 /// fresh session (no fixation) so the consent form's approval finds them.
+#[cfg(feature = "upstream")]
 pub(crate) async fn resume_upstream(
     state: &State,
     req: &Request,

@@ -98,6 +98,11 @@ pub(super) async fn prefetch_session(
 ) {
     let Some(id) = request_header(req, SESSION_HEADER) else { return };
     let now = services.clock.now();
+    // Seen lately (every call but the first few of a session): nothing to look up, and the
+    // session's seal is verified once, by `check_session`.
+    if state.live_sessions.get(id, now).is_some() {
+        return;
+    }
     if session::verify(&state.secret, id, now, state.config.session_ttl, Some(sub)).is_ok() {
         let _ = session_alive(state, id, services, now).await;
     }
